@@ -1,0 +1,275 @@
+"""Settings: config.yaml (offices, villages, behaviour) plus secrets from the environment.
+
+Loaded once into frozen objects. Every problem is collected with its key path and raised as
+one ConfigError, so an operator fixes the file in one pass instead of one traceback at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import ConfigError
+from bot.faq import MatchSettings
+
+OFFICE_KINDS = ("kanim", "rudenim", "kanwil")
+_CODE = re.compile(r"^[A-Z]{2,5}$")
+_VILLAGE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Officer:
+    name: str
+    telegram_id: int | None
+    whatsapp: str | None
+
+
+@dataclass(frozen=True)
+class Office:
+    id: str                 # also the case-number prefix, e.g. SGU in SGU-2026-0042
+    name: str
+    kind: str
+    address: str
+    phone: str
+    officers: tuple[Officer, ...]
+    telegram_chat_ids: tuple[int, ...]
+    whatsapp_numbers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Village:
+    id: str
+    name: str
+    kecamatan: str
+    kabupaten: str
+    office_id: str
+    officer_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Secrets:
+    telegram_token: str | None = None
+    telegram_webhook_secret: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_whatsapp_from: str | None = None
+    public_base_url: str | None = None
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class Settings:
+    offices: tuple[Office, ...]
+    regional_office: Office | None
+    villages: tuple[Village, ...]
+    content_dir: Path
+    database: Path
+    match: MatchSettings = field(default_factory=MatchSettings)
+    secrets: Secrets = field(default_factory=Secrets)
+
+    def office(self, office_id: str) -> Office:
+        for o in (*self.offices, *([self.regional_office] if self.regional_office else [])):
+            if o.id == office_id:
+                return o
+        raise KeyError(office_id)
+
+    def village(self, village_id: str) -> Village:
+        for v in self.villages:
+            if v.id == village_id:
+                return v
+        raise KeyError(village_id)
+
+
+class _Reader:
+    """Reads typed values out of parsed YAML, recording problems instead of raising."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problems.append(f"{path}: must be a mapping")
+            return {}
+        return value
+
+    def seq(self, value: Any, path: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problems.append(f"{path}: must be a list")
+            return []
+        return value
+
+    def text(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str:
+        value = data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.problems.append(f"{path}.{key}: missing")
+            return ""
+        if not isinstance(value, str | int):
+            self.problems.append(f"{path}.{key}: must be text")
+            return ""
+        return str(value).strip()
+
+    def number(self, data: Mapping[str, Any], key: str, path: str, default: float,
+               low: float, high: float) -> float:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            self.problems.append(f"{path}.{key}: must be a number from {low} to {high}")
+            return default
+        return float(value)
+
+
+def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
+    """Read `path` and the environment; raise ConfigError listing every problem by key path."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found (copy config.example.yaml)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc.__class__.__name__})"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError([f"{path}: not valid YAML{where}"]) from None
+    r = _Reader()
+    root = r.mapping(raw, "config")
+    base = path.parent
+
+    offices = tuple(_office(r, o, f"offices[{i}]") for i, o in enumerate(r.seq(root.get("offices"), "offices")))
+    if not offices and "offices" not in root:
+        r.problems.append("offices: missing (at least one office)")
+    regional = None
+    if root.get("regional_office") is not None:
+        regional = _office(r, root["regional_office"], "regional_office")
+    _unique(r, [o.id for o in offices] + ([regional.id] if regional else []), "offices", "id")
+
+    office_ids = {o.id for o in offices}
+    villages = []
+    for i, v in enumerate(r.seq(root.get("villages"), "villages")):
+        vp = f"villages[{i}]"
+        vm = r.mapping(v, vp)
+        vid = r.text(vm, "id", vp)
+        if vid and not _VILLAGE_ID.match(vid):
+            r.problems.append(f"{vp}.id: use lowercase letters, digits and '-' (e.g. nanga-mahap)")
+        office_id = r.text(vm, "office", vp)
+        if office_id and office_id not in office_ids:
+            r.problems.append(f"{vp}.office: '{office_id}' is not the id of an office in offices")
+        names = tuple(str(n) for n in r.seq(vm.get("officers"), f"{vp}.officers"))
+        villages.append(Village(id=vid, name=r.text(vm, "name", vp), kecamatan=r.text(vm, "kecamatan", vp),
+                                kabupaten=r.text(vm, "kabupaten", vp), office_id=office_id,
+                                officer_names=names))
+    if not villages:
+        r.problems.append("villages: missing (at least one village)")
+    _unique(r, [v.id for v in villages], "villages", "id")
+
+    m = r.mapping(root.get("matcher"), "matcher")
+    defaults = MatchSettings()
+    match = MatchSettings(
+        answer_score=r.number(m, "answer_score", "matcher", defaults.answer_score, 0, 1),
+        answer_margin=r.number(m, "answer_margin", "matcher", defaults.answer_margin, 0, 1),
+        suggest_score=r.number(m, "suggest_score", "matcher", defaults.suggest_score, 0, 1),
+        suggest_window=defaults.suggest_window,
+        max_suggestions=defaults.max_suggestions,
+        fuzzy_cutoff=defaults.fuzzy_cutoff,
+        doc_weight=defaults.doc_weight,
+        coverage_power=defaults.coverage_power,
+    )
+    if match.suggest_score > match.answer_score:
+        r.problems.append("matcher.suggest_score: must not be above matcher.answer_score")
+
+    storage = r.mapping(root.get("storage"), "storage")
+    database = base / (r.text(storage, "database", "storage", required=False) or "data/desa-imigrasi.sqlite3")
+    content_dir = base / (r.text(root, "content_dir", "config", required=False) or "content")
+
+    secrets = _secrets(r, r.mapping(root.get("secrets"), "secrets"), environ)
+    if r.problems:
+        raise ConfigError(r.problems)
+    return Settings(offices=offices, regional_office=regional, villages=tuple(villages),
+                    content_dir=content_dir, database=database, match=match, secrets=secrets)
+
+
+def _office(r: _Reader, raw: Any, path: str) -> Office:
+    om = r.mapping(raw, path)
+    oid = r.text(om, "id", path)
+    if oid and not _CODE.match(oid):
+        r.problems.append(f"{path}.id: '{oid}' must be 2-5 capital letters (it starts case numbers)")
+    kind = r.text(om, "kind", path)
+    if kind and kind not in OFFICE_KINDS:
+        r.problems.append(f"{path}.kind: must be one of {', '.join(OFFICE_KINDS)}")
+    officers = []
+    for j, raw_officer in enumerate(r.seq(om.get("officers"), f"{path}.officers")):
+        op = f"{path}.officers[{j}]"
+        of = r.mapping(raw_officer, op)
+        tg = of.get("telegram_id")
+        if tg is not None and (isinstance(tg, bool) or not isinstance(tg, int)):
+            r.problems.append(f"{op}.telegram_id: must be a number (the officer's Telegram user id)")
+            tg = None
+        wa = r.text(of, "whatsapp", op, required=False) or None
+        if wa and not re.fullmatch(r"\+\d{8,15}", wa):
+            r.problems.append(f"{op}.whatsapp: must be a number like +628123456789")
+        officers.append(Officer(name=r.text(of, "name", op), telegram_id=tg, whatsapp=wa))
+    alerts = r.mapping(om.get("alerts"), f"{path}.alerts")
+    chats = []
+    for j, c in enumerate(r.seq(alerts.get("telegram_chat_ids"), f"{path}.alerts.telegram_chat_ids")):
+        if isinstance(c, bool) or not isinstance(c, int):
+            r.problems.append(f"{path}.alerts.telegram_chat_ids[{j}]: must be a number (e.g. -1001234567890)")
+        else:
+            chats.append(c)
+    numbers = []
+    for j, n in enumerate(r.seq(alerts.get("whatsapp_numbers"), f"{path}.alerts.whatsapp_numbers")):
+        if not isinstance(n, str) or not re.fullmatch(r"\+\d{8,15}", n):
+            r.problems.append(f"{path}.alerts.whatsapp_numbers[{j}]: must be a number like +628123456789")
+        else:
+            numbers.append(n)
+    return Office(id=oid, name=r.text(om, "name", path), kind=kind,
+                  address=r.text(om, "address", path), phone=r.text(om, "phone", path),
+                  officers=tuple(officers), telegram_chat_ids=tuple(chats),
+                  whatsapp_numbers=tuple(numbers))
+
+
+def _unique(r: _Reader, ids: list[str], path: str, key: str) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(ids):
+        if value and value in seen:
+            r.problems.append(f"{path}[{i}].{key}: '{value}' is used twice")
+        seen.add(value)
+
+
+_SECRET_ENV = {
+    "telegram_token": "TELEGRAM_BOT_TOKEN",
+    "telegram_webhook_secret": "TELEGRAM_WEBHOOK_SECRET",
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+    "twilio_whatsapp_from": "TWILIO_WHATSAPP_FROM",
+    "public_base_url": "PUBLIC_BASE_URL",
+}
+
+
+def _secrets(r: _Reader, names: Mapping[str, Any], environ: Mapping[str, str]) -> Secrets:
+    """Secrets never live in the file: it may only rename the environment variables."""
+    values: dict[str, str | None] = {}
+    for key, default_env in _SECRET_ENV.items():
+        env_name = names.get(f"{key}_env", default_env)
+        if not isinstance(env_name, str):
+            r.problems.append(f"secrets.{key}_env: must be the name of an environment variable")
+            env_name = default_env
+        values[key] = environ.get(env_name) or None
+    unknown = set(names) - {f"{k}_env" for k in _SECRET_ENV}
+    for key in sorted(unknown):
+        r.problems.append(f"secrets.{key}: unknown key (secrets are environment variables; "
+                          "only *_env names belong here)")
+    port_text = environ.get("PORT", "8080")
+    try:
+        port = int(port_text)
+    except ValueError:
+        r.problems.append(f"PORT: '{port_text}' is not a port number")
+        port = 8080
+    return Secrets(port=port, **values)

@@ -1,0 +1,274 @@
+"""The content in `content/`: FAQ entries, the bot's messages and the lexicon, loaded and checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import ContentError
+from bot.textnorm import Lexicon
+
+MAX_ANSWER_CHARS = 900
+MIN_PHRASINGS = 6
+CATEGORIES = ("paspor", "kerja", "bahaya", "bantuan")
+# Values an answer may ask for; they come from the config of the asker's village.
+PLACEHOLDERS = frozenset({"desa_nama", "kantor_nama", "kantor_alamat", "kantor_telepon", "petugas_nama"})
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_FORMATTER = string.Formatter()
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    id: str
+    category: str
+    question: str
+    phrasings: tuple[str, ...]
+    keywords: tuple[str, ...]
+    answer: str
+    answer_no_village: str | None
+    source: tuple[str, ...]
+    reviewed: dt.date
+    related: tuple[str, ...]
+    file: str
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        return placeholders_in(self.answer)
+
+    def render(self, values: Mapping[str, str] | None) -> str:
+        """The answer in markup, filled with the asker's village values where it needs them."""
+        if not self.placeholders:
+            return self.answer
+        if values is None:
+            return self.answer_no_village or self.answer
+        return self.answer.format_map(dict(values))
+
+
+@dataclass(frozen=True)
+class Content:
+    entries: tuple[FaqEntry, ...]
+    messages: Mapping[str, str]
+    lexicon: Lexicon
+    version: str
+
+    def entry(self, entry_id: str) -> FaqEntry:
+        for e in self.entries:
+            if e.id == entry_id:
+                return e
+        raise KeyError(entry_id)
+
+    @property
+    def by_id(self) -> dict[str, FaqEntry]:
+        return {e.id: e for e in self.entries}
+
+    def message(self, key: str, **values: str) -> str:
+        """A bot message from messages.yaml, filled with `values`."""
+        return self.messages[key].format_map(values) if values else self.messages[key]
+
+
+def placeholders_in(text: str) -> frozenset[str]:
+    try:
+        return frozenset(name for _, name, _, _ in _FORMATTER.parse(text) if name)
+    except ValueError:
+        return frozenset({"<unbalanced braces>"})
+
+
+def load_content(directory: Path, required_messages: frozenset[str] = frozenset()) -> Content:
+    """Load and validate everything under `directory`; raise ContentError listing every problem."""
+    problems: list[str] = []
+    if not directory.is_dir():
+        raise ContentError([f"{directory}: content folder not found"])
+    entries: list[FaqEntry] = []
+    faq_files = sorted((directory / "faq").glob("*.yaml"))
+    if not faq_files:
+        problems.append(f"{directory / 'faq'}: no FAQ files (*.yaml)")
+    for path in faq_files:
+        data = _read_yaml(path, problems)
+        if data is None:
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+            problems.append(f"{path}: must be a mapping with a list under 'entries'")
+            continue
+        for i, raw in enumerate(data["entries"]):
+            entry = _parse_entry(raw, f"{path}: entries[{i}]", str(path), problems)
+            if entry is not None:
+                entries.append(entry)
+    _check_ids(entries, problems)
+    messages = _load_messages(directory / "messages.yaml", required_messages, problems)
+    lexicon = _load_lexicon(directory / "lexicon.yaml", problems)
+    if problems:
+        raise ContentError(problems)
+    assert lexicon is not None
+    version = max((e.reviewed for e in entries), default=dt.date.min).isoformat()
+    return Content(entries=tuple(entries), messages=messages, lexicon=lexicon,
+                   version=f"{len(entries)} entri, ditinjau s.d. {version}")
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: cannot be read ({exc.__class__.__name__})")
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        problems.append(f"{path}: not valid YAML{where}: {problem}")
+        return None
+
+
+def _parse_entry(raw: Any, where: str, file: str, problems: list[str]) -> FaqEntry | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: must be a mapping of fields")
+        return None
+    entry_id = raw.get("id")
+    if isinstance(entry_id, str) and entry_id:
+        where = f"{where} ({entry_id})"
+    start = len(problems)
+
+    def text(field: str, *, required: bool = True) -> str | None:
+        value = raw.get(field)
+        if value is None:
+            if required:
+                problems.append(f"{where}: {field}: missing")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{where}: {field}: must be non-empty text")
+            return None
+        return value.strip()
+
+    def text_list(field: str, *, required: bool) -> tuple[str, ...]:
+        value = raw.get(field)
+        if value is None:
+            if required:
+                problems.append(f"{where}: {field}: missing")
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            problems.append(f"{where}: {field}: must be a list of non-empty texts")
+            return ()
+        return tuple(v.strip() for v in value)
+
+    unknown = set(raw) - {"id", "category", "question", "phrasings", "keywords", "answer",
+                          "answer_no_village", "source", "reviewed", "related"}
+    for field in sorted(unknown):
+        problems.append(f"{where}: {field}: unknown field")
+    eid = text("id")
+    if eid is not None and not _ID.match(eid):
+        problems.append(f"{where}: id: use lowercase letters, digits and '-' only")
+    category = text("category")
+    if category is not None and category not in CATEGORIES:
+        problems.append(f"{where}: category: '{category}' is not one of {', '.join(CATEGORIES)}")
+    question = text("question")
+    phrasings = text_list("phrasings", required=True)
+    if raw.get("phrasings") is not None and len(phrasings) < MIN_PHRASINGS:
+        problems.append(f"{where}: phrasings: {len(phrasings)} given, at least {MIN_PHRASINGS} needed")
+    keywords = text_list("keywords", required=False)
+    answer = text("answer")
+    no_village = text("answer_no_village", required=False)
+    for field, value in (("answer", answer), ("answer_no_village", no_village)):
+        if value is None:
+            continue
+        if len(value) > MAX_ANSWER_CHARS:
+            problems.append(f"{where}: {field}: {len(value)} characters, at most "
+                            f"{MAX_ANSWER_CHARS} (one WhatsApp message)")
+        unknown_ph = placeholders_in(value) - PLACEHOLDERS
+        if unknown_ph:
+            problems.append(f"{where}: {field}: unknown placeholder(s) "
+                            f"{', '.join(sorted(unknown_ph))}; allowed: {', '.join(sorted(PLACEHOLDERS))}")
+    if answer is not None and placeholders_in(answer) and no_village is None:
+        problems.append(f"{where}: answer_no_village: missing (the answer needs the asker's village)")
+    if no_village is not None and placeholders_in(no_village):
+        problems.append(f"{where}: answer_no_village: must not use placeholders")
+    sources = text_list("source", required=True)
+    if raw.get("source") is not None and not sources:
+        problems.append(f"{where}: source: name at least one source for the facts in the answer")
+    reviewed = raw.get("reviewed")
+    if reviewed is None:
+        problems.append(f"{where}: reviewed: missing (the date the answer was last checked)")
+    elif isinstance(reviewed, str):
+        try:
+            reviewed = dt.date.fromisoformat(reviewed)
+        except ValueError:
+            problems.append(f"{where}: reviewed: '{reviewed}' is not a date like 2026-11-28")
+    elif not isinstance(reviewed, dt.date):
+        problems.append(f"{where}: reviewed: must be a date like 2026-11-28")
+    related = text_list("related", required=False)
+    if len(problems) > start:
+        return None
+    assert eid and category and question and answer and isinstance(reviewed, dt.date)
+    return FaqEntry(id=eid, category=category, question=question, phrasings=phrasings,
+                    keywords=keywords, answer=answer, answer_no_village=no_village,
+                    source=sources, reviewed=reviewed, related=related, file=file)
+
+
+def _check_ids(entries: list[FaqEntry], problems: list[str]) -> None:
+    seen: dict[str, str] = {}
+    for e in entries:
+        if e.id in seen:
+            problems.append(f"{e.file} ({e.id}): id: duplicate, also in {seen[e.id]}")
+        seen.setdefault(e.id, e.file)
+    for e in entries:
+        for rel in e.related:
+            if rel not in seen:
+                problems.append(f"{e.file} ({e.id}): related: '{rel}' is not an entry id")
+            elif rel == e.id:
+                problems.append(f"{e.file} ({e.id}): related: an entry cannot relate to itself")
+
+
+def _load_messages(path: Path, required: frozenset[str], problems: list[str]) -> dict[str, str]:
+    data = _read_yaml(path, problems)
+    if data is None:
+        if path.exists():
+            return {}
+        problems.append(f"{path}: missing")
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}: must be a mapping of message keys to texts")
+        return {}
+    messages: dict[str, str] = {}
+    for key, value in data.items():
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{path}: {key}: must be non-empty text")
+            continue
+        if placeholders_in(value) == frozenset({"<unbalanced braces>"}):
+            problems.append(f"{path}: {key}: unbalanced {{ or }}")
+            continue
+        messages[str(key)] = value.strip()
+    for key in sorted(required - set(messages)):
+        problems.append(f"{path}: {key}: missing (the bot needs this message)")
+    return messages
+
+
+def _load_lexicon(path: Path, problems: list[str]) -> Lexicon | None:
+    data = _read_yaml(path, problems)
+    if data is None:
+        if not path.exists():
+            problems.append(f"{path}: missing")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"{path}: must be a mapping")
+        return None
+    ok = True
+    for field in ("replacements", "phrases"):
+        value = data.get(field) or {}
+        if not isinstance(value, dict) or not all(
+            isinstance(v, list | str) or v is None for v in value.values()
+        ):
+            problems.append(f"{path}: {field}: must map a word to a list of typed forms")
+            ok = False
+    for field in ("stopwords", "chitchat"):
+        value = data.get(field) or []
+        if not isinstance(value, list):
+            problems.append(f"{path}: {field}: must be a list of words")
+            ok = False
+    return Lexicon.from_mapping(data) if ok else None

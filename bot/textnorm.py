@@ -1,0 +1,186 @@
+"""Indonesian text normalisation: how villagers type, reduced to comparable word stems.
+
+The lexicon (chat abbreviations, local Malay, misspellings, stopwords) is data in
+`content/lexicon.yaml`, so editors can teach the bot a new spelling without touching code.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+
+_NON_WORD = re.compile(r"[^\w]+|_", re.UNICODE)
+_LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])", re.UNICODE)
+_RUN3 = re.compile(r"(\w)\1{2,}", re.UNICODE)
+
+# Affixes of Indonesian morphology, longest first. Stripping is only accepted when it lands
+# on a known root, so a wrong strip can never invent a word.
+_PARTICLES = ("lah", "kah", "pun", "tah")
+_POSSESSIVES = ("nya", "ku", "mu")
+_SUFFIXES = ("kan", "an", "in", "i")
+_PREFIXES = (
+    ("meny", "s"), ("peny", "s"), ("meng", "k"), ("peng", "k"), ("mem", "p"), ("pem", "p"),
+    ("men", "t"), ("pen", "t"), ("meng", ""), ("peng", ""), ("mem", ""), ("pem", ""),
+    ("men", ""), ("pen", ""), ("nge", ""), ("ng", "k"), ("ng", ""), ("ny", "s"),
+    ("ber", ""), ("be", ""), ("per", ""), ("pe", ""), ("ter", ""), ("me", ""),
+    ("di", ""), ("ke", ""), ("se", ""),
+)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Word-level knowledge: what a typed word stands for, and which words carry no meaning."""
+
+    replacements: Mapping[str, tuple[str, ...]]
+    phrases: Mapping[tuple[str, str], str]
+    stopwords: frozenset[str]
+    chitchat: frozenset[str]
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object]) -> Lexicon:
+        """Build from the parsed YAML; the content loader has already checked the shapes."""
+        replacements: dict[str, tuple[str, ...]] = {}
+        raw_repl = data.get("replacements") or {}
+        assert isinstance(raw_repl, Mapping)
+        for target, sources in raw_repl.items():
+            words = tuple(str(target).split())
+            for src in _as_list(sources):
+                replacements[fold(src)] = words
+        phrases: dict[tuple[str, str], str] = {}
+        raw_phr = data.get("phrases") or {}
+        assert isinstance(raw_phr, Mapping)
+        for target, sources in raw_phr.items():
+            for src in _as_list(sources):
+                parts = fold(src).split()
+                if len(parts) == 2:
+                    phrases[(parts[0], parts[1])] = str(target)
+        return cls(
+            replacements=replacements,
+            phrases=phrases,
+            stopwords=frozenset(fold(w) for w in _as_list(data.get("stopwords"))),
+            chitchat=frozenset(fold(w) for w in _as_list(data.get("chitchat"))),
+        )
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    assert isinstance(value, Iterable)
+    return [str(v) for v in value]
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and punctuation, split "2thn" into "2 thn", collapse "bangettt"."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = _NON_WORD.sub(" ", text)
+    text = _LETTER_DIGIT.sub(" ", text)
+    text = _RUN3.sub(r"\1", text)
+    return " ".join(text.split())
+
+
+def load_roots() -> frozenset[str]:
+    """The Indonesian root-word list that ships with PySastrawi (about 30,000 words)."""
+    path = resources.files("Sastrawi.Stemmer").joinpath("data/kata-dasar.txt")
+    return frozenset(w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip())
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """One message after normalisation."""
+
+    folded: str               # lower-case words, for grouping and display
+    tokens: tuple[str, ...]   # meaningful stems, stopwords and chit-chat removed
+    chitchat: bool            # the message held only greetings, thanks and filler
+
+
+class Normalizer:
+    """Turns a typed message into the stems the FAQ index compares."""
+
+    def __init__(self, lexicon: Lexicon, roots: frozenset[str], extra_roots: Iterable[str] = ()):
+        self.lexicon = lexicon
+        self.roots = roots | frozenset(extra_roots)
+        # Bounded, so a flood of unique junk words cannot grow memory without limit.
+        self.stem = functools.lru_cache(maxsize=50_000)(self._stem)
+
+    def with_roots(self, extra: Iterable[str]) -> Normalizer:
+        """A normaliser that also knows the words of the content (names like "kamboja")."""
+        return Normalizer(self.lexicon, self.roots, extra)
+
+    def standard_words(self, text: str) -> list[str]:
+        """Folded words with phrases joined and abbreviations and local forms replaced."""
+        words = fold(text).split()
+        joined: list[str] = []
+        i = 0
+        while i < len(words):
+            if i + 1 < len(words) and (words[i], words[i + 1]) in self.lexicon.phrases:
+                joined.extend(self.lexicon.phrases[(words[i], words[i + 1])].split())
+                i += 2
+            else:
+                joined.append(words[i])
+                i += 1
+        out: list[str] = []
+        for word in joined:
+            out.extend(self.lexicon.replacements.get(word, (word,)))
+        return out
+
+    def normalize(self, text: str) -> Normalized:
+        words = self.standard_words(text)
+        tokens: list[str] = []
+        chit = 0
+        for word in words:
+            if word in self.lexicon.chitchat:
+                chit += 1
+            elif word not in self.lexicon.stopwords:
+                stem = self.stem(word)
+                if stem not in self.lexicon.stopwords:
+                    tokens.append(stem)
+        return Normalized(
+            folded=" ".join(words),
+            tokens=tuple(tokens),
+            chitchat=chit > 0 and not tokens,
+        )
+
+    def _stem(self, word: str) -> str:
+        if word in self.roots or len(word) <= 3 or word.isdigit():
+            return word
+        for candidate in _candidates(word):
+            if candidate in self.roots and len(candidate) >= 3:
+                return candidate
+        return word
+
+
+def _strip_suffixes(word: str) -> list[str]:
+    forms = [word]
+    for group in (_PARTICLES, _POSSESSIVES, _SUFFIXES):
+        for form in list(forms):
+            for suffix in group:
+                if form.endswith(suffix) and len(form) - len(suffix) >= 3:
+                    forms.append(form[: -len(suffix)])
+    return forms
+
+
+def _strip_prefix(word: str) -> list[str]:
+    out = []
+    for prefix, replacement in _PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 2:
+            out.append(replacement + word[len(prefix):])
+    return out
+
+
+def _candidates(word: str) -> Iterable[str]:
+    """Possible roots, most conservative first: suffixes, then one prefix, then two."""
+    suffixless = _strip_suffixes(word)
+    yield from suffixless[1:]
+    for form in suffixless:
+        for once in _strip_prefix(form):
+            yield once
+            for inner in _strip_suffixes(once):
+                yield inner
+                yield from _strip_prefix(inner)

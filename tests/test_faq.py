@@ -1,0 +1,74 @@
+"""The FAQ matcher: answers what it knows, suggests when unsure, stays quiet otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import Knowledge
+from bot.evaluation import evaluate, load_questions
+from bot.faq import Decision, FaqIndex
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def index(knowledge: Knowledge) -> FaqIndex:
+    return knowledge.index
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("paspor sy ilang di kuching gmn", "paspor-hilang"),
+        ("pasport anak umur 3 thn syaratnya apa", "paspor-anak"),
+        ("ditawari kerja di kamboja jadi admin gaji besar", "bahaya-online-scam"),
+        ("agen nyuruh berangkat pake visa turis", "bahaya-visa-turis"),
+    ],
+)
+def test_clear_questions_get_one_confident_answer(index: FaqIndex, text: str, entry: str) -> None:
+    match = index.match(text)
+    assert match.decision is Decision.ANSWER, match
+    assert match.best == entry
+
+
+@pytest.mark.parametrize("text", ["paspor", "agen", "kerja", "visa"])
+def test_a_single_word_is_never_answered_outright(index: FaqIndex, text: str) -> None:
+    assert index.match(text).decision is not Decision.ANSWER
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["halo", "selamat pagi", "makasih banyak", "wkwkwk", "ok", "", "🙏🙏", "x" * 10_000,
+     "harga cabai di pasar hari ini", "jadwal bola nanti malam", "\x00\x01\x02 \ufffd"],
+)
+def test_chitchat_junk_and_off_topic_are_not_answered(index: FaqIndex, text: str) -> None:
+    assert index.match(text).decision is Decision.NONE
+
+
+def test_a_long_message_is_handled_without_error(index: FaqIndex) -> None:
+    match = index.match("paspor hilang " * 2000)
+    assert match.decision in (Decision.ANSWER, Decision.SUGGEST)
+
+
+def test_suggestions_are_two_or_three_entries_in_score_order(index: FaqIndex) -> None:
+    match = index.match("paspor biaya")
+    assert match.decision in (Decision.ANSWER, Decision.SUGGEST)
+    if match.decision is Decision.SUGGEST:
+        assert 1 <= len(match.candidates) <= 3
+        scores = [c.score for c in match.candidates]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_matcher_meets_its_targets_on_the_development_set(index: FaqIndex) -> None:
+    questions = load_questions(ROOT / "tests" / "data" / "dev_questions.yaml")
+
+    def decide(text: str) -> tuple[Decision, list[str]]:
+        m = index.match(text)
+        return m.decision, [c.entry_id for c in m.candidates]
+
+    figures, _ = evaluate(questions, decide)
+    rates = figures.rates()
+    assert figures.in_domain >= 6 * 43
+    assert rates["answered_correct"] >= 0.85, figures
+    assert rates["answered_or_suggested"] >= 0.95, figures
+    assert rates["answered_wrong"] <= 0.03, figures
+    assert rates["off_topic_answered"] <= 0.05, figures
