@@ -19,7 +19,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(BIN)/desa-imigrasi run
+	@echo "Desa Imigrasi bot: terminal question-answer loop (chat channels come in later issues)."
+	$(BIN)/desa-imigrasi ask
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check bot tests bench

@@ -176,14 +176,16 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
         answer_score=r.number(m, "answer_score", "matcher", defaults.answer_score, 0, 1),
         answer_margin=r.number(m, "answer_margin", "matcher", defaults.answer_margin, 0, 1),
         suggest_score=r.number(m, "suggest_score", "matcher", defaults.suggest_score, 0, 1),
+        answer_floor=r.number(m, "answer_floor", "matcher", defaults.answer_floor, 0, 1),
+        answer_ratio=r.number(m, "answer_ratio", "matcher", defaults.answer_ratio, 0, 1),
         suggest_window=defaults.suggest_window,
         max_suggestions=defaults.max_suggestions,
         fuzzy_cutoff=defaults.fuzzy_cutoff,
         doc_weight=defaults.doc_weight,
         coverage_power=defaults.coverage_power,
     )
-    if match.suggest_score > match.answer_score:
-        r.problems.append("matcher.suggest_score: must not be above matcher.answer_score")
+    if match.suggest_score > min(match.answer_score, match.answer_floor):
+        r.problems.append("matcher.suggest_score: must not be above answer_score or answer_floor")
 
     storage = r.mapping(root.get("storage"), "storage")
     database = base / (r.text(storage, "database", "storage", required=False) or "data/desa-imigrasi.sqlite3")

@@ -111,6 +111,20 @@ def load_content(directory: Path, required_messages: frozenset[str] = frozenset(
                    version=f"{len(entries)} entri, ditinjau s.d. {version}")
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """Refuses a key written twice in one mapping, which plain YAML silently overwrites."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' appears twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path, problems: list[str]) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
@@ -118,7 +132,7 @@ def _read_yaml(path: Path, problems: list[str]) -> Any:
         problems.append(f"{path}: cannot be read ({exc.__class__.__name__})")
         return None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -1,9 +1,9 @@
 """The exception tree, and which errors carry a message fit to print.
 
-    BotError                 anything this package raises on purpose
-     ├── ConfigError         config.yaml or the environment is wrong: every problem, by key path
-     ├── ContentError        content/ is wrong: every problem, by file, entry and field
-     └── StoreError          the database cannot be used right now (locked, full, corrupt)
+BotError                 anything this package raises on purpose
+├── ConfigError         config.yaml or the environment is wrong: every problem, by key path
+├── ContentError        content/ is wrong: every problem, by file, entry and field
+└── StoreError          the database cannot be used right now (locked, full, corrupt)
 """
 
 from __future__ import annotations

@@ -34,14 +34,21 @@ class Decision(StrEnum):
 class MatchSettings:
     """Thresholds of the decision; defaults tuned on tests/data/dev_questions.yaml."""
 
-    answer_score: float = 0.50
-    answer_margin: float = 0.10
-    suggest_score: float = 0.30
+    answer_score: float = 0.55
+    answer_margin: float = 0.12
+    # A lower score still answers when the runner-up is far behind (long, chatty messages).
+    answer_floor: float = 0.40
+    answer_ratio: float = 0.50
+    suggest_score: float = 0.10
     suggest_window: float = 0.20
     max_suggestions: int = 3
     fuzzy_cutoff: float = 80.0
     doc_weight: float = 0.65
     coverage_power: float = 0.5
+    unknown_weight: float = 3.0
+    # A message this close (rapidfuzz token_sort_ratio) to a phrasing of the top entry answers.
+    echo_score: float = 80.0
+    answer_weight: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -77,18 +84,24 @@ class FaqIndex:
         self.ids = [e.id for e in self.entries]
 
         doc_tokens: list[frozenset[str]] = []
+        self.doc_texts: list[str] = []
         doc_entry: list[int] = []
         bag_counts: list[Counter[str]] = []
+        answer_bags: list[frozenset[str]] = []
         for ei, entry in enumerate(self.entries):
             counts: Counter[str] = Counter()
             for text in (entry.question, *entry.phrasings):
-                tokens = frozenset(self.normalizer.normalize(text).tokens)
+                stems = self.normalizer.normalize(text).tokens
+                tokens = frozenset(stems)
                 doc_tokens.append(tokens)
+                self.doc_texts.append(" ".join(stems))
                 doc_entry.append(ei)
                 counts.update(tokens)
             for kw in entry.keywords:
                 counts.update(set(self.normalizer.normalize(kw).tokens) - set(counts))
             bag_counts.append(counts)
+            answer_bags.append(frozenset(self.normalizer.normalize(
+                entry.answer_no_village or entry.answer).tokens) - set(counts))
         self.doc_tokens = doc_tokens
         self.bag_counts = bag_counts
         self.doc_entry = np.array(doc_entry, dtype=np.intp)
@@ -96,21 +109,30 @@ class FaqIndex:
 
         n = max(len(self.entries), 1)
         df: Counter[str] = Counter()
-        for counts in bag_counts:
-            df.update(counts.keys())
+        for counts, answer_words in zip(bag_counts, answer_bags, strict=True):
+            df.update(set(counts) | answer_words)
         self.idf = {t: math.log(1.0 + n / c) for t, c in df.items()}
-        self.unknown_weight = math.log(1.0 + n / 0.5)
+        # In how many entries' phrasings and keywords a word stands (answers left out).
+        self.phrase_df = Counter(t for counts in bag_counts for t in counts)
         self.vocab = sorted(self.idf)
         doc_post: dict[str, list[int]] = {}
         for di, tokens in enumerate(doc_tokens):
             for t in tokens:
                 doc_post.setdefault(t, []).append(di)
-        bag_post: dict[str, list[int]] = {}
+        # The answer's own words back an entry too, but less than what askers type.
+        bag_post: dict[str, list[tuple[int, float]]] = {}
         for ei, counts in enumerate(bag_counts):
             for t in counts:
-                bag_post.setdefault(t, []).append(ei)
+                bag_post.setdefault(t, []).append((ei, 1.0))
+        for ei, words in enumerate(answer_bags):
+            for t in words:
+                if t in df:
+                    bag_post.setdefault(t, []).append((ei, self.settings.answer_weight))
         self.doc_post = {t: np.array(v, dtype=np.intp) for t, v in doc_post.items()}
-        self.bag_post = {t: np.array(v, dtype=np.intp) for t, v in bag_post.items()}
+        self.bag_post = {
+            t: (np.array([e for e, _ in v], dtype=np.intp), np.array([w for _, w in v]))
+            for t, v in bag_post.items()
+        }
         self.doc_weight = np.array(
             [sum(self.idf[t] for t in tokens) or 1.0 for tokens in doc_tokens], dtype=np.float64
         )
@@ -118,35 +140,46 @@ class FaqIndex:
     def _known(self, token: str) -> str | None:
         if token in self.idf:
             return token
-        if len(token) < 4 or token.isdigit():
+        # A real word the content lacks ("hujan", "cabai") is not a typo of one it has
+        # ("hutan", "capai"); only unknown spellings are corrected.
+        if len(token) < 4 or token.isdigit() or self.normalizer.is_word(token):
             return None
-        hit = process.extractOne(token, self.vocab, scorer=fuzz.ratio,
-                                 score_cutoff=self.settings.fuzzy_cutoff)
+        cutoff = self.settings.fuzzy_cutoff + (8 if len(token) <= 5 else 0)
+        hit = process.extractOne(token, self.vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
         return str(hit[0]) if hit else None
 
     def match(self, text: str, *, skip_doc: int | None = None) -> Match:
         """Decide for one message; `skip_doc` leaves one phrasing out (for the content checker)."""
+        norm, scores, reason = self.rank(text, skip_doc=skip_doc)
+        if scores is None:
+            return Match(Decision.NONE, (), reason, norm)
+        return self.decide(scores, norm)
+
+    def rank(self, text: str, *, skip_doc: int | None = None
+             ) -> tuple[Normalized, NDArray[np.float64] | None, str]:
+        """Every entry's score for `text` (None when no word of it is known), and why."""
         norm = self.normalizer.normalize(text[:2000])
         if not norm.tokens:
-            return Match(Decision.NONE, (), "chitchat" if norm.chitchat else "no-words", norm)
+            return norm, None, "chitchat" if norm.chitchat else "no-words"
         query: dict[str, float] = {}
         unknown = 0.0
         for token in norm.tokens:
             known = self._known(token)
             if known is None:
-                unknown += self.unknown_weight
+                unknown += self.settings.unknown_weight
             else:
                 query[known] = self.idf[known]
         total = sum(query.values()) + unknown
         if not query:
-            return Match(Decision.NONE, (), "unknown-words", norm)
+            return norm, None, "unknown-words"
 
         acc_doc = np.zeros(len(self.doc_tokens))
         acc_bag = np.zeros(len(self.entries))
         for token, weight in query.items():
             if token in self.doc_post:
                 acc_doc[self.doc_post[token]] += weight
-            acc_bag[self.bag_post[token]] += weight
+            entries, strength = self.bag_post[token]
+            acc_bag[entries] += weight * strength
         if skip_doc is not None:
             acc_doc[skip_doc] = 0.0
             owner = int(self.doc_entry[skip_doc])
@@ -157,9 +190,14 @@ class FaqIndex:
         doc_scores = (acc_doc / total) * np.power(acc_doc / self.doc_weight, s.coverage_power)
         best_doc = np.maximum.reduceat(doc_scores, self.entry_starts)
         scores: NDArray[np.float64] = s.doc_weight * best_doc + (1 - s.doc_weight) * acc_bag / total
-        return self._decide(scores, norm)
+        return norm, scores, "ranked"
 
-    def _decide(self, scores: NDArray[np.float64], norm: Normalized) -> Match:
+    def _echoes(self, norm: Normalized, entry_id: str) -> bool:
+        hit = process.extractOne(" ".join(norm.tokens), self.doc_texts, scorer=fuzz.token_sort_ratio,
+                                 score_cutoff=self.settings.echo_score)
+        return hit is not None and self.ids[int(self.doc_entry[hit[2]])] == entry_id
+
+    def decide(self, scores: NDArray[np.float64], norm: Normalized) -> Match:
         s = self.settings
         order = np.argsort(-scores)[: max(s.max_suggestions, 2)]
         ranked = tuple(Scored(self.ids[i], round(float(scores[i]), 3)) for i in order
@@ -168,8 +206,14 @@ class FaqIndex:
             return Match(Decision.NONE, ranked, "low-score", norm)
         top = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
-        # One meaningful word ("paspor", "agen") is never enough to answer on its own.
-        if top >= s.answer_score and top - second >= s.answer_margin and len(norm.tokens) > 1:
+        # One word answers only when it belongs to a single entry ("pimpasa", "kamboja");
+        # a common one ("paspor", "agen") gets suggestions instead.
+        enough_words = len(norm.tokens) > 1 or self.phrase_df.get(norm.tokens[0]) == 1
+        clear = (top >= s.answer_score and top - second >= s.answer_margin) or (
+            top >= s.answer_floor and second <= s.answer_ratio * top)
+        if clear and enough_words:
             return Match(Decision.ANSWER, ranked[:1], "confident", norm)
+        if len(norm.tokens) > 1 and self._echoes(norm, ranked[0].entry_id):
+            return Match(Decision.ANSWER, ranked[:1], "near-phrasing", norm)
         window = tuple(c for c in ranked if c.score >= max(s.suggest_score, top - s.suggest_window))
         return Match(Decision.SUGGEST, window[: s.max_suggestions], "close-call", norm)

@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from importlib import resources
 
 _NON_WORD = re.compile(r"[^\w]+|_", re.UNICODE)
-_LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])", re.UNICODE)
+# "2thn" -> "2 thn"; letters before digits stay together ("p3mi", "sapa129").
+_DIGIT_LETTER = re.compile(r"\b(\d+)(?=[^\W\d_])", re.UNICODE)
+# Chat reduplication: "anak2" means "anak-anak".
+_REDUP = re.compile(r"\b([^\W\d_]{2,})2\b", re.UNICODE)
 _RUN3 = re.compile(r"(\w)\1{2,}", re.UNICODE)
 
 # Affixes of Indonesian morphology, longest first. Stripping is only accepted when it lands
 # on a known root, so a wrong strip can never invent a word.
 _PARTICLES = ("lah", "kah", "pun", "tah")
-_POSSESSIVES = ("nya", "ku", "mu")
+_POSSESSIVES = ("nya", "nye", "ku", "mu")  # -nye: the Malay -nya
 _SUFFIXES = ("kan", "an", "in", "i")
 _PREFIXES = (
     ("meny", "s"), ("peny", "s"), ("meng", "k"), ("peng", "k"), ("mem", "p"), ("pem", "p"),
@@ -80,7 +83,8 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     text = _NON_WORD.sub(" ", text)
-    text = _LETTER_DIGIT.sub(" ", text)
+    text = _REDUP.sub(r"\1", text)
+    text = _DIGIT_LETTER.sub(r"\1 ", text)
     text = _RUN3.sub(r"\1", text)
     return " ".join(text.split())
 
@@ -110,8 +114,16 @@ class Normalizer:
         self.stem = functools.lru_cache(maxsize=50_000)(self._stem)
 
     def with_roots(self, extra: Iterable[str]) -> Normalizer:
-        """A normaliser that also knows the words of the content (names like "kamboja")."""
-        return Normalizer(self.lexicon, self.roots, extra)
+        """A normaliser that also knows the content's own roots (names like "kamboja").
+
+        Only words that do not already reduce to a known root are added, so "syaratnya" in
+        the content still becomes "syarat" instead of standing apart as a root of its own.
+        """
+        return Normalizer(self.lexicon, self.roots, (w for w in extra if self.stem(w) == w))
+
+    def is_word(self, token: str) -> bool:
+        """A known Indonesian root or content word: real, even when the content lacks it."""
+        return token in self.roots
 
     def standard_words(self, text: str) -> list[str]:
         """Folded words with phrases joined and abbreviations and local forms replaced."""
@@ -139,8 +151,9 @@ class Normalizer:
                 chit += 1
             elif word not in self.lexicon.stopwords:
                 stem = self.stem(word)
-                if stem not in self.lexicon.stopwords:
-                    tokens.append(stem)
+                # A local root under an affix ("kerjenye" -> "kerje") is looked up once more.
+                replaced = self.lexicon.replacements.get(stem, (stem,))
+                tokens.extend(t for t in replaced if t not in self.lexicon.stopwords)
         return Normalized(
             folded=" ".join(words),
             tokens=tuple(tokens),

@@ -12,15 +12,17 @@ from bot.content import MAX_ANSWER_CHARS, load_content
 from bot.errors import ContentError
 from tests.conftest import ROOT
 
-REQUIRED_IDS = """
-paspor-syarat paspor-anak paspor-mpaspor paspor-biaya paspor-masa-berlaku paspor-lama-proses
-paspor-hilang paspor-rusak paspor-perpanjang paspor-elektronik paspor-wawancara paspor-ditolak
-paspor-pmi paspor-tempat paspor-calo paspor-data-beda kerja-prosedural kerja-cek-perusahaan
-kerja-biaya kerja-visa kerja-kontrak kerja-bpjs kerja-pelatihan kerja-malaysia kerja-umur
-bahaya-ciri bahaya-visa-turis bahaya-bayar-dulu bahaya-gaji-tinggi bahaya-medsos
-bahaya-dokumen-ditahan bahaya-jalur-tikus bahaya-online-scam bahaya-data-palsu tppo-pengertian
-tppo-korban lapor-cara lapor-kerahasiaan kontak-darurat kontak-kantor desa-imigrasi petugas-pembina
-""".split()
+REQUIRED_IDS = [
+    "paspor-syarat", "paspor-anak", "paspor-mpaspor", "paspor-biaya", "paspor-masa-berlaku",
+    "paspor-lama-proses", "paspor-hilang", "paspor-rusak", "paspor-perpanjang",
+    "paspor-elektronik", "paspor-wawancara", "paspor-ditolak", "paspor-pmi", "paspor-tempat",
+    "paspor-calo", "paspor-data-beda", "kerja-prosedural", "kerja-cek-perusahaan", "kerja-biaya",
+    "kerja-visa", "kerja-kontrak", "kerja-bpjs", "kerja-pelatihan", "kerja-malaysia", "kerja-umur",
+    "bahaya-ciri", "bahaya-visa-turis", "bahaya-bayar-dulu", "bahaya-gaji-tinggi", "bahaya-medsos",
+    "bahaya-dokumen-ditahan", "bahaya-jalur-tikus", "bahaya-online-scam", "bahaya-data-palsu",
+    "tppo-pengertian", "tppo-korban", "lapor-cara", "lapor-kerahasiaan", "kontak-darurat",
+    "kontak-kantor", "desa-imigrasi", "petugas-pembina",
+]
 
 
 def test_every_required_entry_exists_with_sources_and_a_review_date(knowledge: Knowledge) -> None:
