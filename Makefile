@@ -19,8 +19,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	@echo "Desa Imigrasi bot: terminal question-answer loop (chat channels come in later issues)."
-	$(BIN)/desa-imigrasi ask
+	$(BIN)/desa-imigrasi run
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check bot tests bench

@@ -1,8 +1,10 @@
-"""The command line: `desa-imigrasi ask | check-content | eval`."""
+"""The command line: `desa-imigrasi run | chat | ask | check-content | eval | unanswered`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import json
 import os
 import sys
@@ -10,7 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import markup
-from bot.app import Knowledge, build_knowledge, default_config_path
+from bot.app import Knowledge, build_dialogue, build_knowledge, build_outbox, default_config_path
+from bot.channels.console import ConsoleChat, ConsoleDeliverer
+from bot.models import Channel
+from bot.store import Store
 from bot.checker import check
 from bot.errors import BotError
 from bot.evaluation import evaluate, load_questions
@@ -30,7 +35,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev = sub.add_parser("eval", help="measure the matcher on a question file")
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true", help="print one JSON object of figures")
+    chat = sub.add_parser("chat", help="the whole bot in the terminal: you are a villager")
+    chat.add_argument("--db", type=Path, help="SQLite file (default: storage.database in the config)")
+    run = sub.add_parser("run", help="start the configured channels (today: the terminal chat)")
+    run.add_argument("--db", type=Path)
+    un = sub.add_parser("unanswered", help="questions the FAQ could not answer, most frequent first")
+    un.add_argument("--db", type=Path)
+    un.add_argument("--limit", type=int, default=50)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     try:
         knowledge = build_knowledge(args.config or default_config_path(), os.environ)
@@ -40,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_content(knowledge)
         if args.command == "eval":
             return _eval(knowledge, args.file, args.json)
+        if args.command in ("chat", "run"):
+            return asyncio.run(_chat(knowledge, args.db))
+        if args.command == "unanswered":
+            return asyncio.run(_unanswered(knowledge, args.db, args.limit))
     except BotError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -47,6 +65,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+async def _chat(knowledge: Knowledge, db: Path | None) -> int:
+    async with Store.open(db or knowledge.settings.database) as store:
+        dialogue = build_dialogue(knowledge, store)
+        outbox = build_outbox(store, {Channel.CONSOLE: ConsoleDeliverer(sys.stdout)})
+        await ConsoleChat(dialogue, outbox, sys.stdin, sys.stdout).run()
+    return 0
+
+
+async def _unanswered(knowledge: Knowledge, db: Path | None, limit: int) -> int:
+    async with Store.open(db or knowledge.settings.database) as store:
+        rows = await store.unanswered(limit)
+    if not rows:
+        print("no unanswered questions recorded")
+        return 0
+    print(f"{'count':>5}  {'last seen':<16}  question (normalised)")
+    for normalized, _example, count, last_seen in rows:
+        print(f"{count:>5}  {last_seen:%Y-%m-%d %H:%M}  {normalized}")
+    return 0
 
 
 def _ask(knowledge: Knowledge, text: str | None, village_name: str | None) -> int:

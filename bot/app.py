@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings, load_settings
 from bot.content import Content, load_content
+from bot.dialogue import Dialogue
 from bot.faq import FaqIndex
+from bot.models import Channel
+from bot.outbox import Deliverer, Outbox
+from bot.store import Store
 from bot.textnorm import Normalizer, load_roots
 
-REQUIRED_MESSAGES = frozenset({"faq_none", "faq_suggest", "faq_empty", "faq_chitchat"})
+REQUIRED_MESSAGES = frozenset({
+    "faq_none", "faq_suggest", "faq_empty", "faq_chitchat", "welcome", "menu", "cancelled",
+    "option_unknown", "error_apology", "too_long", "no_text", "report_intro", "check_intro",
+    "summary", "report_done", "alert", "update_ack", "update_note", "update_close",
+    "officer_only", "officer_reminder", "forget_confirm", "forget_done", "village_prompt",
+})
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,16 @@ def default_config_path() -> Path:
     """config.yaml when the operator made one, else the shipped example (a fresh clone runs)."""
     own = Path("config.yaml")
     return own if own.exists() else Path("config.example.yaml")
+
+
+def build_dialogue(knowledge: Knowledge, store: Store,
+                   clock: Callable[[], dt.datetime] | None = None) -> Dialogue:
+    return Dialogue(knowledge.settings, knowledge.content, knowledge.index, store, clock)
+
+
+def build_outbox(store: Store, deliverers: Mapping[Channel, Deliverer],
+                 clock: Callable[[], dt.datetime] | None = None) -> Outbox:
+    return Outbox(store, deliverers, clock=clock)
 
 
 def build_knowledge(config_path: Path, environ: Mapping[str, str]) -> Knowledge:

@@ -71,6 +71,7 @@ class Settings:
     database: Path
     match: MatchSettings = field(default_factory=MatchSettings)
     secrets: Secrets = field(default_factory=Secrets)
+    remind_after_hours: float = 4.0
 
     def office(self, office_id: str) -> Office:
         for o in (*self.offices, *([self.regional_office] if self.regional_office else [])):
@@ -192,10 +193,13 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
     content_dir = base / (r.text(root, "content_dir", "config", required=False) or "content")
 
     secrets = _secrets(r, r.mapping(root.get("secrets"), "secrets"), environ)
+    cases = r.mapping(root.get("cases"), "cases")
+    remind = r.number(cases, "remind_after_hours", "cases", 4.0, 0.1, 720)
     if r.problems:
         raise ConfigError(r.problems)
     return Settings(offices=offices, regional_office=regional, villages=tuple(villages),
-                    content_dir=content_dir, database=database, match=match, secrets=secrets)
+                    content_dir=content_dir, database=database, match=match, secrets=secrets,
+                    remind_after_hours=remind)
 
 
 def _office(r: _Reader, raw: Any, path: str) -> Office:

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from bot.errors import ContentError
+from bot.reporting import Rules, parse_rules
 from bot.textnorm import Lexicon
 
 MAX_ANSWER_CHARS = 900
@@ -56,6 +57,7 @@ class Content:
     entries: tuple[FaqEntry, ...]
     messages: Mapping[str, str]
     lexicon: Lexicon
+    reporting: Rules
     version: str
 
     def entry(self, entry_id: str) -> FaqEntry:
@@ -103,11 +105,18 @@ def load_content(directory: Path, required_messages: frozenset[str] = frozenset(
     _check_ids(entries, problems)
     messages = _load_messages(directory / "messages.yaml", required_messages, problems)
     lexicon = _load_lexicon(directory / "lexicon.yaml", problems)
+    rules_path = directory / "reporting.yaml"
+    rules_data = _read_yaml(rules_path, problems)
+    rules = None
+    if rules_data is not None:
+        rules = parse_rules(rules_data, str(rules_path), problems, {e.id for e in entries})
+    elif not rules_path.exists():
+        problems.append(f"{rules_path}: missing")
     if problems:
         raise ContentError(problems)
-    assert lexicon is not None
+    assert lexicon is not None and rules is not None
     version = max((e.reviewed for e in entries), default=dt.date.min).isoformat()
-    return Content(entries=tuple(entries), messages=messages, lexicon=lexicon,
+    return Content(entries=tuple(entries), messages=messages, lexicon=lexicon, reporting=rules,
                    version=f"{len(entries)} entri, ditinjau s.d. {version}")
 
 

@@ -1,0 +1,192 @@
+"""The officer's side of a case: the alert, acknowledging, notes, closing, listing, reminders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.content import Content
+from bot.models import Channel, Option, Outgoing, Reply, Sender
+from bot.reporting import Assessment
+from bot.routing import OfficerIdentity, Routing
+from bot.store import NewReport, Report, Store
+
+CASE_NO = re.compile(r"\b([A-Za-z]{2,5}-\d{4}-\d{1,6})\b")
+_COMMAND = re.compile(r"^\s*/?(kasus|tangani|catatan|tutup)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class OfficerCommand:
+    verb: str            # kasus, tangani, catatan, tutup
+    case_no: str | None
+    text: str
+
+
+def parse_command(text: str, payload: str | None) -> OfficerCommand | None:
+    """Words ("TUTUP SGU-2026-0042 selesai") or a button ("case:tutup:SGU-2026-0042")."""
+    if payload and payload.startswith("case:"):
+        _, verb, case_no = (payload.split(":", 2) + ["", ""])[:3]
+        if verb in ("tangani", "catatan", "tutup", "kasus"):
+            return OfficerCommand(verb, case_no.upper() or None, "")
+        return None
+    m = _COMMAND.match(text)
+    if not m:
+        return None
+    rest = m.group(2).strip()
+    case = CASE_NO.match(rest)
+    if case:
+        return OfficerCommand(m.group(1).lower(), case.group(1).upper(), rest[case.end():].strip())
+    return OfficerCommand(m.group(1).lower(), None, rest)
+
+
+def contact_of(sender: Sender) -> str:
+    if sender.channel is Channel.WHATSAPP:
+        return f"WhatsApp {sender.user_id.removeprefix('whatsapp:')}"
+    if sender.channel is Channel.TELEGRAM:
+        return f"Telegram (chat id {sender.user_id})"
+    return f"terminal ({sender.user_id})"
+
+
+class Casework:
+    def __init__(self, content: Content, routing: Routing, store: Store) -> None:
+        self.content = content
+        self.routing = routing
+        self.store = store
+
+    def _msg(self, key: str, **values: str) -> str:
+        return self.content.message(key, **values)
+
+    def alert_text(self, report: Report | NewReport, case_no: str, related: Sequence[Report]) -> str:
+        """The alert officers read. The reporter appears only when they chose to be contactable."""
+        village = self.routing.village(report.village_id)
+        answers = report.answers
+        none = self._msg("alert_none")
+        rules = self.content.reporting
+
+        def answer(key: str) -> str:
+            value = answers.get(key)
+            if not value:
+                return none
+            question = next((q for q in rules.questions if q.key == key), None)
+            return question.label_of(value) if question else value
+
+        flags = [f.label for f in rules.flags if f.key in report.flags]
+        if report.contactable and report.reporter_key:
+            reporter = self._msg("alert_contact", kontak=contact_of(Sender.from_key(report.reporter_key)))
+        else:
+            reporter = self._msg("alert_anonymous")
+        if related:
+            terkait = self._msg("alert_related", n=str(len(related)),
+                                cases=", ".join(r.case_no for r in related))
+        else:
+            terkait = self._msg("alert_related_none")
+        return self._msg(
+            "alert", case_no=case_no, desa_nama=village.name if village else report.village_id,
+            kabupaten=village.kabupaten if village else none,
+            level=self._msg(f"risk_{report.risk}"), flags=", ".join(flags) or none,
+            nama=answer("nama"), telepon=report.recruiter_phone or answer("telepon"),
+            perusahaan=answer("perusahaan"), kontak=answer("kontak"), pekerjaan=answer("pekerjaan"),
+            negara=answer("negara"), gaji=answer("gaji"), cerita=answer("cerita"),
+            lampiran=str(len(report.media)) if report.media else none,
+            pelapor=reporter, terkait=terkait)
+
+    def buttons(self, case_no: str) -> tuple[Option, ...]:
+        return (Option(self._msg("button_ack"), f"case:tangani:{case_no}"),
+                Option(self._msg("button_note"), f"case:catatan:{case_no}"),
+                Option(self._msg("button_close"), f"case:tutup:{case_no}"))
+
+    async def file(self, new: NewReport, assessment: Assessment, now: dt.datetime) -> Report:
+        """Store the report and queue its alerts in one transaction (copies to the regional office
+        when the risk is high)."""
+        related = await self.store.related_reports(
+            new.recruiter_phone, [n for n in (new.recruiter_name, new.recruiter_company) if n])
+        village = self.routing.village(new.village_id)
+        assert village is not None
+        office = self.routing.office_of(village)
+        recipients = self.routing.recipients(office)
+        regional = self.routing.settings.regional_office
+        if assessment.level == "tinggi" and regional is not None:
+            recipients += [r for r in self.routing.recipients(regional) if r not in recipients]
+        # The case number is only known inside the transaction; the store fills it in.
+        text = self.alert_text(new, "{case_no}", related)
+        alerts = [Outgoing(r, text, "alert", None, self.buttons("{case_no}")) for r in recipients]
+        return await self.store.file_report(new, alerts, now.year, now)
+
+    async def handle(self, who: OfficerIdentity, actor: Sender, cmd: OfficerCommand,
+                     now: dt.datetime) -> list[Reply]:
+        if cmd.verb == "kasus" and cmd.case_no is None:
+            return [await self._list(who)]
+        if cmd.case_no is None:
+            return [Reply(self._msg("officer_help"))]
+        report = await self.store.report_by_case(cmd.case_no)
+        # Another office's case is "not found": an officer learns nothing of it, not even that it exists.
+        if report is None or not self.routing.can_act(who, report.office_id):
+            return [Reply(self._msg("officer_case_unknown", case_no=cmd.case_no))]
+        if cmd.verb == "kasus":
+            return [await self._detail(report)]
+        if report.status == "ditutup":
+            return [Reply(self._msg("officer_already_closed", case_no=report.case_no))]
+        if cmd.verb == "tangani":
+            await self._act(report, who, "ditangani", "", "ditangani", None, "update_ack", now)
+            return [Reply(self._msg("officer_ack_done", case_no=report.case_no, petugas=who.name))]
+        if not cmd.text:
+            prompt = "officer_note_prompt" if cmd.verb == "catatan" else "officer_close_prompt"
+            return [Reply(self._msg(prompt, case_no=report.case_no))]
+        if cmd.verb == "catatan":
+            await self._act(report, who, "catatan", cmd.text, None, cmd.text, "update_note", now)
+            return [Reply(self._msg("officer_note_done", case_no=report.case_no))]
+        await self._act(report, who, "ditutup", cmd.text, "ditutup", None, "update_close", now)
+        return [Reply(self._msg("officer_close_done", case_no=report.case_no, petugas=who.name))]
+
+    async def _act(self, report: Report, who: OfficerIdentity, kind: str, text: str,
+                   status: str | None, note: str | None, update_key: str, now: dt.datetime) -> None:
+        office = self.routing.settings.office(report.office_id)
+        outgoing = []
+        if report.reporter_key:
+            message = self._msg(update_key, case_no=report.case_no, kantor_nama=office.name,
+                                note=text, outcome=text)
+            outgoing.append(Outgoing(Sender.from_key(report.reporter_key), message, "status", report.id))
+        await self.store.record_case_event(report, actor=who.name, kind=kind, text=text,
+                                           status=status, public_note=note, outgoing=outgoing, now=now)
+
+    async def _list(self, who: OfficerIdentity) -> Reply:
+        reports = await self.store.open_reports(None if who.regional else who.office_id)
+        if not reports:
+            return Reply(self._msg("officer_no_cases"))
+        lines = [self._msg("officer_cases_heading")]
+        for r in reports:
+            village = self.routing.village(r.village_id)
+            lines.append(self._msg("officer_case_line", case_no=r.case_no,
+                                   desa_nama=village.name if village else r.village_id,
+                                   level=self._msg(f"risk_{r.risk}"),
+                                   status=self._msg(f"status_{r.status}")))
+        return Reply("\n".join(lines))
+
+    async def _detail(self, report: Report) -> Reply:
+        related = await self.store.related_reports(
+            report.recruiter_phone, [n for n in (report.recruiter_name, report.recruiter_company) if n],
+            exclude_id=report.id)
+        events = await self.store.case_events(report.id)
+        lines = [self._msg("officer_event_line", at=e.at.strftime("%Y-%m-%d %H:%M"), actor=e.actor,
+                           kind=e.kind, text=e.text) for e in events]
+        return Reply(self._msg("officer_case_detail",
+                               alert=self.alert_text(report, report.case_no, related),
+                               status=self._msg(f"status_{report.status}"),
+                               events="\n".join(lines) or self._msg("alert_none")),
+                     self.buttons(report.case_no) if report.status != "ditutup" else ())
+
+    async def remind_overdue(self, after: dt.timedelta, now: dt.datetime) -> int:
+        """Queue one reminder per high-risk case nobody acknowledged within `after`."""
+        overdue = await self.store.unacknowledged_high_risk(now - after)
+        for report in overdue:
+            office = self.routing.settings.office(report.office_id)
+            village = self.routing.village(report.village_id)
+            text = self._msg("officer_reminder", case_no=report.case_no,
+                             desa_nama=village.name if village else report.village_id,
+                             jam=str(int(after.total_seconds() // 3600)))
+            outgoing = [Outgoing(r, text, "reminder", report.id, self.buttons(report.case_no))
+                        for r in self.routing.recipients(office)]
+            await self.store.mark_reminded(report.id, outgoing, now)
+        return len(overdue)

@@ -1,0 +1,1 @@
+"""Channel adapters: each verifies, parses, calls the dialogue and renders, and nothing more."""

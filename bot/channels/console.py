@@ -1,0 +1,94 @@
+"""The terminal chat: you are a villager; "petugas>" lines speak as the village's officer.
+
+Alerts and status updates are printed when the outbox delivers them. When stdin is not a
+terminal, one message per line is read and every reply printed, so a conversation can be piped in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from typing import TextIO
+
+from bot import markup
+from bot.dialogue import Dialogue
+from bot.models import Channel, IncomingMessage, Outgoing, Reply, Sender
+from bot.outbox import Outbox
+from bot.routing import console_officer
+
+VILLAGER = Sender(Channel.CONSOLE, "warga")
+OFFICER_PREFIX = "petugas>"
+
+
+def render(reply: Reply) -> str:
+    lines = [markup.to_plain(reply.text)]
+    lines += [f"{i}. {option.label}" for i, option in enumerate(reply.options, 1)]
+    return "\n".join(lines)
+
+
+class ConsoleDeliverer:
+    """Delivers outbox messages by printing them, labelled with who would receive them."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    async def deliver(self, item: Outgoing) -> None:
+        who = item.recipient.user_id
+        label = f"[petugas {who.removeprefix('petugas-')}]" if who.startswith("petugas-") else "[kabar]"
+        body = render(Reply(item.text, item.options))
+        self.out.write(f"{label} {body}\n\n")
+        self.out.flush()
+
+
+class ConsoleChat:
+    def __init__(self, dialogue: Dialogue, outbox: Outbox, inp: TextIO, out: TextIO) -> None:
+        self.dialogue = dialogue
+        self.outbox = outbox
+        self.inp = inp
+        self.out = out
+        self.counter = itertools.count(1)
+
+    async def _officer_sender(self) -> Sender:
+        profile = await self.dialogue.store.profile(VILLAGER)
+        village = self.dialogue.routing.village(profile.village_id)
+        office_id = village.office_id if village else self.dialogue.settings.offices[0].id
+        return console_officer(office_id)
+
+    async def say(self, line: str) -> None:
+        text = line.rstrip("\n")
+        sender = VILLAGER
+        if text.lower().startswith(OFFICER_PREFIX):
+            sender = await self._officer_sender()
+            text = text[len(OFFICER_PREFIX):].strip()
+        message = IncomingMessage(sender, text, message_id=f"console-{next(self.counter)}-{id(self)}")
+        try:
+            replies = await self.dialogue.handle(message)
+        except Exception:  # the villager must never see a traceback; the log has it
+            import logging
+            logging.getLogger(__name__).exception("console message failed")
+            replies = [Reply(self.dialogue.msg("error_apology"))]
+        prefix = "[bot → petugas]" if sender != VILLAGER else "[bot]"
+        for reply in replies:
+            self.out.write(f"{prefix} {render(reply)}\n\n")
+        self.out.flush()
+        await self.outbox.deliver_due()
+
+    async def run(self) -> None:
+        interactive = self.inp.isatty()
+        loop = asyncio.get_running_loop()
+        await self.say("menu")
+        while True:
+            if interactive:
+                self.out.write("> ")
+                self.out.flush()
+            line = await loop.run_in_executor(None, self.inp.readline)
+            if not line:
+                return
+            if not line.strip() and not interactive:
+                continue
+            await self.say(line)
+
+
+def main_streams() -> tuple[TextIO, TextIO]:
+    return sys.stdin, sys.stdout

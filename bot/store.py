@@ -1,0 +1,459 @@
+"""All SQL: the SQLite schema (numbered migrations), conversation state, reports, cases and the outbox.
+
+One aiosqlite connection per process. Each public method is one unit of work and commits
+before it returns, so no other coroutine can interleave inside a transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import StoreError
+from bot.models import Option, Outgoing, Sender
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the first schema
+    (
+        """CREATE TABLE processed (message_key TEXT PRIMARY KEY, at TEXT NOT NULL)""",
+        """CREATE TABLE profiles (
+            sender_key TEXT PRIMARY KEY, village_id TEXT, greeted INTEGER NOT NULL DEFAULT 0,
+            last_inbound_at TEXT, updated_at TEXT NOT NULL)""",
+        """CREATE TABLE conversations (
+            sender_key TEXT PRIMARY KEY, state TEXT NOT NULL, data TEXT NOT NULL,
+            updated_at TEXT NOT NULL)""",
+        """CREATE TABLE case_sequences (
+            office_id TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,
+            PRIMARY KEY (office_id, year))""",
+        """CREATE TABLE reports (
+            id INTEGER PRIMARY KEY, case_no TEXT NOT NULL UNIQUE, office_id TEXT NOT NULL,
+            village_id TEXT NOT NULL, status TEXT NOT NULL, risk TEXT NOT NULL,
+            flags TEXT NOT NULL, answers TEXT NOT NULL, media TEXT NOT NULL,
+            recruiter_phone TEXT, recruiter_name TEXT, recruiter_company TEXT,
+            reporter_key TEXT, contactable INTEGER NOT NULL, created_at TEXT NOT NULL,
+            acknowledged_at TEXT, closed_at TEXT, outcome TEXT, public_note TEXT,
+            reminded_at TEXT)""",
+        """CREATE INDEX reports_phone ON reports (recruiter_phone)""",
+        """CREATE INDEX reports_reporter ON reports (reporter_key)""",
+        """CREATE TABLE case_events (
+            id INTEGER PRIMARY KEY, report_id INTEGER NOT NULL REFERENCES reports(id),
+            at TEXT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL)""",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY, recipient TEXT NOT NULL, text TEXT NOT NULL,
+            options TEXT NOT NULL, kind TEXT NOT NULL, report_id INTEGER,
+            status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL, last_error TEXT, created_at TEXT NOT NULL,
+            sent_at TEXT)""",
+        """CREATE INDEX outbox_due ON outbox (status, next_attempt_at)""",
+        """CREATE TABLE outbox_attempts (
+            id INTEGER PRIMARY KEY, outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+            at TEXT NOT NULL, ok INTEGER NOT NULL, error TEXT)""",
+        """CREATE TABLE unanswered (
+            normalized TEXT PRIMARY KEY, example TEXT NOT NULL, count INTEGER NOT NULL,
+            last_seen TEXT NOT NULL)""",
+    ),
+)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def _parse(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    state: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Profile:
+    sender_key: str
+    village_id: str | None
+    greeted: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    id: int
+    case_no: str
+    office_id: str
+    village_id: str
+    status: str             # baru, ditangani, ditutup
+    risk: str               # rendah, sedang, tinggi
+    flags: tuple[str, ...]
+    answers: dict[str, str]
+    media: tuple[str, ...]
+    recruiter_phone: str | None
+    recruiter_name: str | None
+    recruiter_company: str | None
+    reporter_key: str | None     # None when anonymous or after "hapus data"
+    contactable: bool
+    created_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    outcome: str | None
+    public_note: str | None
+
+
+@dataclass(frozen=True)
+class NewReport:
+    office_id: str
+    village_id: str
+    risk: str
+    flags: tuple[str, ...]
+    answers: dict[str, str]
+    media: tuple[str, ...]
+    recruiter_phone: str | None
+    recruiter_name: str | None
+    recruiter_company: str | None
+    reporter_key: str | None
+    contactable: bool
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    at: dt.datetime
+    actor: str
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    recipient: Sender
+    text: str
+    options: tuple[Option, ...]
+    kind: str
+    report_id: int | None
+    attempts: int
+
+
+_REPORT_COLUMNS = ("id, case_no, office_id, village_id, status, risk, flags, answers, media, "
+                   "recruiter_phone, recruiter_name, recruiter_company, reporter_key, contactable, "
+                   "created_at, acknowledged_at, closed_at, outcome, public_note")
+
+
+def _report(row: Sequence[Any]) -> Report:
+    return Report(
+        id=row[0], case_no=row[1], office_id=row[2], village_id=row[3], status=row[4], risk=row[5],
+        flags=tuple(json.loads(row[6])), answers=json.loads(row[7]), media=tuple(json.loads(row[8])),
+        recruiter_phone=row[9], recruiter_name=row[10], recruiter_company=row[11],
+        reporter_key=row[12], contactable=bool(row[13]), created_at=_parse(row[14]) or dt.datetime.min,
+        acknowledged_at=_parse(row[15]), closed_at=_parse(row[16]), outcome=row[17],
+        public_note=row[18],
+    )
+
+
+class Store:
+    """The database. Open with `async with Store.open(path) as store:`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path | str) -> AsyncIterator[Store]:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = await aiosqlite.connect(str(path), timeout=5.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database ({exc.__class__.__name__})") from exc
+        try:
+            store = cls(db)
+            await store._configure()
+            await store.migrate()
+            yield store
+        finally:
+            await db.close()
+
+    async def _configure(self) -> None:
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
+                       "busy_timeout=5000"):
+            await self.db.execute(f"PRAGMA {pragma}")
+
+    async def migrate(self) -> int:
+        """Apply the migrations this file lacks, each in its own transaction."""
+        async with self.db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        for number, statements in enumerate(MIGRATIONS, start=1):
+            if number <= version:
+                continue
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in statements:
+                    await self.db.execute(statement)
+                await self.db.execute(f"PRAGMA user_version = {int(number)}")
+                await self.db.execute("COMMIT")
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+        return len(MIGRATIONS)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        await self.db.execute("COMMIT")
+
+    async def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        async with self.db.execute(sql, args) as cur:
+            return await cur.fetchone()
+
+    async def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        async with self.db.execute(sql, args) as cur:
+            return list(await cur.fetchall())
+
+    # Idempotency -------------------------------------------------------------------------
+    async def first_time(self, message_key: str, now: dt.datetime) -> bool:
+        """Record a provider message id; False when it was seen before (a redelivery)."""
+        cur = await self.db.execute(
+            "INSERT INTO processed (message_key, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (message_key, _iso(now)))
+        return cur.rowcount == 1
+
+    # Profiles and conversation state ------------------------------------------------------
+    async def profile(self, sender: Sender) -> Profile:
+        row = await self._one("SELECT village_id, greeted FROM profiles WHERE sender_key = ?",
+                              (sender.key,))
+        if row is None:
+            return Profile(sender.key, None, False)
+        return Profile(sender.key, row[0], bool(row[1]))
+
+    async def save_profile(self, sender: Sender, *, village_id: str | None, greeted: bool,
+                           now: dt.datetime) -> None:
+        await self.db.execute(
+            """INSERT INTO profiles (sender_key, village_id, greeted, updated_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (sender_key) DO UPDATE SET village_id = excluded.village_id,
+               greeted = excluded.greeted, updated_at = excluded.updated_at""",
+            (sender.key, village_id, int(greeted), _iso(now)))
+
+    async def touch_inbound(self, sender: Sender, now: dt.datetime) -> None:
+        """Remember when this sender last wrote (WhatsApp's 24-hour window needs it)."""
+        await self.db.execute(
+            """INSERT INTO profiles (sender_key, last_inbound_at, updated_at) VALUES (?, ?, ?)
+               ON CONFLICT (sender_key) DO UPDATE SET last_inbound_at = excluded.last_inbound_at""",
+            (sender.key, _iso(now), _iso(now)))
+
+    async def last_inbound(self, sender: Sender) -> dt.datetime | None:
+        row = await self._one("SELECT last_inbound_at FROM profiles WHERE sender_key = ?",
+                              (sender.key,))
+        return _parse(row[0]) if row else None
+
+    async def conversation(self, sender: Sender) -> Conversation:
+        row = await self._one("SELECT state, data FROM conversations WHERE sender_key = ?",
+                              (sender.key,))
+        if row is None:
+            return Conversation("menu", {})
+        return Conversation(row[0], json.loads(row[1]))
+
+    async def save_conversation(self, sender: Sender, conv: Conversation, now: dt.datetime) -> None:
+        await self.db.execute(
+            """INSERT INTO conversations (sender_key, state, data, updated_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (sender_key) DO UPDATE SET state = excluded.state,
+               data = excluded.data, updated_at = excluded.updated_at""",
+            (sender.key, conv.state, json.dumps(conv.data, ensure_ascii=False), _iso(now)))
+
+    async def forget_sender(self, sender: Sender) -> int:
+        """"Hapus data": profile and state gone, reports kept but no longer linked to the person."""
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM profiles WHERE sender_key = ?", (sender.key,))
+            await db.execute("DELETE FROM conversations WHERE sender_key = ?", (sender.key,))
+            cur = await db.execute(
+                "UPDATE reports SET reporter_key = NULL, contactable = 0 WHERE reporter_key = ?",
+                (sender.key,))
+            await db.execute("DELETE FROM outbox WHERE recipient = ? AND status = 'pending'",
+                             (sender.key,))
+            return cur.rowcount
+
+    # Reports and cases ------------------------------------------------------------------
+    async def file_report(self, new: NewReport, alerts: Sequence[Outgoing], year: int,
+                          now: dt.datetime) -> Report:
+        """Number the case, store it and queue its alerts in one transaction: all or nothing."""
+        async with self._transaction() as db:
+            await db.execute(
+                """INSERT INTO case_sequences (office_id, year, last) VALUES (?, ?, 1)
+                   ON CONFLICT (office_id, year) DO UPDATE SET last = last + 1""",
+                (new.office_id, year))
+            async with db.execute("SELECT last FROM case_sequences WHERE office_id = ? AND year = ?",
+                                  (new.office_id, year)) as cur:
+                row = await cur.fetchone()
+            assert row is not None
+            case_no = f"{new.office_id}-{year}-{int(row[0]):04d}"
+            cur = await db.execute(
+                """INSERT INTO reports (case_no, office_id, village_id, status, risk, flags, answers,
+                   media, recruiter_phone, recruiter_name, recruiter_company, reporter_key,
+                   contactable, created_at) VALUES (?, ?, ?, 'baru', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (case_no, new.office_id, new.village_id, new.risk, json.dumps(list(new.flags)),
+                 json.dumps(new.answers, ensure_ascii=False), json.dumps(list(new.media)),
+                 new.recruiter_phone, new.recruiter_name, new.recruiter_company,
+                 new.reporter_key, int(new.contactable), _iso(now)))
+            report_id = int(cur.lastrowid or 0)
+            for alert in alerts:
+                await self._enqueue(db, alert.__class__(
+                    recipient=alert.recipient, text=alert.text.replace("{case_no}", case_no),
+                    kind=alert.kind, report_id=report_id,
+                    options=tuple(Option(o.label, o.payload.replace("{case_no}", case_no))
+                                  for o in alert.options)), now)
+        report = await self.report_by_case(case_no)
+        assert report is not None
+        return report
+
+    async def report_by_case(self, case_no: str) -> Report | None:
+        row = await self._one(f"SELECT {_REPORT_COLUMNS} FROM reports WHERE case_no = ?",  # noqa: S608
+                              (case_no.upper(),))
+        return _report(row) if row else None
+
+    async def reports_of(self, reporter_key: str) -> list[Report]:
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE reporter_key = ? ORDER BY id",  # noqa: S608
+            (reporter_key,))
+        return [_report(r) for r in rows]
+
+    async def open_reports(self, office_id: str | None) -> list[Report]:
+        """Cases not yet closed: one office's, or every office's when `office_id` is None."""
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE status != 'ditutup' "  # noqa: S608
+            "AND (? IS NULL OR office_id = ?) ORDER BY id", (office_id, office_id))
+        return [_report(r) for r in rows]
+
+    async def related_reports(self, phone: str | None, names: Sequence[str],
+                              exclude_id: int | None = None) -> list[Report]:
+        """Earlier reports, in any office, about the same recruiter phone, name or company."""
+        lowered = [n.lower() for n in names if n]
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE id != ? AND ("  # noqa: S608
+            "(? IS NOT NULL AND recruiter_phone = ?) OR lower(recruiter_name) IN "
+            "(SELECT value FROM json_each(?)) OR lower(recruiter_company) IN "
+            "(SELECT value FROM json_each(?))) ORDER BY id",
+            (exclude_id or -1, phone, phone, json.dumps(lowered), json.dumps(lowered)))
+        return [_report(r) for r in rows]
+
+    async def record_case_event(self, report: Report, *, actor: str, kind: str, text: str,
+                                status: str | None, public_note: str | None,
+                                outgoing: Sequence[Outgoing], now: dt.datetime) -> Report:
+        """An officer's step and the messages it causes, in one transaction."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO case_events (report_id, at, actor, kind, text) VALUES (?, ?, ?, ?, ?)",
+                (report.id, _iso(now), actor, kind, text))
+            if status == "ditangani":
+                await db.execute(
+                    "UPDATE reports SET status = 'ditangani', acknowledged_at = "
+                    "coalesce(acknowledged_at, ?) WHERE id = ?", (_iso(now), report.id))
+            elif status == "ditutup":
+                await db.execute(
+                    "UPDATE reports SET status = 'ditutup', closed_at = ?, outcome = ?, "
+                    "acknowledged_at = coalesce(acknowledged_at, ?) WHERE id = ?",
+                    (_iso(now), text, _iso(now), report.id))
+            if public_note is not None:
+                await db.execute("UPDATE reports SET public_note = ? WHERE id = ?",
+                                 (public_note, report.id))
+            for item in outgoing:
+                await self._enqueue(db, item, now)
+        updated = await self.report_by_case(report.case_no)
+        assert updated is not None
+        return updated
+
+    async def case_events(self, report_id: int) -> list[CaseEvent]:
+        rows = await self._all(
+            "SELECT at, actor, kind, text FROM case_events WHERE report_id = ? ORDER BY id",
+            (report_id,))
+        return [CaseEvent(_parse(r[0]) or dt.datetime.min, r[1], r[2], r[3]) for r in rows]
+
+    async def unacknowledged_high_risk(self, older_than: dt.datetime) -> list[Report]:
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE risk = 'tinggi' AND status = 'baru' "  # noqa: S608
+            "AND created_at <= ? AND reminded_at IS NULL ORDER BY id", (_iso(older_than),))
+        return [_report(r) for r in rows]
+
+    async def mark_reminded(self, report_id: int, outgoing: Sequence[Outgoing], now: dt.datetime) -> None:
+        async with self._transaction() as db:
+            await db.execute("UPDATE reports SET reminded_at = ? WHERE id = ?", (_iso(now), report_id))
+            for item in outgoing:
+                await self._enqueue(db, item, now)
+
+    # Outbox ----------------------------------------------------------------------------
+    async def enqueue(self, items: Sequence[Outgoing], now: dt.datetime) -> None:
+        async with self._transaction() as db:
+            for item in items:
+                await self._enqueue(db, item, now)
+
+    @staticmethod
+    async def _enqueue(db: aiosqlite.Connection, item: Outgoing, now: dt.datetime) -> None:
+        await db.execute(
+            """INSERT INTO outbox (recipient, text, options, kind, report_id, next_attempt_at,
+               created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (item.recipient.key, item.text,
+             json.dumps([[o.label, o.payload] for o in item.options], ensure_ascii=False),
+             item.kind, item.report_id, _iso(now), _iso(now)))
+
+    async def due_outbox(self, now: dt.datetime, limit: int = 50) -> list[OutboxItem]:
+        rows = await self._all(
+            "SELECT id, recipient, text, options, kind, report_id, attempts FROM outbox "
+            "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            (_iso(now), limit))
+        return [OutboxItem(r[0], Sender.from_key(r[1]), r[2],
+                           tuple(Option(a, b) for a, b in json.loads(r[3])), r[4], r[5], r[6])
+                for r in rows]
+
+    async def outbox_sent(self, item_id: int, now: dt.datetime) -> None:
+        async with self._transaction() as db:
+            await db.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
+                             "WHERE id = ?", (_iso(now), item_id))
+            await db.execute("INSERT INTO outbox_attempts (outbox_id, at, ok) VALUES (?, ?, 1)",
+                             (item_id, _iso(now)))
+
+    async def outbox_failed(self, item_id: int, error: str, retry_at: dt.datetime | None,
+                            now: dt.datetime) -> None:
+        """Record a failed attempt; retry at `retry_at`, or give up when it is None."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = ?, "
+                "next_attempt_at = ? WHERE id = ?",
+                (error, "pending" if retry_at else "failed", _iso(retry_at or now), item_id))
+            await db.execute(
+                "INSERT INTO outbox_attempts (outbox_id, at, ok, error) VALUES (?, ?, 0, ?)",
+                (item_id, _iso(now), error))
+
+    async def outbox_counts(self) -> dict[str, int]:
+        rows = await self._all("SELECT status, count(*) FROM outbox GROUP BY status")
+        return {r[0]: r[1] for r in rows}
+
+    async def outbox_attempts(self, item_id: int) -> list[tuple[bool, str | None]]:
+        rows = await self._all("SELECT ok, error FROM outbox_attempts WHERE outbox_id = ? ORDER BY id",
+                               (item_id,))
+        return [(bool(r[0]), r[1]) for r in rows]
+
+    # Unanswered questions --------------------------------------------------------------
+    async def record_unanswered(self, normalized: str, example: str, now: dt.datetime) -> None:
+        """Kept without the sender: only the words, how often, and when last asked."""
+        await self.db.execute(
+            """INSERT INTO unanswered (normalized, example, count, last_seen) VALUES (?, ?, 1, ?)
+               ON CONFLICT (normalized) DO UPDATE SET count = count + 1,
+               last_seen = excluded.last_seen""",
+            (normalized, example[:300], _iso(now)))
+
+    async def unanswered(self, limit: int = 50) -> list[tuple[str, str, int, dt.datetime]]:
+        rows = await self._all(
+            "SELECT normalized, example, count, last_seen FROM unanswered "
+            "ORDER BY count DESC, last_seen DESC LIMIT ?", (limit,))
+        return [(r[0], r[1], r[2], _parse(r[3]) or dt.datetime.min) for r in rows]
