@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -14,12 +14,12 @@ from pathlib import Path
 from bot import markup
 from bot.app import Knowledge, build_dialogue, build_knowledge, build_outbox, default_config_path
 from bot.channels.console import ConsoleChat, ConsoleDeliverer
-from bot.models import Channel
-from bot.store import Store
 from bot.checker import check
 from bot.errors import BotError
 from bot.evaluation import evaluate, load_questions
 from bot.faq import Decision, Match
+from bot.models import Channel
+from bot.store import Store
 from bot.villages import find_village, village_values
 
 

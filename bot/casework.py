@@ -98,8 +98,10 @@ class Casework:
                 Option(self._msg("button_close"), f"case:tutup:{case_no}"))
 
     async def file(self, new: NewReport, assessment: Assessment, now: dt.datetime) -> Report:
-        """Store the report and queue its alerts in one transaction (copies to the regional office
-        when the risk is high)."""
+        """Store the report and queue its alerts in one transaction.
+
+        A high-risk report is also copied to the regional office.
+        """
         related = await self.store.related_reports(
             new.recruiter_phone, [n for n in (new.recruiter_name, new.recruiter_company) if n])
         village = self.routing.village(new.village_id)

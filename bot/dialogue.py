@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.casework import CASE_NO, Casework, parse_command
+from bot.casework import Casework, OfficerCommand, parse_command
 from bot.config import Settings
 from bot.content import Content, FaqEntry
 from bot.faq import Decision, FaqIndex
@@ -145,7 +145,6 @@ class Dialogue:
                        now: dt.datetime) -> list[Reply] | None:
         conv = await self.store.conversation(sender)
         if command is None and conv.state == "officer_pending" and text:
-            from bot.casework import OfficerCommand
             command = OfficerCommand(conv.data["verb"], conv.data["case_no"], text)
         if command is None:
             return None
@@ -525,9 +524,6 @@ class Dialogue:
         turn.replies.append(Reply(text, tuple(
             Option(self.content.entry(f.entry).question, f"faq:{f.entry}") for f in result.flags[:3]
         ) + (self._menu_option(),)))
-        if not contactable:
-            # Anonymous reports are still listed for this chat, by case number only.
-            turn.data["anonymous_cases"] = [report.case_no]
 
     async def _status(self, turn: _Turn) -> None:
         reports = await self.store.reports_of(turn.sender.key)
@@ -552,7 +548,3 @@ class Dialogue:
         turn.replies.append(Reply(self.msg("forget_kept")))
         self._menu(turn)
 
-
-def case_number_in(text: str) -> str | None:
-    m = CASE_NO.search(text)
-    return m.group(1).upper() if m else None

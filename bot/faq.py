@@ -82,6 +82,7 @@ class FaqIndex:
         }
         self.normalizer = normalizer.with_roots(content_words)
         self.ids = [e.id for e in self.entries]
+        self._position = {e.id: i for i, e in enumerate(self.entries)}
 
         doc_tokens: list[frozenset[str]] = []
         self.doc_texts: list[str] = []
@@ -192,10 +193,18 @@ class FaqIndex:
         scores: NDArray[np.float64] = s.doc_weight * best_doc + (1 - s.doc_weight) * acc_bag / total
         return norm, scores, "ranked"
 
-    def _echoes(self, norm: Normalized, entry_id: str) -> bool:
-        hit = process.extractOne(" ".join(norm.tokens), self.doc_texts, scorer=fuzz.token_sort_ratio,
-                                 score_cutoff=self.settings.echo_score)
-        return hit is not None and self.ids[int(self.doc_entry[hit[2]])] == entry_id
+    def _echoes(self, norm: Normalized, ranked: tuple[Scored, ...]) -> bool:
+        """The message nearly repeats a phrasing of the top entry, and none of the runner-up."""
+        query = " ".join(norm.tokens)
+        best = [self._closest_phrasing(query, c.entry_id) for c in ranked[:2]]
+        return best[0] >= self.settings.echo_score and (len(best) < 2 or best[0] > best[1])
+
+    def _closest_phrasing(self, query: str, entry_id: str) -> float:
+        entry = self._position[entry_id]
+        start = int(self.entry_starts[entry])
+        end = int(self.entry_starts[entry + 1]) if entry + 1 < len(self.ids) else len(self.doc_texts)
+        hit = process.extractOne(query, self.doc_texts[start:end], scorer=fuzz.token_sort_ratio)
+        return float(hit[1]) if hit else 0.0
 
     def decide(self, scores: NDArray[np.float64], norm: Normalized) -> Match:
         s = self.settings
@@ -213,7 +222,7 @@ class FaqIndex:
             top >= s.answer_floor and second <= s.answer_ratio * top)
         if clear and enough_words:
             return Match(Decision.ANSWER, ranked[:1], "confident", norm)
-        if len(norm.tokens) > 1 and self._echoes(norm, ranked[0].entry_id):
+        if len(norm.tokens) > 1 and self._echoes(norm, ranked):
             return Match(Decision.ANSWER, ranked[:1], "near-phrasing", norm)
         window = tuple(c for c in ranked if c.score >= max(s.suggest_score, top - s.suggest_window))
         return Match(Decision.SUGGEST, window[: s.max_suggestions], "close-call", norm)

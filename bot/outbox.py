@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.models import Channel, Outgoing
 from bot.errors import StoreError
+from bot.models import Channel, Outgoing
 from bot.store import OutboxItem, Store
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ def run(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.Co
 
 
 def test_ask_shows_the_decision_scores_and_the_answer_as_villagers_see_it() -> None:
-    result = run("ask", "brp biaya bikin paspor elektronik 10 thn")
+    result = run("ask", "brp biaya bikin paspor baru sekarang")
     assert result.returncode == 0, result.stderr
     assert "decision: answer" in result.stdout
     assert "paspor-biaya" in result.stdout

@@ -1,0 +1,51 @@
+"""The terminal chat, scripted through a pipe as an office would try it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+SCRIPT = """halo
+paspor sy ilang di kuching
+lapor
+sutra
+Pak Budi
+0812-3456-7890
+PT Maju Jaya
+2
+kerja restoran
+Malaysia
+4 juta
+1
+2
+2
+1
+2
+Ditawari lewat Facebook.
+2
+1
+petugas> KASUS
+petugas> TANGANI KTG-2026-0001
+menu
+6
+"""
+
+
+def test_a_scripted_chat_files_a_report_and_shows_the_officer_alert(tmp_path: Path) -> None:
+    db = tmp_path / "chat.sqlite3"
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(db)], input=SCRIPT,
+                            capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Laporan Anda tercatat dengan nomor KTG-2026-0001" in out
+    assert "[petugas KTG] 🚨 LAPORAN BARU KTG-2026-0001" in out
+    assert "Pelapor: anonim" in out
+    assert "DITANGANI" in out
+    assert "Cek laporan saya" in out
+    unanswered = subprocess.run([sys.executable, "-m", "bot", "unanswered", "--db", str(db)],
+                                capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    assert unanswered.returncode == 0

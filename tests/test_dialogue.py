@@ -1,0 +1,398 @@
+"""Conversations with the bot, read as transcripts: villager says, bot answers, officer gets."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.app import Knowledge, build_dialogue, build_knowledge, build_outbox
+from bot.dialogue import Dialogue
+from bot.models import Channel, Media, Sender
+from bot.outbox import Outbox
+from bot.store import Store
+from tests.conftest import ROOT
+from tests.fakes import Chat, Clock, RecordingDeliverer, villager
+
+SGU_OFFICER = Sender(Channel.TELEGRAM, "1001")     # Kanim Sanggau
+KTG_OFFICER = Sender(Channel.TELEGRAM, "2002")     # Kanim Ketapang
+REGIONAL = Sender(Channel.TELEGRAM, "3003")
+SGU_GROUP = "-100111"
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
+    """The shipped config with officers and an alert group filled in, as an office would."""
+    data = yaml.safe_load((ROOT / "config.example.yaml").read_text())
+    data["content_dir"] = str(ROOT / "content")
+    offices = {o["id"]: o for o in data["offices"]}
+    offices["SGU"]["officers"] = [{"name": "Petugas Sanggau", "telegram_id": 1001}]
+    offices["SGU"]["alerts"] = {"telegram_chat_ids": [int(SGU_GROUP)], "whatsapp_numbers": []}
+    offices["KTG"]["officers"] = [{"name": "Petugas Ketapang", "telegram_id": 2002}]
+    offices["KTG"]["alerts"] = {"telegram_chat_ids": [-100222], "whatsapp_numbers": []}
+    data["regional_office"]["officers"] = [{"name": "Petugas Kanwil", "telegram_id": 3003}]
+    path = tmp_path_factory.mktemp("cfg") / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return build_knowledge(path, {})
+
+
+class Bot:
+    def __init__(self, dialogue: Dialogue, outbox: Outbox, telegram: RecordingDeliverer, clock: Clock):
+        self.dialogue = dialogue
+        self.outbox = outbox
+        self.telegram = telegram
+        self.clock = clock
+
+    def chat(self, sender: Sender) -> Chat:
+        return Chat(self.dialogue, sender)
+
+    async def deliver(self) -> RecordingDeliverer:
+        await self.outbox.deliver_due()
+        return self.telegram
+
+
+@pytest.fixture
+async def bot(desk: Knowledge, tmp_path: Path) -> AsyncIterator[Bot]:
+    clock = Clock()
+    async with Store.open(tmp_path / "bot.sqlite3") as store:
+        telegram = RecordingDeliverer()
+        outbox = build_outbox(store, {Channel.TELEGRAM: telegram}, clock=clock)
+        yield Bot(build_dialogue(desk, store, clock), outbox, telegram, clock)
+
+
+async def register(chat: Chat, village: str = "semuntai") -> None:
+    await chat.say("halo")
+    await chat.tap("Desa saya")
+    await chat.say(village)
+
+
+async def file_report(chat: Chat, *, name: str = "Pak Budi", phone: str = "0812-3456-7890",
+                      company: str = "PT Maju Jaya", anonymous: bool = False, visa: str = "turis") -> str:
+    await chat.say("lapor")
+    await chat.say(name)
+    await chat.say(phone)
+    await chat.say(company)
+    await chat.tap("WhatsApp")
+    await chat.say("kerja restoran")
+    await chat.say("Malaysia")
+    await chat.say("4 juta sebulan")
+    await chat.tap("Ya")                                      # asked to pay
+    await chat.tap("Visa turis" if visa == "turis" else "Visa kerja")
+    await chat.tap("Tidak")                                   # documents held
+    await chat.tap("Ya, lewat pos resmi")
+    await chat.tap("Tidak")                                   # under 18
+    await chat.say("Disuruh berangkat minggu depan.")
+    await chat.tap("anonim" if anonymous else "hubungi saya")
+    return await chat.tap("Kirim")
+
+
+async def test_first_contact_greets_explains_and_shows_the_menu(bot: Bot) -> None:
+    said = await bot.chat(villager()).say("halo")
+    assert "Selamat datang" in said and "kantor imigrasi" in said
+    assert "1. Tanya tentang paspor" in said and "4. Laporkan tawaran mencurigakan" in said
+
+
+async def test_menu_and_cancel_work_from_the_middle_of_a_report(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    assert "nama" in (await chat.say("lapor")).lower()
+    assert "Menu utama" in await chat.say("menu")
+    await chat.say("lapor")
+    said = await chat.say("batal")
+    assert "Dibatalkan" in said and "Menu utama" in said
+    assert not (await bot.deliver()).sent
+
+
+async def test_a_clear_question_gets_the_answer_and_related_topics(bot: Bot) -> None:
+    said = await bot.chat(villager()).say("paspor sy ilang di kuching gmn")
+    assert "polisi" in said.lower()
+    assert "Menu utama" in said   # the last option
+    assert said.count("\n1. ") >= 1
+
+
+async def test_suggestions_are_picked_by_number(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    said = await chat.say("paspor")
+    assert "Maksud Anda:" in said
+    first_option = chat.last[-1].options[0]
+    await chat.say("1")
+    assert chat.last[0].text == bot.dialogue.content.entry(first_option.payload[4:]).answer
+
+
+async def test_unknown_question_gets_the_office_contact_and_is_kept_without_identity(bot: Bot) -> None:
+    chat = bot.chat(villager("whatsapp:+6281299990000", Channel.WHATSAPP))
+    await register(chat, "desa sutera")
+    said = await chat.say("resep kue lapis legit 081299990000")
+    assert "belum punya jawaban" in said
+    assert "Kantor Imigrasi Kelas II Non TPI Ketapang" in said
+    rows = await bot.dialogue.store.unanswered()
+    assert rows and rows[0][2] == 1
+    stored = " ".join(str(v) for row in rows for v in row)
+    assert "6281299990000" not in stored and "081299990000" not in stored
+
+
+async def test_a_stranger_without_village_gets_the_general_help(bot: Bot) -> None:
+    said = await bot.chat(villager()).say("jadwal kapal ke jakarta besok")
+    assert "nomor bantuan" in said
+
+
+async def test_village_typed_with_typos_or_picked_from_the_list(bot: Bot) -> None:
+    typed = bot.chat(villager(1))
+    await typed.say("halo")
+    await typed.tap("Desa saya")
+    assert "tidak ada di daftar" in await typed.say("Atlantis")
+    assert "Sungai Kelik" in await typed.say("ds sungai kelikk")
+    picked = bot.chat(villager(2))
+    await picked.say("halo")
+    await picked.tap("Desa saya")
+    await picked.tap("Sanggau")
+    said = await picked.tap("Bungkang")
+    assert "Bungkang" in said and "Entikong" in said
+    assert "Bungkang" in await picked.say("kontak kantor imigrasi yg bina desa sy")
+
+
+async def test_office_answer_asks_for_the_village_when_it_is_unknown(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    said = await chat.say("alamat kantor imigrasi yg bina desa kami")
+    assert "desa mana" in said
+    said = await chat.say("Malenggang")
+    assert "Entikong" in said
+
+
+async def test_a_full_contactable_report_reaches_the_office_group_with_flags(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    done = await file_report(chat)
+    assert "SGU-2026-0001" in done and "110" in done
+    assert "visa turis" in done.lower()   # advice that fits the flags, not a verdict
+    sent = await bot.deliver()
+    alert = sent.to(SGU_GROUP)[0]
+    assert "SGU-2026-0001" in alert and "Semuntai" in alert and "Risiko: **tinggi**" in alert
+    assert "+6281234567890" in alert and "PT Maju Jaya" in alert
+    assert "boleh dihubungi" in alert and str(500001) in alert
+    # High risk: the regional office gets a copy.
+    assert sent.to("3003")
+
+
+async def test_an_anonymous_report_carries_no_trace_of_the_reporter(bot: Bot) -> None:
+    chat = bot.chat(villager(7))
+    await register(chat)
+    await file_report(chat, anonymous=True, visa="kerja")
+    alert = (await bot.deliver()).to(SGU_GROUP)[0]
+    assert "anonim" in alert and "500007" not in alert
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.reporter_key is None
+    async with bot.dialogue.store.db.execute("SELECT * FROM reports") as cur:
+        rows = await cur.fetchall()
+    assert "500007" not in repr(rows)
+
+
+async def test_back_goes_to_the_previous_question_and_skip_leaves_it_empty(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    assert "nomor telepon" in (await chat.say("lewati")).lower()
+    assert "nama" in (await chat.say("kembali")).lower()
+    assert "nomor telepon" in (await chat.say("Pak Ali")).lower()
+
+
+async def test_a_restart_in_the_middle_of_a_report_continues_where_it_was(desk: Knowledge, tmp_path: Path) -> None:
+    path = tmp_path / "restart.sqlite3"
+    async with Store.open(path) as store:
+        chat = Chat(build_dialogue(desk, store), villager())
+        await register(chat)
+        await chat.say("lapor")
+        await chat.say("Pak Budi")
+    async with Store.open(path) as store:   # the process started again
+        chat = Chat(build_dialogue(desk, store), villager())
+        said = await chat.say("0812 3456 7890")
+        assert "perusahaan" in said.lower()
+
+
+async def test_officer_acknowledges_notes_and_closes_while_the_reporter_is_told(bot: Bot) -> None:
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    officer = bot.chat(SGU_OFFICER)
+    assert "SGU-2026-0001" in await officer.say("/kasus")
+    assert "DITANGANI" in await officer.say("TANGANI SGU-2026-0001")
+    assert "prompt" not in await officer.say("", payload="case:catatan:SGU-2026-0001")
+    assert "tersimpan" in await officer.say("Mohon datang ke kantor hari Senin.")
+    assert "DITUTUP" in await officer.say("tutup sgu-2026-0001 perekrut sudah diperiksa")
+    updates = (await bot.deliver()).to("500001")
+    assert any("sedang ditangani" in u for u in updates)
+    assert any("hari Senin" in u for u in updates)
+    assert any("perekrut sudah diperiksa" in u for u in updates)
+    status = await reporter.say("", payload="menu:status")
+    assert "SGU-2026-0001" in status and "selesai" in status and "hari Senin" in status
+    events = await bot.dialogue.store.case_events(1)
+    assert [e.kind for e in events] == ["ditangani", "catatan", "ditutup"]
+    assert all(e.actor == "Petugas Sanggau" for e in events)
+
+
+async def test_another_office_and_villagers_are_refused_and_nothing_changes(bot: Bot) -> None:
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    other = bot.chat(KTG_OFFICER)
+    assert "tidak ditemukan" in await other.say("TANGANI SGU-2026-0001")
+    assert "SGU-2026-0001" not in await other.say("KASUS")
+    assert "tidak ditemukan" in await other.say("", payload="case:tutup:SGU-2026-0001")
+    stranger = bot.chat(villager(99))
+    assert "hanya untuk petugas" in await stranger.say("TUTUP SGU-2026-0001 selesai")
+    assert "hanya untuk petugas" in await stranger.say("", payload="case:tangani:SGU-2026-0001")
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.status == "baru"
+    # The regional office sees every office's cases.
+    assert "SGU-2026-0001" in await bot.chat(REGIONAL).say("kasus")
+
+
+async def test_a_recruiter_active_in_two_villages_is_linked_at_once(bot: Bot) -> None:
+    first = bot.chat(villager(1))
+    await register(first, "semuntai")                      # Sanggau office
+    await file_report(first, phone="0812-3456-7890")
+    second = bot.chat(villager(2))
+    await register(second, "sutera")                       # Ketapang office
+    await file_report(second, name="budi", phone="+62 812 3456 7890", company="CV Lain")
+    sent = await bot.deliver()
+    alert = sent.to("-100222")[0]
+    assert "KTG-2026-0001" in alert and "1 laporan: SGU-2026-0001" in alert
+
+
+async def test_check_an_offer_then_turn_it_into_a_report_without_answering_again(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("", payload="menu:check")
+    await chat.tap("Facebook")
+    await chat.say("Kamboja")
+    await chat.tap("Ya")              # pay
+    await chat.tap("Visa turis")
+    await chat.tap("Ya")              # documents held
+    await chat.tap("jalan tikus")
+    said = await chat.tap("Tidak")   # under 18
+    assert "risiko **tinggi**" not in said and "tingkat risiko tinggi" in said
+    assert "kerja online" in said.lower() or "kamboja" in said.lower()
+    assert bot.telegram.sent == []
+    said = await chat.tap("Jadikan laporan")
+    assert "nama" in said.lower()
+    await chat.say("Ibu Sari")
+    await chat.say("lewati")
+    await chat.say("lewati")
+    after = await chat.say("admin")     # pekerjaan; negara, pay, visa... already answered
+    assert "gaji" in after.lower()
+
+
+async def test_deleting_my_data_keeps_the_report_for_the_office_without_me(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await file_report(chat)
+    assert "Hapus data Anda?" in await chat.say("hapus data")
+    assert "sudah dihapus" in await chat.tap("Ya, hapus")
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.reporter_key is None and not report.contactable
+    assert (await bot.dialogue.store.profile(villager())).village_id is None
+    assert "belum punya laporan" in await chat.say("", payload="menu:status")
+
+
+async def test_bad_input_anywhere_gets_a_clear_reply_and_keeps_the_state(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("Pak Budi")
+    assert "tidak bisa saya baca" in await chat.say("nomornya gak tau pasti")
+    assert "terlalu panjang" in await chat.say("x" * 10_000)
+    assert "perusahaan" in (await chat.say("(0812) 3456-7890")).lower()
+    await chat.say("PT X")
+    assert "tidak ada" in await chat.say("9")           # only 5 contact options
+    assert "tidak ada" in await chat.say("🙏🙏")
+    assert "pekerjaan" in (await chat.say("2")).lower()  # Facebook; the flow went on
+
+
+async def test_empty_emoji_and_huge_messages_outside_a_flow(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await chat.say("halo")
+    assert "tulisan" in await chat.say("")
+    assert "belum punya jawaban" in await chat.say("😀😀😀")
+    assert "terlalu panjang" in await chat.say("a" * 10_000)
+    assert "tidak ada" in await chat.say("42")
+
+
+async def test_photos_are_attached_to_the_report_and_counted_in_the_alert(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    for _ in range(12):
+        said = await chat.say("lewati")
+        if "Ceritakan" in said:
+            break
+    assert "(jumlah: 1)" in await chat.say("", media=(Media("photo-file-1", "image/jpeg"),))
+    await chat.say("", media=(Media("photo-file-2", "image/jpeg"),))
+    await chat.say("selesai")
+    await chat.tap("anonim")
+    await chat.tap("Kirim")
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.media == ("photo-file-1", "photo-file-2")
+    assert "Lampiran: 2" in (await bot.deliver()).to(SGU_GROUP)[0]
+
+
+async def test_a_redelivered_message_changes_nothing(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    assert await chat.say("halo", message_id="tg-77")
+    assert await chat.say("halo", message_id="tg-77") == ""
+
+
+async def test_unacknowledged_high_risk_cases_are_reminded_once(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await file_report(chat)
+    await bot.deliver()
+    casework = bot.dialogue.casework
+    after = bot.dialogue.settings.remind_after_hours
+    import datetime as dt
+    assert await casework.remind_overdue(dt.timedelta(hours=after), bot.clock()) == 0
+    bot.clock.advance(hours=after + 1)
+    assert await casework.remind_overdue(dt.timedelta(hours=after), bot.clock()) == 1
+    assert await casework.remind_overdue(dt.timedelta(hours=after), bot.clock()) == 0
+    reminders = [o for o in (await bot.deliver()).sent if o.kind == "reminder"]
+    assert len(reminders) == 1 and "SGU-2026-0001" in reminders[0].text
+
+
+async def test_two_hundred_villagers_interleaved_keep_their_own_state(bot: Bot) -> None:
+    chats = [bot.chat(villager(i)) for i in range(200)]
+    await asyncio.gather(*(c.say("halo") for c in chats))
+    await asyncio.gather(*(c.say("", payload="menu:report") for c in chats))
+    await asyncio.gather(*(c.say(["semuntai", "sutera"][i % 2]) for i, c in enumerate(chats)))
+    replies = await asyncio.gather(*(c.say(f"Perekrut {i}") for i, c in enumerate(chats)))
+    assert all("telepon" in r.lower() for r in replies)
+    for i in (0, 57, 199):
+        conv = await bot.dialogue.store.conversation(villager(i))
+        assert conv.data["answers"] == {"nama": f"Perekrut {i}"}
+        profile = await bot.dialogue.store.profile(villager(i))
+        assert profile.village_id == ["semuntai", "sutera"][i % 2]
+
+
+async def test_a_locked_database_gets_an_apology_not_a_crash(bot: Bot, tmp_path: Path) -> None:
+    db_path = tmp_path / "bot.sqlite3"
+    blocker = sqlite3.connect(db_path, timeout=0.1)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        await bot.dialogue.store.db.execute("PRAGMA busy_timeout=100")
+        with pytest.raises(sqlite3.OperationalError):
+            await bot.chat(villager()).say("halo")
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert "Selamat datang" in await bot.chat(villager()).say("halo")
+
+
+def test_the_core_imports_no_channel_library() -> None:
+    import subprocess
+    code = ("import sys, bot.dialogue, bot.store, bot.outbox, bot.casework, bot.faq;"
+            "print([m for m in ('telegram', 'twilio', 'aiohttp') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
