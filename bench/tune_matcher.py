@@ -25,7 +25,7 @@ SETS = {
     "sample": ROOT.parent / "shared/eval/sample_questions.yaml",
     "holdout": ROOT / "tests/data/holdout_questions.yaml",
 }
-RANKING = itertools.product((0.5, 0.65, 0.8), (0.25, 0.5), (1.5, 2.0, 3.0))
+RANKING = ((0.65, 0.5, 3.0), (0.65, 0.5, 2.0), (0.8, 0.5, 3.0), (0.5, 0.5, 3.0))
 DECISION = itertools.product(
     (0.4, 0.45, 0.5, 0.55, 0.6),          # answer_score
     (0.04, 0.08, 0.12),                   # answer_margin
