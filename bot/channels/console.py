@@ -7,7 +7,9 @@ terminal, one message per line is read and every reply printed, so a conversatio
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
+import logging
 import sys
 from typing import TextIO
 
@@ -17,6 +19,7 @@ from bot.models import Channel, IncomingMessage, Outgoing, Reply, Sender
 from bot.outbox import Outbox
 from bot.routing import console_officer
 
+log = logging.getLogger(__name__)
 VILLAGER = Sender(Channel.CONSOLE, "warga")
 OFFICER_PREFIX = "petugas>"
 
@@ -65,8 +68,7 @@ class ConsoleChat:
         try:
             replies = await self.dialogue.handle(message)
         except Exception:  # the villager must never see a traceback; the log has it
-            import logging
-            logging.getLogger(__name__).exception("console message failed")
+            log.exception("console message failed id=%s", message.message_id)
             replies = [Reply(self.dialogue.msg("error_apology"))]
         prefix = "[bot → petugas]" if sender != VILLAGER else "[bot]"
         for reply in replies:
@@ -74,20 +76,38 @@ class ConsoleChat:
         self.out.flush()
         await self.outbox.deliver_due()
 
-    async def run(self) -> None:
+    async def tick(self) -> None:
+        """Reminders for overdue high-risk cases, then whatever the outbox has due."""
+        after = dt.timedelta(hours=self.dialogue.settings.remind_after_hours)
+        await self.dialogue.casework.remind_overdue(after, self.dialogue.clock())
+        await self.outbox.deliver_due()
+
+    async def _background(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.tick()
+
+    async def run(self, interval: float = 30.0) -> None:
         interactive = self.inp.isatty()
         loop = asyncio.get_running_loop()
+        await self.tick()
         await self.say("menu")
-        while True:
-            if interactive:
-                self.out.write("> ")
-                self.out.flush()
-            line = await loop.run_in_executor(None, self.inp.readline)
-            if not line:
-                return
-            if not line.strip() and not interactive:
-                continue
-            await self.say(line)
+        # In a live terminal, retries and reminders also happen while nobody types.
+        background = asyncio.create_task(self._background(interval)) if interactive else None
+        try:
+            while True:
+                if interactive:
+                    self.out.write("> ")
+                    self.out.flush()
+                line = await loop.run_in_executor(None, self.inp.readline)
+                if not line:
+                    return
+                if not line.strip() and not interactive:
+                    continue
+                await self.say(line)
+        finally:
+            if background is not None:
+                background.cancel()
 
 
 def main_streams() -> tuple[TextIO, TextIO]:
