@@ -37,8 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("--json", action="store_true", help="print one JSON object of figures")
     chat = sub.add_parser("chat", help="the whole bot in the terminal: you are a villager")
     chat.add_argument("--db", type=Path, help="SQLite file (default: storage.database in the config)")
-    run = sub.add_parser("run", help="start the configured channels (today: the terminal chat)")
-    run.add_argument("--db", type=Path)
+    run_cmd = sub.add_parser("run", help="start the configured channels; with no credentials, the terminal chat")
+    run_cmd.add_argument("--db", type=Path)
     un = sub.add_parser("unanswered", help="questions the FAQ could not answer, most frequent first")
     un.add_argument("--db", type=Path)
     un.add_argument("--limit", type=int, default=50)
@@ -54,8 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_content(knowledge)
         if args.command == "eval":
             return _eval(knowledge, args.file, args.json)
-        if args.command in ("chat", "run"):
+        if args.command == "chat":
             return asyncio.run(_chat(knowledge, args.db))
+        if args.command == "run":
+            from bot import runtime
+            return asyncio.run(runtime.run(knowledge, args.db))
         if args.command == "unanswered":
             return asyncio.run(_unanswered(knowledge, args.db, args.limit))
     except BotError as exc:

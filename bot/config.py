@@ -60,6 +60,17 @@ class Secrets:
     twilio_whatsapp_from: str | None = None
     public_base_url: str | None = None
     port: int = 8080
+    telegram_api_base_url: str | None = None   # a self-hosted or fake Bot API server
+    twilio_api_base_url: str | None = None     # a fake Twilio REST API, for tests and checks
+
+
+@dataclass(frozen=True)
+class WhatsAppSettings:
+    # Approved templates (Content SIDs) for messages sent outside the 24-hour window.
+    alert_template_sid: str | None = None
+    status_template_sid: str | None = None
+    # Only for local development without Twilio: never turn off in production.
+    verify_signature: bool = True
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class Settings:
     match: MatchSettings = field(default_factory=MatchSettings)
     secrets: Secrets = field(default_factory=Secrets)
     remind_after_hours: float = 4.0
+    whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
 
     def office(self, office_id: str) -> Office:
         for o in (*self.offices, *([self.regional_office] if self.regional_office else [])):
@@ -195,11 +207,20 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
     secrets = _secrets(r, r.mapping(root.get("secrets"), "secrets"), environ)
     cases = r.mapping(root.get("cases"), "cases")
     remind = r.number(cases, "remind_after_hours", "cases", 4.0, 0.1, 720)
+    wa = r.mapping(root.get("whatsapp"), "whatsapp")
+    verify = wa.get("verify_signature", True)
+    if not isinstance(verify, bool):
+        r.problems.append("whatsapp.verify_signature: must be true or false")
+        verify = True
+    whatsapp = WhatsAppSettings(
+        alert_template_sid=r.text(wa, "alert_template_sid", "whatsapp", required=False) or None,
+        status_template_sid=r.text(wa, "status_template_sid", "whatsapp", required=False) or None,
+        verify_signature=verify)
     if r.problems:
         raise ConfigError(r.problems)
     return Settings(offices=offices, regional_office=regional, villages=tuple(villages),
                     content_dir=content_dir, database=database, match=match, secrets=secrets,
-                    remind_after_hours=remind)
+                    remind_after_hours=remind, whatsapp=whatsapp)
 
 
 def _office(r: _Reader, raw: Any, path: str) -> Office:
@@ -278,4 +299,5 @@ def _secrets(r: _Reader, names: Mapping[str, Any], environ: Mapping[str, str]) -
     except ValueError:
         r.problems.append(f"PORT: '{port_text}' is not a port number")
         port = 8080
-    return Secrets(port=port, **values)
+    return Secrets(port=port, telegram_api_base_url=environ.get("TELEGRAM_API_BASE_URL") or None,
+                   twilio_api_base_url=environ.get("TWILIO_API_BASE_URL") or None, **values)

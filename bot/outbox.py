@@ -36,8 +36,11 @@ class DeliveryError(Exception):
 
 
 class Deliverer(Protocol):
-    async def deliver(self, item: Outgoing) -> None:
-        """Send one message; raise DeliveryError (or time out) when it did not go through."""
+    async def deliver(self, item: Outgoing) -> str | None:
+        """Send one message and return the provider's id for it (or None).
+
+        Raise DeliveryError (or time out) when it did not go through.
+        """
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class Outbox:
         try:
             if deliverer is None:
                 raise DeliveryError(f"channel {item.recipient.channel.value} is not running")
-            await asyncio.wait_for(deliverer.deliver(outgoing), timeout=self.backoff.timeout)
+            provider_id = await asyncio.wait_for(deliverer.deliver(outgoing), timeout=self.backoff.timeout)
         except (DeliveryError, TimeoutError, OSError) as exc:
             reason = exc.reason if isinstance(exc, DeliveryError) else exc.__class__.__name__
             permanent = isinstance(exc, DeliveryError) and exc.permanent
@@ -92,7 +95,7 @@ class Outbox:
             log.warning("outbox delivery failed id=%d kind=%s attempt=%d retry=%s reason=%s",
                         item.id, item.kind, attempts, retry_at is not None, reason[:80])
             return False
-        await self.store.outbox_sent(item.id, self.clock())
+        await self.store.outbox_sent(item.id, self.clock(), provider_id)
         log.info("outbox delivered id=%d kind=%s report=%s", item.id, item.kind, item.report_id)
         return True
 

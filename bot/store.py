@@ -60,6 +60,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             normalized TEXT PRIMARY KEY, example TEXT NOT NULL, count INTEGER NOT NULL,
             last_seen TEXT NOT NULL)""",
     ),
+    # 2: what the providers said about messages we sent, and WhatsApp opt-outs
+    (
+        """ALTER TABLE outbox ADD COLUMN provider_id TEXT""",
+        """ALTER TABLE outbox ADD COLUMN provider_status TEXT""",
+        """CREATE INDEX outbox_provider ON outbox (provider_id)""",
+        """ALTER TABLE profiles ADD COLUMN opted_out INTEGER NOT NULL DEFAULT 0""",
+    ),
 )
 
 
@@ -415,10 +422,10 @@ class Store:
                            tuple(Option(a, b) for a, b in json.loads(r[3])), r[4], r[5], r[6])
                 for r in rows]
 
-    async def outbox_sent(self, item_id: int, now: dt.datetime) -> None:
+    async def outbox_sent(self, item_id: int, now: dt.datetime, provider_id: str | None = None) -> None:
         async with self._transaction() as db:
-            await db.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
-                             "WHERE id = ?", (_iso(now), item_id))
+            await db.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+                             "provider_id = ? WHERE id = ?", (_iso(now), provider_id, item_id))
             await db.execute("INSERT INTO outbox_attempts (outbox_id, at, ok) VALUES (?, ?, 1)",
                              (item_id, _iso(now)))
 
@@ -433,6 +440,49 @@ class Store:
             await db.execute(
                 "INSERT INTO outbox_attempts (outbox_id, at, ok, error) VALUES (?, ?, 0, ?)",
                 (item_id, _iso(now), error))
+
+    async def outbox_provider_status(self, provider_id: str, status: str, error: str | None,
+                                     retry: bool, now: dt.datetime) -> int | None:
+        """A delivery report from the provider (e.g. Twilio's MessageStatus) for a sent message.
+
+        With `retry`, the message goes back to pending to be sent again; returns the outbox id.
+        """
+        row = await self._one("SELECT id FROM outbox WHERE provider_id = ?", (provider_id,))
+        if row is None:
+            return None
+        async with self._transaction() as db:
+            await db.execute("UPDATE outbox SET provider_status = ?, last_error = coalesce(?, last_error) "
+                             "WHERE id = ?", (status, error, row[0]))
+            if retry:
+                await db.execute("UPDATE outbox SET status = 'pending', provider_id = NULL, "
+                                 "next_attempt_at = ? WHERE id = ?", (_iso(now), row[0]))
+        return int(row[0])
+
+    async def sent_alerts(self, report_id: int) -> list[tuple[Sender, str]]:
+        """Where a case's alerts went and the provider's id for each (to edit them later)."""
+        rows = await self._all("SELECT recipient, provider_id FROM outbox WHERE report_id = ? "
+                               "AND kind = 'alert' AND status = 'sent' AND provider_id IS NOT NULL "
+                               "ORDER BY id", (report_id,))
+        return [(Sender.from_key(r[0]), r[1]) for r in rows]
+
+    async def outbox_item(self, item_id: int) -> dict[str, Any] | None:
+        row = await self._one("SELECT id, recipient, status, attempts, provider_id, provider_status, "
+                              "last_error FROM outbox WHERE id = ?", (item_id,))
+        if row is None:
+            return None
+        keys = ("id", "recipient", "status", "attempts", "provider_id", "provider_status", "last_error")
+        return dict(zip(keys, row, strict=True))
+
+    async def set_opted_out(self, sender: Sender, opted_out: bool, now: dt.datetime) -> None:
+        """"BERHENTI"/"STOP" and "MULAI": broadcast-type messages stop or resume for this sender."""
+        await self.db.execute(
+            """INSERT INTO profiles (sender_key, opted_out, updated_at) VALUES (?, ?, ?)
+               ON CONFLICT (sender_key) DO UPDATE SET opted_out = excluded.opted_out""",
+            (sender.key, int(opted_out), _iso(now)))
+
+    async def opted_out(self, sender: Sender) -> bool:
+        row = await self._one("SELECT opted_out FROM profiles WHERE sender_key = ?", (sender.key,))
+        return bool(row and row[0])
 
     async def outbox_counts(self) -> dict[str, int]:
         rows = await self._all("SELECT status, count(*) FROM outbox GROUP BY status")

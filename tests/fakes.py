@@ -32,7 +32,7 @@ class RecordingDeliverer:
     hang_next: int = 0
     permanent: bool = False
 
-    async def deliver(self, item: Outgoing) -> None:
+    async def deliver(self, item: Outgoing) -> str | None:
         if self.hang_next:
             self.hang_next -= 1
             import asyncio
@@ -41,6 +41,7 @@ class RecordingDeliverer:
             self.fail_next -= 1
             raise DeliveryError("fake provider says 500", permanent=self.permanent)
         self.sent.append(item)
+        return f"fake-{len(self.sent)}"
 
     def to(self, user_id: str) -> list[str]:
         return [o.text for o in self.sent if o.recipient.user_id == user_id]

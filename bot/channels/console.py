@@ -36,12 +36,13 @@ class ConsoleDeliverer:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    async def deliver(self, item: Outgoing) -> None:
+    async def deliver(self, item: Outgoing) -> str | None:
         who = item.recipient.user_id
         label = f"[petugas {who.removeprefix('petugas-')}]" if who.startswith("petugas-") else "[kabar]"
         body = render(Reply(item.text, item.options))
         self.out.write(f"{label} {body}\n\n")
         self.out.flush()
+        return None
 
 
 class ConsoleChat:

@@ -1,0 +1,86 @@
+"""`desa-imigrasi run`: start every configured channel, the web server, the outbox and reminders.
+
+With no channel credentials it opens the terminal chat instead, so `make run` always works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.app import Knowledge, build_dialogue, build_outbox
+from bot.channels.console import ConsoleChat, ConsoleDeliverer
+from bot.dialogue import Dialogue
+from bot.models import Channel
+from bot.server import ChannelRuntime, build_web_app
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def configured_channels(knowledge: Knowledge, dialogue: Dialogue, store: Store) -> list[ChannelRuntime]:
+    secrets = knowledge.settings.secrets
+    runtimes: list[ChannelRuntime] = []
+    if secrets.telegram_token:
+        from bot.channels.telegram import TelegramChannel
+        runtimes.append(TelegramChannel(knowledge.settings, dialogue, store))
+    if secrets.twilio_account_sid and secrets.twilio_auth_token and secrets.twilio_whatsapp_from:
+        from bot.channels.whatsapp import WhatsAppChannel
+        runtimes.append(WhatsAppChannel(knowledge.settings, dialogue, store))
+    return runtimes
+
+
+async def run(knowledge: Knowledge, db: Path | None) -> int:
+    async with Store.open(db or knowledge.settings.database) as store:
+        dialogue = build_dialogue(knowledge, store)
+        runtimes = configured_channels(knowledge, dialogue, store)
+        if not runtimes:
+            print("No channel credentials (TELEGRAM_BOT_TOKEN, TWILIO_*): starting the terminal chat.",
+                  file=sys.stderr)
+            outbox = build_outbox(store, {Channel.CONSOLE: ConsoleDeliverer(sys.stdout)})
+            await ConsoleChat(dialogue, outbox, sys.stdin, sys.stdout).run()
+            return 0
+        outbox = build_outbox(store, {r.channel: r for r in runtimes})
+        settings = knowledge.settings
+        app = build_web_app(runtimes, store, knowledge.content.version)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "0.0.0.0", settings.secrets.port)  # noqa: S104 (a server)
+        await site.start()
+        for runtime in runtimes:
+            await runtime.start()
+        log.info("started channels=%s port=%d offices=%d villages=%d content=%r",
+                 ",".join(r.channel.value for r in runtimes), settings.secrets.port,
+                 len(settings.offices), len(settings.villages), knowledge.content.version)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(_reminders(dialogue))]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for runtime in runtimes:
+                await runtime.stop()
+            await runner.cleanup()
+    return 0
+
+
+async def _reminders(dialogue: Dialogue, interval: float = 60.0) -> None:
+    after = dt.timedelta(hours=dialogue.settings.remind_after_hours)
+    while True:
+        try:
+            await dialogue.casework.remind_overdue(after, dialogue.clock())
+        except Exception:
+            log.exception("reminder pass failed")
+        await asyncio.sleep(interval)
