@@ -25,28 +25,28 @@ SETS = {
     "sample": ROOT.parent / "shared/eval/sample_questions.yaml",
     "holdout": ROOT / "tests/data/holdout_questions.yaml",
 }
-RANKING = ((0.65, 0.5, 3.0), (0.65, 0.5, 2.0), (0.8, 0.5, 3.0), (0.5, 0.5, 3.0))
+RANKING = ((0.65, 0.5, 3.0),)
 DECISION = itertools.product(
     (0.4, 0.45, 0.5, 0.55, 0.6),          # answer_score
     (0.04, 0.08, 0.12),                   # answer_margin
     (0.2, 0.25, 0.3, 0.35, 0.4),          # answer_floor
     (0.4, 0.5, 0.6, 0.7),                 # answer_ratio
-    (0.1, 0.15, 0.2),                     # suggest_score
+    (0.1, 0.15),                          # suggest_score
+    (0.7, 0.8, 0.9),                      # nb_confidence
+    (0.1, 0.3),                           # nb_alpha
 )
 
 
 def ranked(index, questions):
-    return [(q, *index.rank(q.text)[:2]) for q in questions]
+    return [(q, index.rank(q.text)) for q in questions]
 
 
 def rates(index, rows):
-    from bot.faq import Decision, Match
-
     counts = {"answered_correct": 0, "answered_wrong": 0, "suggested_correct": 0,
               "off_topic_answered": 0}
     in_domain = off = 0
-    for q, norm, scores in rows:
-        m = Match(Decision.NONE, (), "", norm) if scores is None else index.decide(scores, norm)
+    for q, ranking in rows:
+        m = index.decide(ranking)
         v = _verdict(q, m.decision, [c.entry_id for c in m.candidates])
         counts[v] = counts.get(v, 0) + 1
         in_domain += q.acceptable is not None
@@ -73,11 +73,12 @@ def main() -> None:
     for dw, cp, uw in RANKING:
         index.settings = replace(base, doc_weight=dw, coverage_power=cp, unknown_weight=uw)
         rows = ranked(index, sets["dev"])
-        for a, mg, fl, ra, sg in decisions:
+        for a, mg, fl, ra, sg, nc, na in decisions:
             if sg >= fl:
                 continue
             index.settings = replace(index.settings, answer_score=a, answer_margin=mg,
-                                     answer_floor=fl, answer_ratio=ra, suggest_score=sg)
+                                     answer_floor=fl, answer_ratio=ra, suggest_score=sg,
+                                     nb_confidence=nc, nb_alpha=na)
             r = rates(index, rows)
             if r["wrong"] > 0.03 or r["off"] > 0.05 or r["either"] < 0.95:
                 continue
@@ -90,7 +91,8 @@ def main() -> None:
     print(f"best on dev: doc_weight={s.doc_weight} coverage_power={s.coverage_power} "
           f"unknown_weight={s.unknown_weight} answer_score={s.answer_score} "
           f"answer_margin={s.answer_margin} answer_floor={s.answer_floor} "
-          f"answer_ratio={s.answer_ratio} suggest_score={s.suggest_score}")
+          f"answer_ratio={s.answer_ratio} suggest_score={s.suggest_score} "
+          f"nb_confidence={s.nb_confidence} nb_alpha={s.nb_alpha}")
     for name, questions in sets.items():
         print(f"  {name:8} {show(rates(index, ranked(index, questions)))}")
 

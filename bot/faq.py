@@ -34,11 +34,11 @@ class Decision(StrEnum):
 class MatchSettings:
     """Thresholds of the decision; defaults tuned on tests/data/dev_questions.yaml."""
 
-    answer_score: float = 0.55
+    answer_score: float = 0.60
     answer_margin: float = 0.12
     # A lower score still answers when the runner-up is far behind (long, chatty messages).
     answer_floor: float = 0.40
-    answer_ratio: float = 0.50
+    answer_ratio: float = 0.40
     suggest_score: float = 0.10
     suggest_window: float = 0.20
     max_suggestions: int = 3
@@ -48,6 +48,10 @@ class MatchSettings:
     unknown_weight: float = 3.0
     # A message this close (rapidfuzz token_sort_ratio) to a phrasing of the top entry answers.
     echo_score: float = 80.0
+    # A naive-Bayes posterior over entries (from phrasing word counts) that agrees with the top
+    # entry at this probability also answers; nb_alpha is its additive smoothing.
+    nb_confidence: float = 0.9
+    nb_alpha: float = 0.1
     answer_weight: float = 0.5
 
 
@@ -55,6 +59,16 @@ class MatchSettings:
 class Scored:
     entry_id: str
     score: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Every entry's score for one message, before the decision."""
+
+    normalized: Normalized
+    scores: NDArray[np.float64] | None   # None when no word of the message is known
+    reason: str
+    known: tuple[str, ...]               # the message's words as the index knows them
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,13 @@ class FaqIndex:
             t: (np.array([e for e, _ in v], dtype=np.intp), np.array([w for _, w in v]))
             for t, v in bag_post.items()
         }
+        nb_post: dict[str, list[tuple[int, int]]] = {}
+        for ei, counts in enumerate(bag_counts):
+            for t, c in counts.items():
+                nb_post.setdefault(t, []).append((ei, c))
+        self.nb_post = {t: (np.array([e for e, _ in v], dtype=np.intp),
+                            np.array([c for _, c in v], dtype=np.float64)) for t, v in nb_post.items()}
+        self.nb_totals = np.array([sum(c.values()) for c in bag_counts], dtype=np.float64)
         self.doc_weight = np.array(
             [sum(self.idf[t] for t in tokens) or 1.0 for tokens in doc_tokens], dtype=np.float64
         )
@@ -151,17 +172,13 @@ class FaqIndex:
 
     def match(self, text: str, *, skip_doc: int | None = None) -> Match:
         """Decide for one message; `skip_doc` leaves one phrasing out (for the content checker)."""
-        norm, scores, reason = self.rank(text, skip_doc=skip_doc)
-        if scores is None:
-            return Match(Decision.NONE, (), reason, norm)
-        return self.decide(scores, norm)
+        return self.decide(self.rank(text, skip_doc=skip_doc))
 
-    def rank(self, text: str, *, skip_doc: int | None = None
-             ) -> tuple[Normalized, NDArray[np.float64] | None, str]:
-        """Every entry's score for `text` (None when no word of it is known), and why."""
+    def rank(self, text: str, *, skip_doc: int | None = None) -> Ranking:
+        """Every entry's score for `text`, and why there is none."""
         norm = self.normalizer.normalize(text[:2000])
         if not norm.tokens:
-            return norm, None, "chitchat" if norm.chitchat else "no-words"
+            return Ranking(norm, None, "chitchat" if norm.chitchat else "no-words", ())
         query: dict[str, float] = {}
         unknown = 0.0
         for token in norm.tokens:
@@ -172,7 +189,7 @@ class FaqIndex:
                 query[known] = self.idf[known]
         total = sum(query.values()) + unknown
         if not query:
-            return norm, None, "unknown-words"
+            return Ranking(norm, None, "unknown-words", ())
 
         acc_doc = np.zeros(len(self.doc_tokens))
         acc_bag = np.zeros(len(self.entries))
@@ -191,7 +208,20 @@ class FaqIndex:
         doc_scores = (acc_doc / total) * np.power(acc_doc / self.doc_weight, s.coverage_power)
         best_doc = np.maximum.reduceat(doc_scores, self.entry_starts)
         scores: NDArray[np.float64] = s.doc_weight * best_doc + (1 - s.doc_weight) * acc_bag / total
-        return norm, scores, "ranked"
+        return Ranking(norm, scores, "ranked", tuple(query))
+
+    def posterior(self, known: tuple[str, ...]) -> NDArray[np.float64]:
+        """P(entry | words) under multinomial naive Bayes over the phrasings' word counts."""
+        logp = np.full(len(self.entries), len(known) * math.log(self.settings.nb_alpha))
+        for token in known:
+            if token in self.nb_post:
+                entries, counts = self.nb_post[token]
+                logp[entries] += np.log(counts + self.settings.nb_alpha) - math.log(self.settings.nb_alpha)
+        logp -= len(known) * np.log(self.nb_totals + self.settings.nb_alpha * max(len(self.vocab), 1))
+        logp -= logp.max()
+        p: NDArray[np.float64] = np.exp(logp)
+        p /= p.sum()
+        return p
 
     def _echoes(self, norm: Normalized, ranked: tuple[Scored, ...]) -> bool:
         """The message nearly repeats a phrasing of the top entry, and none of the runner-up."""
@@ -206,7 +236,10 @@ class FaqIndex:
         hit = process.extractOne(query, self.doc_texts[start:end], scorer=fuzz.token_sort_ratio)
         return float(hit[1]) if hit else 0.0
 
-    def decide(self, scores: NDArray[np.float64], norm: Normalized) -> Match:
+    def decide(self, ranking: Ranking) -> Match:
+        norm, scores = ranking.normalized, ranking.scores
+        if scores is None:
+            return Match(Decision.NONE, (), ranking.reason, norm)
         s = self.settings
         order = np.argsort(-scores)[: max(s.max_suggestions, 2)]
         ranked = tuple(Scored(self.ids[i], round(float(scores[i]), 3)) for i in order
@@ -224,5 +257,10 @@ class FaqIndex:
             return Match(Decision.ANSWER, ranked[:1], "confident", norm)
         if len(norm.tokens) > 1 and self._echoes(norm, ranked):
             return Match(Decision.ANSWER, ranked[:1], "near-phrasing", norm)
+        if len(ranking.known) > 1:
+            p = self.posterior(ranking.known)
+            best = int(np.argmax(p))
+            if self.ids[best] == ranked[0].entry_id and p[best] >= s.nb_confidence:
+                return Match(Decision.ANSWER, ranked[:1], "probable", norm)
         window = tuple(c for c in ranked if c.score >= max(s.suggest_score, top - s.suggest_window))
         return Match(Decision.SUGGEST, window[: s.max_suggestions], "close-call", norm)
