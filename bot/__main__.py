@@ -39,11 +39,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     chat.add_argument("--db", type=Path, help="SQLite file (default: storage.database in the config)")
     run_cmd = sub.add_parser("run", help="start the configured channels; with no credentials, the terminal chat")
     run_cmd.add_argument("--db", type=Path)
+    bk = sub.add_parser("backup", help="copy the database to PATH with the online backup API (safe while running)")
+    bk.add_argument("path", type=Path)
+    bk.add_argument("--db", type=Path)
     un = sub.add_parser("unanswered", help="questions the FAQ could not answer, most frequent first")
     un.add_argument("--db", type=Path)
     un.add_argument("--limit", type=int, default=50)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
+    default_level = "INFO" if args.command == "run" else "WARNING"
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", default_level).upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     try:
@@ -59,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from bot import runtime
             return asyncio.run(runtime.run(knowledge, args.db))
+        if args.command == "backup":
+            return asyncio.run(_backup(knowledge, args.db, args.path))
         if args.command == "unanswered":
             return asyncio.run(_unanswered(knowledge, args.db, args.limit))
     except BotError as exc:
@@ -75,6 +81,17 @@ async def _chat(knowledge: Knowledge, db: Path | None) -> int:
         dialogue = build_dialogue(knowledge, store)
         outbox = build_outbox(store, {Channel.CONSOLE: ConsoleDeliverer(sys.stdout)})
         await ConsoleChat(dialogue, outbox, sys.stdin, sys.stdout).run()
+    return 0
+
+
+async def _backup(knowledge: Knowledge, db: Path | None, target: Path) -> int:
+    source = db or knowledge.settings.database
+    if not source.exists():
+        print(f"{source}: no database to back up", file=sys.stderr)
+        return 1
+    async with Store.open(source) as store:
+        await store.backup(target)
+    print(f"backed up {source} to {target}")
     return 0
 
 

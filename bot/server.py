@@ -38,13 +38,21 @@ def build_web_app(runtimes: Sequence[ChannelRuntime], store: Store, content_vers
         app.add_routes(runtime.routes())
 
     async def healthz(_: web.Request) -> web.Response:
-        counts = await store.outbox_counts()
+        """For an uptime monitor: 503 when the database cannot be read."""
+        now = dt.datetime.now(dt.UTC)
+        try:
+            counts = await store.outbox_counts()
+            oldest = await store.oldest_pending_age(now)
+        except Exception as exc:  # any database failure is what this endpoint reports
+            return web.json_response({"ok": False, "database": exc.__class__.__name__}, status=503)
         return web.json_response({
             "ok": True,
+            "database": "ok",
             "content": content_version,
             "channels": [r.channel.value for r in runtimes],
             "outbox": counts,
-            "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "oldest_pending_seconds": oldest,
+            "checked_at": now.isoformat(timespec="seconds"),
         })
 
     app.router.add_get("/healthz", healthz)

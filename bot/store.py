@@ -484,6 +484,18 @@ class Store:
         row = await self._one("SELECT opted_out FROM profiles WHERE sender_key = ?", (sender.key,))
         return bool(row and row[0])
 
+    async def oldest_pending_age(self, now: dt.datetime) -> float | None:
+        """Seconds the oldest undelivered message has waited, or None when nothing waits."""
+        row = await self._one("SELECT min(created_at) FROM outbox WHERE status = 'pending'")
+        oldest = _parse(row[0]) if row else None
+        return (now - oldest).total_seconds() if oldest else None
+
+    async def backup(self, target: Path) -> None:
+        """A consistent copy through SQLite's online backup API, safe while the bot runs."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        async with aiosqlite.connect(str(target)) as dest:
+            await self.db.backup(dest)
+
     async def outbox_counts(self) -> dict[str, int]:
         rows = await self._all("SELECT status, count(*) FROM outbox GROUP BY status")
         return {r[0]: r[1] for r in rows}

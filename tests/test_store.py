@@ -54,3 +54,14 @@ async def test_sql_metacharacters_in_answers_are_plain_data(tmp_path: Path) -> N
         again = await store.report_by_case(report.case_no)
         assert again is not None and again.answers["nama"] == evil
         assert [r.case_no for r in await store.related_reports(None, [evil.upper()])] == [report.case_no]
+
+
+async def test_a_backup_taken_while_the_bot_runs_has_every_report(tmp_path: Path) -> None:
+    clock = Clock()
+    async with Store.open(tmp_path / "live.sqlite3") as store:
+        await store.file_report(_new(), [], 2026, clock())
+        await store.backup(tmp_path / "backup" / "copy.sqlite3")
+        await store.file_report(_new(), [], 2026, clock())   # still usable afterwards
+    con = sqlite3.connect(tmp_path / "backup" / "copy.sqlite3")
+    assert con.execute("SELECT case_no FROM reports").fetchall() == [("SGU-2026-0001",)]
+    con.close()
