@@ -117,30 +117,33 @@ class Casework:
         return await self.store.file_report(new, alerts, now.year, now)
 
     async def handle(self, who: OfficerIdentity, actor: Sender, cmd: OfficerCommand,
-                     now: dt.datetime) -> list[Reply]:
+                     now: dt.datetime) -> tuple[list[Reply], bool]:
+        """The replies, and whether the officer was asked to type a note or an outcome next."""
         if cmd.verb == "kasus" and cmd.case_no is None:
-            return [await self._list(who)]
+            return [await self._list(who)], False
         if cmd.case_no is None:
-            return [Reply(self._msg("officer_help"))]
+            return [Reply(self._msg("officer_help"))], False
         report = await self.store.report_by_case(cmd.case_no)
-        # Another office's case is "not found": an officer learns nothing of it, not even that it exists.
+        # Another office's case is "not found": an officer cannot read or change it.
         if report is None or not self.routing.can_act(who, report.office_id):
-            return [Reply(self._msg("officer_case_unknown", case_no=cmd.case_no))]
+            return [Reply(self._msg("officer_case_unknown", case_no=cmd.case_no))], False
         if cmd.verb == "kasus":
-            return [await self._detail(report)]
+            return [await self._detail(report)], False
         if report.status == "ditutup":
-            return [Reply(self._msg("officer_already_closed", case_no=report.case_no))]
+            return [Reply(self._msg("officer_already_closed", case_no=report.case_no))], False
         if cmd.verb == "tangani":
-            await self._act(report, who, "ditangani", "", "ditangani", None, "update_ack", now)
-            return [Reply(self._msg("officer_ack_done", case_no=report.case_no, petugas=who.name))]
+            # Several officers may tap the same button: the reporter hears it once.
+            if report.status == "baru":
+                await self._act(report, who, "ditangani", "", "ditangani", None, "update_ack", now)
+            return [Reply(self._msg("officer_ack_done", case_no=report.case_no, petugas=who.name))], False
         if not cmd.text:
             prompt = "officer_note_prompt" if cmd.verb == "catatan" else "officer_close_prompt"
-            return [Reply(self._msg(prompt, case_no=report.case_no))]
+            return [Reply(self._msg(prompt, case_no=report.case_no))], True
         if cmd.verb == "catatan":
             await self._act(report, who, "catatan", cmd.text, None, cmd.text, "update_note", now)
-            return [Reply(self._msg("officer_note_done", case_no=report.case_no))]
+            return [Reply(self._msg("officer_note_done", case_no=report.case_no))], False
         await self._act(report, who, "ditutup", cmd.text, "ditutup", None, "update_close", now)
-        return [Reply(self._msg("officer_close_done", case_no=report.case_no, petugas=who.name))]
+        return [Reply(self._msg("officer_close_done", case_no=report.case_no, petugas=who.name))], False
 
     async def _act(self, report: Report, who: OfficerIdentity, kind: str, text: str,
                    status: str | None, note: str | None, update_key: str, now: dt.datetime) -> None:

@@ -83,6 +83,9 @@ class Settings:
     match: MatchSettings = field(default_factory=MatchSettings)
     secrets: Secrets = field(default_factory=Secrets)
     remind_after_hours: float = 4.0
+    retention_days: int = 365
+    rate_limit_messages: int = 20        # per sender per minute; more gets one polite reply
+    max_body_bytes: int = 256 * 1024     # webhook requests larger than this get 413
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
 
     def office(self, office_id: str) -> Office:
@@ -207,6 +210,11 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
     secrets = _secrets(r, r.mapping(root.get("secrets"), "secrets"), environ)
     cases = r.mapping(root.get("cases"), "cases")
     remind = r.number(cases, "remind_after_hours", "cases", 4.0, 0.1, 720)
+    privacy = r.mapping(root.get("privacy"), "privacy")
+    retention = int(r.number(privacy, "retention_days", "privacy", 365, 1, 36500))
+    limits = r.mapping(root.get("limits"), "limits")
+    rate = int(r.number(limits, "messages_per_minute", "limits", 20, 1, 10_000))
+    max_body = int(r.number(limits, "max_body_bytes", "limits", 256 * 1024, 1024, 64 * 1024 * 1024))
     wa = r.mapping(root.get("whatsapp"), "whatsapp")
     verify = wa.get("verify_signature", True)
     if not isinstance(verify, bool):
@@ -220,7 +228,8 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
         raise ConfigError(r.problems)
     return Settings(offices=offices, regional_office=regional, villages=tuple(villages),
                     content_dir=content_dir, database=database, match=match, secrets=secrets,
-                    remind_after_hours=remind, whatsapp=whatsapp)
+                    remind_after_hours=remind, retention_days=retention, rate_limit_messages=rate,
+                    max_body_bytes=max_body, whatsapp=whatsapp)
 
 
 def _office(r: _Reader, raw: Any, path: str) -> Office:

@@ -12,6 +12,8 @@ import datetime as dt
 import hashlib
 import logging
 import re
+import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +41,7 @@ _DONE_WORDS = {"selesai", "sudah", "udah", "done", "cukup"}
 _FORGET_WORDS = {"hapus data", "hapus", "hapus data saya"}
 _REPORT_WORDS = {"lapor", "laporan", "laporkan"}
 _THANKS = {"terima", "kasih", "makasih"}
-_DIGITS = re.compile(r"\d{5,}")
+_PHONE = re.compile(r"\+?\d[\d\s().-]{4,}\d")
 MENU = ("ask", "topics", "check", "report", "village", "status")
 TOPICS = ("paspor", "kerja", "bahaya", "bantuan")
 
@@ -88,6 +90,31 @@ class SenderLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+class FloodGuard:
+    """Per-sender message budget in a sliding minute, bounded in memory by the busiest senders."""
+
+    def __init__(self, per_minute: int, max_senders: int = 50_000) -> None:
+        self.per_minute = per_minute
+        self.max_senders = max_senders
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def allow(self, key: str, now: float) -> tuple[bool, bool]:
+        """(allowed, first refusal in this window): the first refusal gets a reply, later ones none."""
+        times = self._seen.pop(key, None) or deque()
+        while times and now - times[0] >= 60.0:
+            times.popleft()
+        self._seen[key] = times
+        if len(self._seen) > self.max_senders:
+            self._seen.popitem(last=False)
+        if len(times) >= self.per_minute:
+            first = len(times) == self.per_minute
+            if first:
+                times.append(now)   # one marker, so only the first refusal is answered
+            return False, first
+        times.append(now)
+        return True, False
+
+
 class Dialogue:
     def __init__(self, settings: Settings, content: Content, index: FaqIndex, store: Store,
                  clock: Callable[[], dt.datetime] | None = None) -> None:
@@ -99,11 +126,16 @@ class Dialogue:
         self.casework = Casework(content, self.routing, store)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.locks = SenderLocks()
+        self.flood = FloodGuard(settings.rate_limit_messages)
 
     def msg(self, key: str, **values: str) -> str:
         return self.content.message(key, **values)
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
+        allowed, first_refusal = self.flood.allow(message.sender.key, time.monotonic())
+        if not allowed:
+            log.warning("flood limited sender=%s", log_id(message.sender))
+            return [Reply(self.msg("rate_limited"))] if first_refusal else []
         result: list[Reply] = await self.locks(message.sender.key, lambda: self._handle(message))
         return result
 
@@ -145,13 +177,15 @@ class Dialogue:
                        now: dt.datetime) -> list[Reply] | None:
         conv = await self.store.conversation(sender)
         if command is None and conv.state == "officer_pending" and text:
+            if fold(text).lstrip("/") in _MENU_WORDS | _CANCEL_WORDS:
+                await self.store.save_conversation(sender, Conversation("menu", {}), now)
+                return [Reply(self.msg("cancelled"))]
             command = OfficerCommand(conv.data["verb"], conv.data["case_no"], text)
         if command is None:
             return None
-        replies = await self.casework.handle(officer, sender, command, now)
-        pending = command.verb in ("catatan", "tutup") and not command.text and command.case_no
+        replies, prompted = await self.casework.handle(officer, sender, command, now)
         state = Conversation("officer_pending", {"verb": command.verb, "case_no": command.case_no}) \
-            if pending else Conversation("menu", {})
+            if prompted else Conversation("menu", {})
         await self.store.save_conversation(sender, state, now)
         log.info("officer command verb=%s case=%s", command.verb, command.case_no)
         return replies
@@ -159,8 +193,8 @@ class Dialogue:
     # Villagers -----------------------------------------------------------------------------
     async def _step(self, turn: _Turn, text: str, message: IncomingMessage) -> None:
         folded = fold(text)
-        payload = message.payload or self._numbered(turn, folded)
-        if payload is None and folded.isdigit() and turn.data.get("options") and \
+        payload = message.payload or (None if folded == "0" else self._numbered(turn, folded))
+        if payload is None and folded.isdigit() and folded != "0" and turn.data.get("options") and \
                 turn.conv.state not in ("report",):
             n = len(turn.data["options"])
             turn.replies.append(Reply(self.msg("option_unknown", n=str(n)),
@@ -184,6 +218,15 @@ class Dialogue:
             await self._start_report(turn, "report", {})
             return
         state = turn.conv.state
+        if message.media and state in ("identity", "confirm"):
+            # A photo sent after the story still belongs to the report.
+            turn.data["media"].extend(m.ref for m in message.media)
+            turn.replies.append(Reply(self.msg("media_saved", n=str(len(turn.data["media"])))))
+            if state == "identity":
+                self._ask_identity(turn)
+            else:
+                turn.replies.append(Reply(self._summary(turn), self._confirm_options()))
+            return
         if state == "report":
             await self._report_answer(turn, text, folded, payload, message)
         elif state == "identity":
@@ -280,8 +323,9 @@ class Dialogue:
             else:
                 self._menu(turn)
         else:
-            await self.store.record_unanswered(
-                match.normalized.folded or fold(text), _DIGITS.sub("#", fold(text)), turn.now)
+            # Kept for editors without the sender, and without any number that looks like a phone.
+            scrubbed = fold(_PHONE.sub(" # ", text))
+            await self.store.record_unanswered(scrubbed, scrubbed, turn.now)
             village = self.routing.village(turn.village_id)
             if village is not None:
                 office = self.routing.office_of(village)
@@ -372,9 +416,21 @@ class Dialogue:
             self._check_result(turn)
         else:
             turn.go("identity", **turn.data)
-            turn.replies.append(Reply(self.msg("identity_prompt"), (
-                Option(self.msg("identity_contact"), "identity:contact"),
-                Option(self.msg("identity_anonymous"), "identity:anonymous"))))
+            self._ask_identity(turn)
+
+    def _ask_identity(self, turn: _Turn) -> None:
+        turn.replies.append(Reply(self.msg("identity_prompt"), (
+            Option(self.msg("identity_contact"), "identity:contact"),
+            Option(self.msg("identity_anonymous"), "identity:anonymous"))))
+
+    def _confirm_options(self) -> tuple[Option, ...]:
+        return (Option(self.msg("send"), "report:send"), Option(self.msg("cancel"), "report:cancel"))
+
+    def _village_lost(self, turn: _Turn) -> None:
+        """The village was removed from the config mid-report: ask again, keep the answers."""
+        answers = dict(turn.data.get("answers") or {})
+        self._village_prompt(turn, then="report", intro=self.msg("village_needed"))
+        turn.data["answers"] = answers
 
     def _ask_question(self, turn: _Turn, question: Question) -> None:
         options = tuple(Option(label, f"ans:{value}") for value, label in question.options)
@@ -467,14 +523,14 @@ class Dialogue:
     def _identity(self, turn: _Turn, payload: str | None) -> None:
         if payload not in ("identity:contact", "identity:anonymous"):
             turn.replies.append(Reply(self.msg("option_unknown", n="2")))
-            turn.replies.append(Reply(self.msg("identity_prompt"), (
-                Option(self.msg("identity_contact"), "identity:contact"),
-                Option(self.msg("identity_anonymous"), "identity:anonymous"))))
+            self._ask_identity(turn)
+            return
+        if self.routing.village(turn.village_id) is None:
+            self._village_lost(turn)
             return
         turn.data["contactable"] = payload == "identity:contact"
         turn.go("confirm", **turn.data)
-        turn.replies.append(Reply(self._summary(turn), (
-            Option(self.msg("send"), "report:send"), Option(self.msg("cancel"), "report:cancel"))))
+        turn.replies.append(Reply(self._summary(turn), self._confirm_options()))
 
     def _summary(self, turn: _Turn) -> str:
         answers = turn.data["answers"]
@@ -497,12 +553,11 @@ class Dialogue:
             self._menu(turn)
             return
         if payload != "report:send":
-            turn.replies.append(Reply(self.msg("option_unknown", n="2"), (
-                Option(self.msg("send"), "report:send"), Option(self.msg("cancel"), "report:cancel"))))
+            turn.replies.append(Reply(self.msg("option_unknown", n="2"), self._confirm_options()))
             return
         village = self.routing.village(turn.village_id)
         if village is None:
-            self._village_prompt(turn, then="report")
+            self._village_lost(turn)
             return
         answers: dict[str, str] = dict(turn.data["answers"])
         result = assess(self.content.reporting, answers)

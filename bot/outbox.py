@@ -81,7 +81,7 @@ class Outbox:
             if deliverer is None:
                 raise DeliveryError(f"channel {item.recipient.channel.value} is not running")
             provider_id = await asyncio.wait_for(deliverer.deliver(outgoing), timeout=self.backoff.timeout)
-        except (DeliveryError, TimeoutError, OSError) as exc:
+        except Exception as exc:  # whatever a provider library raises, the message waits, never the worker
             reason = exc.reason if isinstance(exc, DeliveryError) else exc.__class__.__name__
             permanent = isinstance(exc, DeliveryError) and exc.permanent
             attempts = item.attempts + 1

@@ -49,7 +49,7 @@ async def run(knowledge: Knowledge, db: Path | None) -> int:
             return 0
         outbox = build_outbox(store, {r.channel: r for r in runtimes})
         settings = knowledge.settings
-        app = build_web_app(runtimes, store, knowledge.content.version)
+        app = build_web_app(runtimes, store, knowledge.content.version, settings.max_body_bytes)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "0.0.0.0", settings.secrets.port)  # noqa: S104 (a server)
@@ -64,7 +64,7 @@ async def run(knowledge: Knowledge, db: Path | None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(_reminders(dialogue))]
+        tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(housekeeping(dialogue))]
         try:
             await stop.wait()
         finally:
@@ -76,11 +76,19 @@ async def run(knowledge: Knowledge, db: Path | None) -> int:
     return 0
 
 
-async def _reminders(dialogue: Dialogue, interval: float = 60.0) -> None:
+async def housekeeping(dialogue: Dialogue, interval: float = 60.0) -> None:
+    """Every minute: reminders for overdue high-risk cases; every hour: the retention job."""
     after = dt.timedelta(hours=dialogue.settings.remind_after_hours)
+    passes = 0
     while True:
         try:
             await dialogue.casework.remind_overdue(after, dialogue.clock())
+            if passes % 60 == 0:
+                cutoff = dialogue.clock() - dt.timedelta(days=dialogue.settings.retention_days)
+                count = await dialogue.store.anonymise_reports_before(cutoff)
+                if count:
+                    log.info("retention anonymised reports=%d", count)
         except Exception:
-            log.exception("reminder pass failed")
+            log.exception("housekeeping pass failed")
+        passes += 1
         await asyncio.sleep(interval)

@@ -32,8 +32,9 @@ class ChannelRuntime(Protocol):
         """The outbox's deliverer for this channel."""
 
 
-def build_web_app(runtimes: Sequence[ChannelRuntime], store: Store, content_version: str) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+def build_web_app(runtimes: Sequence[ChannelRuntime], store: Store, content_version: str,
+                  max_body: int = MAX_BODY) -> web.Application:
+    app = web.Application(client_max_size=max_body)
     for runtime in runtimes:
         app.add_routes(runtime.routes())
 

@@ -6,6 +6,7 @@ before it returns, so no other coroutine can interleave inside a transaction.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import sqlite3
@@ -169,6 +170,9 @@ class Store:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
+        # One connection is shared by every coroutine: a write must never start while another
+        # coroutine's transaction is open, or it would join (and could roll back with) it.
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     @asynccontextmanager
@@ -213,13 +217,20 @@ class Store:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        await self.db.execute("COMMIT")
+        async with self._write_lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    async def _write(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """One statement on its own, never inside another coroutine's transaction."""
+        async with self._write_lock:
+            cur = await self.db.execute(sql, args)
+            return int(cur.rowcount)
 
     async def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         async with self.db.execute(sql, args) as cur:
@@ -232,10 +243,10 @@ class Store:
     # Idempotency -------------------------------------------------------------------------
     async def first_time(self, message_key: str, now: dt.datetime) -> bool:
         """Record a provider message id; False when it was seen before (a redelivery)."""
-        cur = await self.db.execute(
+        changed = await self._write(
             "INSERT INTO processed (message_key, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (message_key, _iso(now)))
-        return cur.rowcount == 1
+        return changed == 1
 
     # Profiles and conversation state ------------------------------------------------------
     async def profile(self, sender: Sender) -> Profile:
@@ -247,7 +258,7 @@ class Store:
 
     async def save_profile(self, sender: Sender, *, village_id: str | None, greeted: bool,
                            now: dt.datetime) -> None:
-        await self.db.execute(
+        await self._write(
             """INSERT INTO profiles (sender_key, village_id, greeted, updated_at) VALUES (?, ?, ?, ?)
                ON CONFLICT (sender_key) DO UPDATE SET village_id = excluded.village_id,
                greeted = excluded.greeted, updated_at = excluded.updated_at""",
@@ -255,7 +266,7 @@ class Store:
 
     async def touch_inbound(self, sender: Sender, now: dt.datetime) -> None:
         """Remember when this sender last wrote (WhatsApp's 24-hour window needs it)."""
-        await self.db.execute(
+        await self._write(
             """INSERT INTO profiles (sender_key, last_inbound_at, updated_at) VALUES (?, ?, ?)
                ON CONFLICT (sender_key) DO UPDATE SET last_inbound_at = excluded.last_inbound_at""",
             (sender.key, _iso(now), _iso(now)))
@@ -273,7 +284,7 @@ class Store:
         return Conversation(row[0], json.loads(row[1]))
 
     async def save_conversation(self, sender: Sender, conv: Conversation, now: dt.datetime) -> None:
-        await self.db.execute(
+        await self._write(
             """INSERT INTO conversations (sender_key, state, data, updated_at) VALUES (?, ?, ?, ?)
                ON CONFLICT (sender_key) DO UPDATE SET state = excluded.state,
                data = excluded.data, updated_at = excluded.updated_at""",
@@ -284,11 +295,27 @@ class Store:
         async with self._transaction() as db:
             await db.execute("DELETE FROM profiles WHERE sender_key = ?", (sender.key,))
             await db.execute("DELETE FROM conversations WHERE sender_key = ?", (sender.key,))
+            # Alerts already sent carried the contact in their text; the copies here go too.
+            await db.execute(
+                "UPDATE outbox SET text = '', options = '[]' WHERE status != 'pending' AND report_id IN "
+                "(SELECT id FROM reports WHERE reporter_key = ?)", (sender.key,))
             cur = await db.execute(
                 "UPDATE reports SET reporter_key = NULL, contactable = 0 WHERE reporter_key = ?",
                 (sender.key,))
             await db.execute("DELETE FROM outbox WHERE recipient = ? AND status = 'pending'",
                              (sender.key,))
+            return cur.rowcount
+
+    async def anonymise_reports_before(self, cutoff: dt.datetime) -> int:
+        """Retention: reports filed before `cutoff` lose every link to their reporter."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET text = '', options = '[]' WHERE status != 'pending' AND report_id IN "
+                "(SELECT id FROM reports WHERE created_at < ? AND reporter_key IS NOT NULL)",
+                (_iso(cutoff),))
+            cur = await db.execute(
+                "UPDATE reports SET reporter_key = NULL, contactable = 0 "
+                "WHERE created_at < ? AND reporter_key IS NOT NULL", (_iso(cutoff),))
             return cur.rowcount
 
     # Reports and cases ------------------------------------------------------------------
@@ -475,7 +502,7 @@ class Store:
 
     async def set_opted_out(self, sender: Sender, opted_out: bool, now: dt.datetime) -> None:
         """"BERHENTI"/"STOP" and "MULAI": broadcast-type messages stop or resume for this sender."""
-        await self.db.execute(
+        await self._write(
             """INSERT INTO profiles (sender_key, opted_out, updated_at) VALUES (?, ?, ?)
                ON CONFLICT (sender_key) DO UPDATE SET opted_out = excluded.opted_out""",
             (sender.key, int(opted_out), _iso(now)))
@@ -508,7 +535,7 @@ class Store:
     # Unanswered questions --------------------------------------------------------------
     async def record_unanswered(self, normalized: str, example: str, now: dt.datetime) -> None:
         """Kept without the sender: only the words, how often, and when last asked."""
-        await self.db.execute(
+        await self._write(
             """INSERT INTO unanswered (normalized, example, count, last_seen) VALUES (?, ?, 1, ?)
                ON CONFLICT (normalized) DO UPDATE SET count = count + 1,
                last_seen = excluded.last_seen""",

@@ -36,6 +36,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
     offices["KTG"]["officers"] = [{"name": "Petugas Ketapang", "telegram_id": 2002}]
     offices["KTG"]["alerts"] = {"telegram_chat_ids": [-100222], "whatsapp_numbers": []}
     data["regional_office"]["officers"] = [{"name": "Petugas Kanwil", "telegram_id": 3003}]
+    data["limits"] = {"messages_per_minute": 1000}   # conversations here are scripted and fast
     path = tmp_path_factory.mktemp("cfg") / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     return build_knowledge(path, {})
@@ -396,3 +397,101 @@ def test_the_core_imports_no_channel_library() -> None:
             "print([m for m in ('telegram', 'twilio', 'aiohttp') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+async def test_a_flood_from_one_sender_is_limited_politely_while_others_are_unaffected(
+        desk: Knowledge, tmp_path: Path) -> None:
+    from dataclasses import replace
+    strict = Knowledge(replace(desk.settings, rate_limit_messages=3), desk.content, desk.index)
+    async with Store.open(tmp_path / "flood.sqlite3") as store:
+        dialogue = build_dialogue(strict, store)
+        flooder, neighbour = Chat(dialogue, villager(1)), Chat(dialogue, villager(2))
+        for _ in range(3):
+            assert await flooder.say("halo")
+        assert "Mohon tunggu" in await flooder.say("halo")
+        assert await flooder.say("halo") == ""          # one polite reply, not one per message
+        assert "Menu utama" in await neighbour.say("halo")
+
+
+async def test_retention_and_deletion_leave_no_copy_of_the_reporter_in_sent_alerts(bot: Bot) -> None:
+    import datetime as dt
+    chat = bot.chat(villager(42))
+    await register(chat)
+    await file_report(chat)
+    await bot.deliver()
+    store = bot.dialogue.store
+    async with store.db.execute("SELECT text FROM outbox WHERE kind = 'alert'") as cur:
+        assert "500042" in " ".join(r[0] for r in await cur.fetchall())
+    assert await store.anonymise_reports_before(bot.clock() - dt.timedelta(days=1)) == 0
+    assert await store.anonymise_reports_before(bot.clock() + dt.timedelta(seconds=1)) == 1
+    report = await store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.reporter_key is None and not report.contactable
+    async with store.db.execute("SELECT text FROM outbox") as cur:
+        assert "500042" not in " ".join(r[0] for r in await cur.fetchall())
+
+
+async def test_an_officer_asked_for_an_outcome_can_still_cancel(bot: Bot) -> None:
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    officer = bot.chat(SGU_OFFICER)
+    assert "Tulis hasil" in await officer.say("", payload="case:tutup:SGU-2026-0001")
+    assert "Dibatalkan" in await officer.say("batal")
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.status == "baru"
+    # A refused button leaves no half-open prompt behind.
+    other = bot.chat(KTG_OFFICER)
+    await other.say("", payload="case:catatan:SGU-2026-0001")
+    assert (await bot.dialogue.store.conversation(KTG_OFFICER)).state == "menu"
+
+
+async def test_several_officers_acknowledging_tell_the_reporter_once(bot: Bot) -> None:
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    officer = bot.chat(SGU_OFFICER)
+    for _ in range(3):
+        assert "DITANGANI" in await officer.say("", payload="case:tangani:SGU-2026-0001")
+    updates = [t for t in (await bot.deliver()).to("500001") if "sedang ditangani" in t]
+    assert len(updates) == 1
+
+
+async def test_two_villagers_sending_at_the_same_moment_both_get_their_case(bot: Bot) -> None:
+    chats = [bot.chat(villager(i)) for i in (1, 2)]
+    for chat in chats:
+        await register(chat)
+    for chat in chats:
+        await chat.say("lapor")
+        for _ in range(12):
+            if "Ceritakan" in await chat.say("lewati"):
+                break
+        await chat.say("selesai")
+        await chat.tap("anonim")
+    done = await asyncio.gather(*(c.say("", payload="report:send") for c in chats),
+                                bot.outbox.deliver_due())
+    assert {"SGU-2026-0001", "SGU-2026-0002"} == {
+        n for text in done[:2] for n in ("SGU-2026-0001", "SGU-2026-0002") if n in text}
+
+
+async def test_a_photo_after_the_story_still_joins_the_report_and_zero_is_the_menu(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    for _ in range(12):
+        if "Ceritakan" in await chat.say("lewati"):
+            break
+    await chat.say("Dia minta uang.")
+    assert "(jumlah: 1)" in await chat.say("", media=(Media("late-photo", "image/jpeg"),))
+    await chat.tap("anonim")
+    await chat.tap("Kirim")
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.media == ("late-photo",)
+    await chat.tap("Menu utama")
+    await chat.say("2")
+    assert "Menu utama" in await chat.say("0")
+
+
+async def test_phone_numbers_never_reach_the_unanswered_list(bot: Bot) -> None:
+    await bot.chat(villager()).say("resep kue lapis 0812 3456 7890 atau +62-812-3456-7890")
+    stored = repr(await bot.dialogue.store.unanswered())
+    assert "3456" not in stored and "7890" not in stored

@@ -68,8 +68,8 @@ class ConsoleChat:
         message = IncomingMessage(sender, text, message_id=f"console-{next(self.counter)}-{id(self)}")
         try:
             replies = await self.dialogue.handle(message)
-        except Exception:  # the villager must never see a traceback; the log has it
-            log.exception("console message failed id=%s", message.message_id)
+        except Exception as exc:  # the villager must never see a traceback
+            log.error("console message failed id=%s error=%s", message.message_id, exc.__class__.__name__)
             replies = [Reply(self.dialogue.msg("error_apology"))]
         prefix = "[bot → petugas]" if sender != VILLAGER else "[bot]"
         for reply in replies:
