@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
@@ -11,14 +12,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import markup
+from bot import drafts, markup, stats
 from bot.app import Knowledge, build_dialogue, build_knowledge, build_outbox, default_config_path
+from bot.broadcast import Broadcasts
 from bot.channels.console import ConsoleChat, ConsoleDeliverer
 from bot.checker import check
 from bot.errors import BotError
 from bot.evaluation import evaluate, load_questions
 from bot.faq import Decision, Match
 from bot.models import Channel
+from bot.routing import OfficerIdentity
 from bot.store import Store
 from bot.villages import find_village, village_values
 
@@ -45,6 +48,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     un = sub.add_parser("unanswered", help="questions the FAQ could not answer, most frequent first")
     un.add_argument("--db", type=Path)
     un.add_argument("--limit", type=int, default=50)
+    un.add_argument("--draft", type=int, metavar="N",
+                    help="write a draft FAQ entry for the N-th question of the list to content/drafts/")
+    st = sub.add_parser("stats", help="figures for the office: questions, reports, response times")
+    st.add_argument("--db", type=Path)
+    st.add_argument("--office", help="office id (default: all offices)")
+    st.add_argument("--from", dest="start", type=_date, help="first day, YYYY-MM-DD (default: 30 days ago)")
+    st.add_argument("--to", dest="end", type=_date, help="last day, YYYY-MM-DD (default: today)")
+    st.add_argument("--csv", action="store_true")
+    ex = sub.add_parser("export", help="export reports for the monthly recap")
+    ex.add_argument("what", choices=["reports"])
+    ex.add_argument("--csv", action="store_true", required=True)
+    ex.add_argument("--db", type=Path)
+    ex.add_argument("--office")
+    ex.add_argument("--from", dest="start", type=_date)
+    ex.add_argument("--to", dest="end", type=_date)
+    bc = sub.add_parser("broadcast", help="send an announcement to registered villagers (preview first)")
+    bc.add_argument("--db", type=Path)
+    bc.add_argument("--office", required=True, help="the sending office id (KWL: the regional office)")
+    bc.add_argument("--to", dest="target", required=True, help="a village id or name, or 'semua'")
+    bc.add_argument("--text", required=True)
+    bc.add_argument("--yes", action="store_true", help="send without asking for confirmation")
     args = parser.parse_args(argv)
     default_level = "INFO" if args.command == "run" else "WARNING"
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", default_level).upper(),
@@ -66,7 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "backup":
             return asyncio.run(_backup(knowledge, args.db, args.path))
         if args.command == "unanswered":
-            return asyncio.run(_unanswered(knowledge, args.db, args.limit))
+            return asyncio.run(_unanswered(knowledge, args.db, args.limit, args.draft))
+        if args.command == "stats":
+            return asyncio.run(_stats(knowledge, args))
+        if args.command == "export":
+            return asyncio.run(_export(knowledge, args))
+        if args.command == "broadcast":
+            return asyncio.run(_broadcast(knowledge, args))
     except BotError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -95,11 +125,92 @@ async def _backup(knowledge: Knowledge, db: Path | None, target: Path) -> int:
     return 0
 
 
-async def _unanswered(knowledge: Knowledge, db: Path | None, limit: int) -> int:
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2026-11-28") from None
+
+
+def _period(args: argparse.Namespace) -> tuple[dt.datetime, dt.datetime]:
+    today = dt.datetime.now(dt.UTC).date()
+    last = args.end or today
+    first = args.start or (last - dt.timedelta(days=29))
+    start = dt.datetime.combine(first, dt.time(), dt.UTC)
+    return start, dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+
+def _known_office(knowledge: Knowledge, office_id: str | None) -> bool:
+    if office_id is None:
+        return True
+    try:
+        knowledge.settings.office(office_id)
+    except KeyError:
+        print(f"unknown office: {office_id!r}", file=sys.stderr)
+        return False
+    return True
+
+
+async def _stats(knowledge: Knowledge, args: argparse.Namespace) -> int:
+    if not _known_office(knowledge, args.office):
+        return 1
+    start, end = _period(args)
+    async with Store.open(args.db or knowledge.settings.database) as store:
+        figures = await stats.collect(store, knowledge.settings, args.office, start, end)
+    plain = markup.to_plain(stats.render_text(figures, knowledge.content))
+    text = stats.render_csv(figures) if args.csv else plain
+    print(text, end="" if args.csv else "\n")
+    return 0
+
+
+async def _export(knowledge: Knowledge, args: argparse.Namespace) -> int:
+    if not _known_office(knowledge, args.office):
+        return 1
+    start, end = (_period(args) if (args.start or args.end)
+                  else (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 1, 1, tzinfo=dt.UTC)))
+    async with Store.open(args.db or knowledge.settings.database) as store:
+        reports = await store.reports_between(args.office, start, end)
+    sys.stdout.write(stats.export_reports_csv(reports, knowledge.settings))
+    return 0
+
+
+async def _broadcast(knowledge: Knowledge, args: argparse.Namespace) -> int:
+    if not _known_office(knowledge, args.office):
+        return 1
+    office = knowledge.settings.office(args.office)
+    regional = office is knowledge.settings.regional_office
+    who = OfficerIdentity(office.id, "desa-imigrasi broadcast", regional, can_broadcast=True)
+    async with Store.open(args.db or knowledge.settings.database) as store:
+        broadcasts = Broadcasts(knowledge.settings, knowledge.content, store)
+        preview, draft = await broadcasts.prepare(who, args.target, args.text)
+        print(markup.to_plain(preview.text))
+        if draft is None:
+            return 1
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print("not sent: confirm with --yes when not at a terminal", file=sys.stderr)
+                return 1
+            answer = await asyncio.to_thread(input, "Kirim? [y/N] ")
+            if answer.strip().lower() not in ("y", "ya", "yes"):
+                print("not sent")
+                return 1
+        broadcast_id, count = await broadcasts.send(who, draft, dt.datetime.now(dt.UTC))
+    print(f"broadcast {broadcast_id} queued for {count} villagers; the running bot delivers it")
+    return 0
+
+
+async def _unanswered(knowledge: Knowledge, db: Path | None, limit: int, draft: int | None) -> int:
     async with Store.open(db or knowledge.settings.database) as store:
         rows = await store.unanswered(limit)
     if not rows:
         print("no unanswered questions recorded")
+        return 0
+    if draft is not None:
+        if not 1 <= draft <= len(rows):
+            print(f"--draft takes a number from 1 to {len(rows)}", file=sys.stderr)
+            return 1
+        path = drafts.write_draft(knowledge.settings.content_dir, rows[draft - 1][0])
+        print(f"draft written: {path} (complete it, move it into content/faq/, run check-content)")
         return 0
     print(f"{'count':>5}  {'last seen':<16}  question (normalised)")
     for normalized, _example, count, last_seen in rows:

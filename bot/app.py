@@ -50,7 +50,11 @@ def build_outbox(store: Store, deliverers: Mapping[Channel, Deliverer],
 
 
 def build_knowledge(config_path: Path, environ: Mapping[str, str]) -> Knowledge:
-    settings = load_settings(config_path, environ)
+    return load_knowledge(load_settings(config_path, environ))
+
+
+def load_knowledge(settings: Settings) -> Knowledge:
+    """Content read and checked from settings.content_dir, and its index: raises ContentError."""
     content = load_content(settings.content_dir, REQUIRED_MESSAGES)
     normalizer = Normalizer(content.lexicon, load_roots())
     return Knowledge(settings, content, FaqIndex(content.entries, normalizer, settings.match))

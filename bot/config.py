@@ -27,6 +27,7 @@ class Officer:
     name: str
     telegram_id: int | None
     whatsapp: str | None
+    can_broadcast: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class WhatsAppSettings:
     status_template_sid: str | None = None
     # Only for local development without Twilio: never turn off in production.
     verify_signature: bool = True
+    # Template for announcements (broadcasts) outside the window: {"1": office, "2": text}.
+    broadcast_template_sid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,7 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
     whatsapp = WhatsAppSettings(
         alert_template_sid=r.text(wa, "alert_template_sid", "whatsapp", required=False) or None,
         status_template_sid=r.text(wa, "status_template_sid", "whatsapp", required=False) or None,
+        broadcast_template_sid=r.text(wa, "broadcast_template_sid", "whatsapp", required=False) or None,
         verify_signature=verify)
     if r.problems:
         raise ConfigError(r.problems)
@@ -251,7 +255,12 @@ def _office(r: _Reader, raw: Any, path: str) -> Office:
         wa = r.text(of, "whatsapp", op, required=False) or None
         if wa and not re.fullmatch(r"\+\d{8,15}", wa):
             r.problems.append(f"{op}.whatsapp: must be a number like +628123456789")
-        officers.append(Officer(name=r.text(of, "name", op), telegram_id=tg, whatsapp=wa))
+        can_broadcast = of.get("can_broadcast", False)
+        if not isinstance(can_broadcast, bool):
+            r.problems.append(f"{op}.can_broadcast: must be true or false")
+            can_broadcast = False
+        officers.append(Officer(name=r.text(of, "name", op), telegram_id=tg, whatsapp=wa,
+                                can_broadcast=can_broadcast))
     alerts = r.mapping(om.get("alerts"), f"{path}.alerts")
     chats = []
     for j, c in enumerate(r.seq(alerts.get("telegram_chat_ids"), f"{path}.alerts.telegram_chat_ids")):

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import stats
+from bot.broadcast import Broadcasts, Draft, targets
 from bot.casework import Casework, OfficerCommand, parse_command
 from bot.config import Settings
 from bot.content import Content, FaqEntry
@@ -124,12 +126,20 @@ class Dialogue:
         self.store = store
         self.routing = Routing(settings)
         self.casework = Casework(content, self.routing, store)
+        self.broadcasts = Broadcasts(settings, content, store)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.locks = SenderLocks()
         self.flood = FloodGuard(settings.rate_limit_messages)
 
     def msg(self, key: str, **values: str) -> str:
         return self.content.message(key, **values)
+
+    def use_content(self, content: Content, index: FaqIndex) -> None:
+        """Swap in re-read content between two messages; conversations carry on."""
+        self.content = content
+        self.index = index
+        self.casework.content = content
+        self.broadcasts.content = content
 
     async def handle(self, message: IncomingMessage) -> list[Reply]:
         allowed, first_refusal = self.flood.allow(message.sender.key, time.monotonic())
@@ -153,7 +163,7 @@ class Dialogue:
         officer = self.routing.officer(sender)
         command = parse_command(text, message.payload)
         if officer is not None:
-            replies = await self._officer(officer, sender, text, command, now)
+            replies = await self._officer(officer, sender, text, command, now, message.payload)
             if replies is not None:
                 return replies
         elif command is not None and (command.case_no or (message.payload or "").startswith("case:")):
@@ -174,8 +184,11 @@ class Dialogue:
 
     # Officers ------------------------------------------------------------------------------
     async def _officer(self, officer: Any, sender: Sender, text: str, command: Any,
-                       now: dt.datetime) -> list[Reply] | None:
+                       now: dt.datetime, payload: str | None = None) -> list[Reply] | None:
         conv = await self.store.conversation(sender)
+        office_replies = await self._office_tools(officer, sender, text, payload, conv, now)
+        if office_replies is not None:
+            return office_replies
         if command is None and conv.state == "officer_pending" and text:
             if fold(text).lstrip("/") in _MENU_WORDS | _CANCEL_WORDS:
                 await self.store.save_conversation(sender, Conversation("menu", {}), now)
@@ -189,6 +202,45 @@ class Dialogue:
         await self.store.save_conversation(sender, state, now)
         log.info("officer command verb=%s case=%s", command.verb, command.case_no)
         return replies
+
+    async def _office_tools(self, officer: Any, sender: Sender, text: str, payload: str | None,
+                            conv: Conversation, now: dt.datetime) -> list[Reply] | None:
+        """SIARAN (announcements, previewed then confirmed) and STATISTIK (the office's figures)."""
+        words = text.split()
+        verb = fold(words[0]).lstrip("/") if words else ""
+        if payload in ("broadcast:send", "broadcast:cancel") or (
+                conv.state == "broadcast_pending" and fold(text) in {"1", "2"}):
+            chosen = payload or ("broadcast:send" if fold(text) == "1" else "broadcast:cancel")
+            await self.store.save_conversation(sender, Conversation("menu", {}), now)
+            if conv.state != "broadcast_pending" or chosen == "broadcast:cancel":
+                return [Reply(self.msg("broadcast_cancelled"))]
+            confirmed = Draft(conv.data["office_id"], conv.data["target"], tuple(conv.data["villages"]),
+                              conv.data["text"])
+            broadcast_id, count = await self.broadcasts.send(officer, confirmed, now)
+            log.info("broadcast queued id=%d recipients=%d", broadcast_id, count)
+            return [Reply(self.msg("broadcast_sent", n=str(count), id=str(broadcast_id)))]
+        if verb in ("siaran", "pengumuman"):
+            rest = words[1:]
+            target, body = "", ""
+            for k in range(min(4, len(rest)), 0, -1):
+                if targets(self.settings, officer, " ".join(rest[:k])) is not None:
+                    target, body = " ".join(rest[:k]), " ".join(rest[k:]).lstrip(":- ")
+                    break
+            if not target and rest:
+                target, body = rest[0], " ".join(rest[1:])
+            reply, draft = await self.broadcasts.prepare(officer, target, body)
+            state = Conversation("menu", {}) if draft is None else Conversation("broadcast_pending", {
+                "office_id": draft.office_id, "target": draft.target,
+                "villages": list(draft.village_ids), "text": draft.text})
+            await self.store.save_conversation(sender, state, now)
+            return [reply]
+        if verb in ("statistik", "stats", "angka"):
+            end = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+            figures = await stats.collect(self.store, self.settings,
+                                          None if officer.regional else officer.office_id,
+                                          end - dt.timedelta(days=30), end)
+            return [Reply(stats.render_text(figures, self.content))]
+        return None
 
     # Villagers -----------------------------------------------------------------------------
     async def _step(self, turn: _Turn, text: str, message: IncomingMessage) -> None:
@@ -311,6 +363,10 @@ class Dialogue:
     # Questions -----------------------------------------------------------------------------
     async def _ask(self, turn: _Turn, text: str) -> None:
         match = self.index.match(text)
+        if match.reason != "chitchat":
+            village = self.routing.village(turn.village_id)
+            await self.store.log_faq(match.decision.value, match.best if match.decision is Decision.ANSWER
+                                     else None, village.office_id if village else None, turn.now)
         if match.decision is Decision.ANSWER:
             await self._answer(turn, self.content.entry(match.candidates[0].entry_id))
         elif match.decision is Decision.SUGGEST:

@@ -77,6 +77,10 @@ class Outbox:
     async def _deliver_one(self, item: OutboxItem) -> bool:
         deliverer = self.deliverers.get(item.recipient.channel)
         outgoing = Outgoing(item.recipient, item.text, item.kind, item.report_id, item.options)
+        if item.kind == "broadcast" and await self.store.opted_out(item.recipient):
+            # Said BERHENTI after the broadcast was queued: it is not sent, and not retried.
+            await self.store.outbox_failed(item.id, "opted out", None, self.clock())
+            return False
         try:
             if deliverer is None:
                 raise DeliveryError(f"channel {item.recipient.channel.value} is not running")

@@ -13,6 +13,7 @@ class OfficerIdentity:
     office_id: str
     name: str
     regional: bool       # the regional office sees and acts on every office's cases
+    can_broadcast: bool = False
 
 
 def console_officer(office_id: str) -> Sender:
@@ -30,7 +31,7 @@ class Routing:
         for office in offices:
             regional = office is settings.regional_office
             for i, officer in enumerate(office.officers):
-                who = OfficerIdentity(office.id, officer.name, regional)
+                who = OfficerIdentity(office.id, officer.name, regional, officer.can_broadcast)
                 if officer.telegram_id is not None:
                     self._officers[Sender(Channel.TELEGRAM, str(officer.telegram_id))] = who
                 if officer.whatsapp:

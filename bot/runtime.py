@@ -15,9 +15,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.app import Knowledge, build_dialogue, build_outbox
+from bot.app import Knowledge, build_dialogue, build_outbox, load_knowledge
 from bot.channels.console import ConsoleChat, ConsoleDeliverer
 from bot.dialogue import Dialogue
+from bot.errors import ContentError
 from bot.models import Channel
 from bot.server import ChannelRuntime, build_web_app
 from bot.store import Store
@@ -60,10 +61,14 @@ async def run(knowledge: Knowledge, db: Path | None) -> int:
                  ",".join(r.channel.value for r in runtimes), settings.secrets.port,
                  len(settings.offices), len(settings.villages), knowledge.content.version)
         stop = asyncio.Event()
+        reloads: list[asyncio.Task[bool]] = []   # kept so a running reload is not garbage-collected
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(NotImplementedError, AttributeError):
+            loop.add_signal_handler(signal.SIGHUP, lambda: reloads.append(
+                asyncio.create_task(reload_content(dialogue))))
         tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(housekeeping(dialogue))]
         try:
             await stop.wait()
@@ -74,6 +79,21 @@ async def run(knowledge: Knowledge, db: Path | None) -> int:
                 await runtime.stop()
             await runner.cleanup()
     return 0
+
+
+async def reload_content(dialogue: Dialogue) -> bool:
+    """Re-read content/ (SIGHUP); an invalid edit is refused and the running content stays.
+
+    Reading and indexing run in a thread so webhooks keep being answered meanwhile.
+    """
+    try:
+        fresh = await asyncio.to_thread(load_knowledge, dialogue.settings)
+    except ContentError as exc:
+        log.error("content reload refused, keeping version %r:\n%s", dialogue.content.version, exc)
+        return False
+    dialogue.use_content(fresh.content, fresh.index)
+    log.info("content reloaded version=%r", fresh.content.version)
+    return True
 
 
 async def housekeeping(dialogue: Dialogue, interval: float = 60.0) -> None:

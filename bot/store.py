@@ -68,6 +68,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE INDEX outbox_provider ON outbox (provider_id)""",
         """ALTER TABLE profiles ADD COLUMN opted_out INTEGER NOT NULL DEFAULT 0""",
     ),
+    # 3: figures for the office (FAQ decisions, without the asker) and broadcasts
+    (
+        """CREATE TABLE faq_log (
+            id INTEGER PRIMARY KEY, at TEXT NOT NULL, decision TEXT NOT NULL, entry_id TEXT,
+            office_id TEXT)""",
+        """CREATE INDEX faq_log_at ON faq_log (at)""",
+        """CREATE TABLE broadcasts (
+            id INTEGER PRIMARY KEY, office_id TEXT NOT NULL, actor TEXT NOT NULL,
+            target TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT NOT NULL,
+            recipients INTEGER NOT NULL)""",
+    ),
 )
 
 
@@ -531,6 +542,56 @@ class Store:
         rows = await self._all("SELECT ok, error FROM outbox_attempts WHERE outbox_id = ? ORDER BY id",
                                (item_id,))
         return [(bool(r[0]), r[1]) for r in rows]
+
+    # Figures --------------------------------------------------------------------------
+    async def log_faq(self, decision: str, entry_id: str | None, office_id: str | None,
+                      now: dt.datetime) -> None:
+        """One FAQ decision for the office's figures: no sender, no text."""
+        await self._write("INSERT INTO faq_log (at, decision, entry_id, office_id) VALUES (?, ?, ?, ?)",
+                          (_iso(now), decision, entry_id, office_id))
+
+    async def faq_figures(self, office_id: str | None, start: dt.datetime, end: dt.datetime
+                          ) -> tuple[dict[str, int], list[tuple[str, int]]]:
+        args = (_iso(start), _iso(end), office_id, office_id)
+        where = "at >= ? AND at < ? AND (? IS NULL OR office_id = ?)"
+        decisions = {r[0]: r[1] for r in await self._all(
+            f"SELECT decision, count(*) FROM faq_log WHERE {where} GROUP BY decision", args)}  # noqa: S608
+        top = [(r[0], r[1]) for r in await self._all(
+            f"SELECT entry_id, count(*) AS n FROM faq_log WHERE {where} AND decision = 'answer' "  # noqa: S608
+            "GROUP BY entry_id ORDER BY n DESC, entry_id LIMIT 10", args)]
+        return decisions, top
+
+    async def reports_between(self, office_id: str | None, start: dt.datetime,
+                              end: dt.datetime) -> list[Report]:
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE created_at >= ? AND created_at < ? "  # noqa: S608
+            "AND (? IS NULL OR office_id = ?) ORDER BY id",
+            (_iso(start), _iso(end), office_id, office_id))
+        return [_report(r) for r in rows]
+
+    # Broadcasts -------------------------------------------------------------------------
+    async def broadcast_audience(self, village_ids: Sequence[str]) -> list[Sender]:
+        """Registered villagers of these villages who have not said BERHENTI."""
+        rows = await self._all(
+            "SELECT sender_key FROM profiles WHERE opted_out = 0 AND village_id IN "
+            "(SELECT value FROM json_each(?)) ORDER BY sender_key", (json.dumps(list(village_ids)),))
+        return [Sender.from_key(r[0]) for r in rows]
+
+    async def record_broadcast(self, *, office_id: str, actor: str, target: str, text: str,
+                               items: Sequence[Outgoing], now: dt.datetime) -> int:
+        """The broadcast and one outbox message per recipient, in one transaction."""
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO broadcasts (office_id, actor, target, text, created_at, recipients) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (office_id, actor, target, text, _iso(now), len(items)))
+            for item in items:
+                await self._enqueue(db, item, now)
+            return int(cur.lastrowid or 0)
+
+    async def broadcasts(self) -> list[tuple[int, str, str, str, int, dt.datetime]]:
+        rows = await self._all("SELECT id, office_id, actor, target, recipients, created_at "
+                               "FROM broadcasts ORDER BY id")
+        return [(r[0], r[1], r[2], r[3], r[4], _parse(r[5]) or dt.datetime.min) for r in rows]
 
     # Unanswered questions --------------------------------------------------------------
     async def record_unanswered(self, normalized: str, example: str, now: dt.datetime) -> None:

@@ -314,11 +314,16 @@ class WhatsAppChannel:
 
     async def _send_template(self, item: Outgoing) -> str | None:
         templates = self.settings.whatsapp
-        content_sid = templates.status_template_sid if item.kind == "status" else templates.alert_template_sid
+        key = {"status": "status_template_sid", "broadcast": "broadcast_template_sid"}.get(
+            item.kind, "alert_template_sid")
+        content_sid = getattr(templates, key)
         if not content_sid:
-            key = "status_template_sid" if item.kind == "status" else "alert_template_sid"
             raise DeliveryError(f"outside the 24-hour WhatsApp window and no approved template "
                                 f"(whatsapp.{key}) is configured; waiting for the recipient to write")
+        if item.kind == "broadcast":
+            office, _, text = item.text.partition("\n\n")
+            return await self._create(item, content_sid=content_sid, content_variables=json.dumps(
+                {"1": markup.to_plain(office)[:100], "2": markup.to_plain(text)[:900]}, ensure_ascii=False))
         report = await self._report(item)
         case_no = report.case_no if report else self._case_in(item.text) or "-"
         variables: dict[str, str] = {"1": case_no}

@@ -1,0 +1,127 @@
+"""Figures for the office: questions, reports, response times and repeat recruiters, and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+
+from bot.casework import contact_of
+from bot.config import Settings
+from bot.content import Content
+from bot.models import Sender
+from bot.store import Report, Store
+
+
+@dataclass(frozen=True)
+class Figures:
+    office_id: str | None
+    start: dt.datetime
+    end: dt.datetime
+    questions: int
+    answered: int
+    suggested: int
+    unanswered: int
+    top_entries: tuple[tuple[str, int], ...]
+    reports: int
+    by_village: tuple[tuple[str, int], ...]
+    by_risk: tuple[tuple[str, int], ...]
+    by_status: tuple[tuple[str, int], ...]
+    median_hours_to_ack: float | None
+    median_hours_to_close: float | None
+    repeat_recruiters: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _median_hours(deltas: list[dt.timedelta]) -> float | None:
+    return round(statistics.median(d.total_seconds() / 3600 for d in deltas), 1) if deltas else None
+
+
+async def collect(store: Store, settings: Settings, office_id: str | None,
+                  start: dt.datetime, end: dt.datetime) -> Figures:
+    decisions, top = await store.faq_figures(office_id, start, end)
+    reports = await store.reports_between(office_id, start, end)
+    names = {v.id: v.name for v in settings.villages}
+    recruiters: dict[str, list[str]] = {}
+    for r in reports:
+        for key in {r.recruiter_phone, (r.recruiter_name or "").strip().lower() or None} - {None}:
+            assert key is not None
+            recruiters.setdefault(key, []).append(r.case_no)
+    return Figures(
+        office_id=office_id, start=start, end=end,
+        questions=sum(decisions.values()), answered=decisions.get("answer", 0),
+        suggested=decisions.get("suggest", 0), unanswered=decisions.get("none", 0),
+        top_entries=tuple(top),
+        reports=len(reports),
+        by_village=tuple(Counter(names.get(r.village_id, r.village_id) for r in reports).most_common()),
+        by_risk=tuple(sorted(Counter(r.risk for r in reports).items())),
+        by_status=tuple(sorted(Counter(r.status for r in reports).items())),
+        median_hours_to_ack=_median_hours(
+            [r.acknowledged_at - r.created_at for r in reports if r.acknowledged_at]),
+        median_hours_to_close=_median_hours([r.closed_at - r.created_at for r in reports if r.closed_at]),
+        repeat_recruiters=tuple((k, tuple(v)) for k, v in sorted(recruiters.items()) if len(v) > 1),
+    )
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part} ({part / whole:.0%})" if whole else "0"
+
+
+def render_text(f: Figures, content: Content) -> str:
+    def pairs(items: tuple[tuple[str, int], ...]) -> str:
+        return ", ".join(f"{k}: {n}" for k, n in items) or "-"
+
+    def hours(value: float | None) -> str:
+        return "-" if value is None else f"{value} jam"
+
+    return content.message(
+        "stats", kantor=f.office_id or "semua kantor", dari=f"{f.start:%Y-%m-%d}",
+        sampai=f"{f.end - dt.timedelta(days=1):%Y-%m-%d}", pertanyaan=str(f.questions),
+        dijawab=_share(f.answered, f.questions), disarankan=_share(f.suggested, f.questions),
+        tidak_terjawab=_share(f.unanswered, f.questions), topik=pairs(f.top_entries),
+        laporan=str(f.reports), per_desa=pairs(f.by_village), per_risiko=pairs(f.by_risk),
+        per_status=pairs(f.by_status), tangani=hours(f.median_hours_to_ack),
+        tutup=hours(f.median_hours_to_close),
+        berulang="; ".join(f"{k}: {', '.join(v)}" for k, v in f.repeat_recruiters) or "-")
+
+
+def render_csv(f: Figures) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["figure", "key", "value"])
+    for key, value in (("questions", f.questions), ("answered", f.answered),
+                       ("suggested", f.suggested), ("unanswered", f.unanswered),
+                       ("reports", f.reports), ("median_hours_to_acknowledge", f.median_hours_to_ack),
+                       ("median_hours_to_close", f.median_hours_to_close)):
+        w.writerow([key, "", "" if value is None else value])
+    for group, items in (("top_entry", f.top_entries), ("reports_by_village", f.by_village),
+                         ("reports_by_risk", f.by_risk), ("reports_by_status", f.by_status)):
+        for k, n in items:
+            w.writerow([group, k, n])
+    for k, cases in f.repeat_recruiters:
+        w.writerow(["repeat_recruiter", k, " ".join(cases)])
+    return out.getvalue()
+
+
+EXPORT_COLUMNS = ("case_no", "office", "village", "created_at", "status", "risk", "flags",
+                  "recruiter_name", "recruiter_phone", "recruiter_company", "job", "country",
+                  "acknowledged_at", "closed_at", "outcome", "reporter_contact")
+
+
+def export_reports_csv(reports: list[Report], settings: Settings) -> str:
+    """One row per report, with the same privacy rule as alerts: contact only if contactable."""
+    names = {v.id: v.name for v in settings.villages}
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(EXPORT_COLUMNS)
+    for r in reports:
+        contact = contact_of(Sender.from_key(r.reporter_key)) if r.contactable and r.reporter_key else ""
+        w.writerow([r.case_no, r.office_id, names.get(r.village_id, r.village_id),
+                    r.created_at.isoformat(), r.status, r.risk, " ".join(r.flags),
+                    r.recruiter_name or "", r.recruiter_phone or "", r.recruiter_company or "",
+                    r.answers.get("pekerjaan", ""), r.answers.get("negara", ""),
+                    r.acknowledged_at.isoformat() if r.acknowledged_at else "",
+                    r.closed_at.isoformat() if r.closed_at else "", r.outcome or "", contact])
+    return out.getvalue()

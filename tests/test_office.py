@@ -1,0 +1,159 @@
+"""Running the service: announcements, figures, the recap export, drafts and content reload."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.app import Knowledge, build_dialogue, build_knowledge, build_outbox
+from bot.dialogue import Dialogue
+from bot.models import Channel, Sender
+from bot.outbox import Outbox
+from bot.runtime import reload_content
+from bot.store import Store
+from tests.conftest import ROOT
+from tests.fakes import Chat, Clock, RecordingDeliverer, villager
+from tests.test_dialogue import file_report, register
+
+ANNOUNCER = Sender(Channel.TELEGRAM, "1001")     # Sanggau, may broadcast
+COLLEAGUE = Sender(Channel.TELEGRAM, "1002")     # Sanggau, may not
+KETAPANG = Sender(Channel.TELEGRAM, "2002")
+
+
+def office_config(tmp: Path, content_dir: Path) -> Path:
+    data = yaml.safe_load((ROOT / "config.example.yaml").read_text())
+    data["content_dir"] = str(content_dir)
+    offices = {o["id"]: o for o in data["offices"]}
+    offices["SGU"]["officers"] = [{"name": "Petugas Sanggau", "telegram_id": 1001, "can_broadcast": True},
+                                  {"name": "Petugas Dua", "telegram_id": 1002}]
+    offices["KTG"]["officers"] = [{"name": "Petugas Ketapang", "telegram_id": 2002, "can_broadcast": True}]
+    data["limits"] = {"messages_per_minute": 1000}
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
+    return build_knowledge(office_config(tmp_path_factory.mktemp("office"), ROOT / "content"), {})
+
+
+@pytest.fixture
+async def desk(office: Knowledge, tmp_path: Path) -> AsyncIterator[tuple[Dialogue, Outbox, RecordingDeliverer]]:
+    clock = Clock()
+    async with Store.open(tmp_path / "office.sqlite3") as store:
+        telegram = RecordingDeliverer()
+        outbox = build_outbox(store, {Channel.TELEGRAM: telegram}, clock=clock)
+        yield build_dialogue(office, store, clock), outbox, telegram
+
+
+async def test_an_announcement_is_previewed_confirmed_and_sent_to_the_village(desk) -> None:  # type: ignore[no-untyped-def]
+    dialogue, outbox, telegram = desk
+    for i in (1, 2):
+        await register(Chat(dialogue, villager(i)), "semuntai")
+    await register(Chat(dialogue, villager(3)), "sutera")            # another office's village
+    await dialogue.store.set_opted_out(villager(2), True, dialogue.clock())   # said BERHENTI
+    officer = Chat(dialogue, ANNOUNCER)
+    preview = await officer.say("SIARAN semuntai Layanan paspor keliling hari Sabtu di balai desa.")
+    assert "Pratinjau" in preview and "Semuntai" in preview and "(1 warga terdaftar)" in preview
+    assert await outbox.deliver_due() == 0                             # nothing before confirmation
+    assert "dikirim ke 1 warga" in await officer.tap("Kirim pengumuman")
+    await outbox.deliver_due()
+    received = {o.recipient.user_id for o in telegram.sent if o.kind == "broadcast"}
+    assert received == {"500001"}
+    assert "Layanan paspor keliling" in telegram.sent[-1].text
+    rows = await dialogue.store.broadcasts()
+    assert rows[0][1:5] == ("SGU", "Petugas Sanggau", "semuntai", 1)
+
+
+async def test_who_may_announce_and_to_whom_is_enforced(desk) -> None:  # type: ignore[no-untyped-def]
+    dialogue, _, _ = desk
+    assert "belum diberi izin" in await Chat(dialogue, COLLEAGUE).say("SIARAN semua Rapat desa besok")
+    assert "tidak ada di wilayah" in await Chat(dialogue, KETAPANG).say("SIARAN semuntai Rapat desa besok")
+    assert "hanya untuk petugas" not in await Chat(dialogue, villager(9)).say("SIARAN semua halo")
+    officer = Chat(dialogue, ANNOUNCER)
+    await officer.say("SIARAN semua Rapat desa besok")
+    assert "dibatalkan" in await officer.tap("Batal")
+    assert await dialogue.store.broadcasts() == []
+
+
+async def test_figures_count_questions_reports_and_repeat_recruiters(desk) -> None:  # type: ignore[no-untyped-def]
+    dialogue, _, _ = desk
+    from bot import stats
+    chat = Chat(dialogue, villager(1))
+    await register(chat, "semuntai")
+    await chat.say("paspor sy ilang di kuching gmn")   # answered
+    await chat.say("resep kue lapis legit")              # not in the FAQ
+    await file_report(chat, phone="0812-3456-7890")
+    second = Chat(dialogue, villager(2))
+    await register(second, "bungkang")
+    await file_report(second, phone="+62 812 3456 7890", anonymous=True)
+    said = await Chat(dialogue, ANNOUNCER).say("STATISTIK")
+    assert "Laporan: 1" in said      # Sanggau sees its own office only
+    import datetime as dt
+    now = dialogue.clock()
+    figures = await stats.collect(dialogue.store, dialogue.settings, None, now - dt.timedelta(days=1),
+                                  now + dt.timedelta(days=1))
+    assert figures.questions == 2 and figures.answered == 1 and figures.unanswered == 1
+    assert figures.reports == 2
+    assert ("+6281234567890", ("SGU-2026-0001", "ETK-2026-0001")) in figures.repeat_recruiters
+    assert "repeat_recruiter,+6281234567890,SGU-2026-0001 ETK-2026-0001" in stats.render_csv(figures)
+    table = list(csv.DictReader(io.StringIO(stats.export_reports_csv(
+        await dialogue.store.reports_between(None, now - dt.timedelta(days=1), now + dt.timedelta(days=1)),
+        dialogue.settings))))
+    assert [r["case_no"] for r in table] == ["SGU-2026-0001", "ETK-2026-0001"]
+    assert table[0]["reporter_contact"].startswith("Telegram") and table[1]["reporter_contact"] == ""
+
+
+async def test_an_edited_answer_is_reloaded_and_a_broken_edit_is_refused(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    knowledge = build_knowledge(office_config(tmp_path, content), {})
+    async with Store.open(tmp_path / "r.sqlite3") as store:
+        dialogue = build_dialogue(knowledge, store)
+        chat = Chat(dialogue, villager(1))
+        faq = content / "faq" / "paspor.yaml"
+        original = faq.read_text()
+        # The first answer in the file is paspor-syarat's.
+        faq.write_text(original.replace("    answer: |\n", "    answer: |\n      PERUBAHAN BARU.\n", 1))
+        assert await reload_content(dialogue)
+        assert "PERUBAHAN BARU" in " ".join(e.answer for e in dialogue.content.entries)
+        faq.write_text("entries: [broken\n")
+        assert not await reload_content(dialogue)
+        assert "PERUBAHAN BARU" in " ".join(e.answer for e in dialogue.content.entries)
+        # The bot keeps answering from the content it had.
+        assert "PERUBAHAN BARU" in await chat.say("syarat bikin paspor dewasa apa aja")
+
+
+def test_the_office_commands_run_from_the_shell(tmp_path: Path) -> None:
+    db = tmp_path / "cli.sqlite3"
+    script = "lapor\nsemuntai\n" + "lewati\n" * 12 + "selesai\n2\n1\nresep kue lapis legit\n"
+    subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(db)], input=script, text=True,
+                   capture_output=True, cwd=ROOT, timeout=120, check=True)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args, "--db", str(db)], text=True,
+                              capture_output=True, cwd=ROOT, timeout=120, check=False)
+
+    stats_out = cli("stats", "--office", "SGU")
+    assert stats_out.returncode == 0 and "Laporan: 1" in stats_out.stdout
+    assert cli("stats", "--csv").stdout.startswith("figure,key,value")
+    export = cli("export", "reports", "--csv")
+    assert export.returncode == 0 and "SGU-2026-0001" in export.stdout and "warga" not in export.stdout
+    assert cli("stats", "--office", "XYZ").returncode == 1
+    sent = cli("broadcast", "--office", "SGU", "--to", "semuntai", "--text", "Rapat desa", "--yes")
+    assert sent.returncode == 0 and "queued for 1 villagers" in sent.stdout
+    refused = cli("broadcast", "--office", "SGU", "--to", "sutera", "--text", "Rapat", "--yes")
+    assert refused.returncode == 1
+    unanswered = cli("unanswered")
+    assert "resep kue lapis legit" in unanswered.stdout
+    backup = cli("backup", str(tmp_path / "copy.sqlite3"))
+    assert backup.returncode == 0 and (tmp_path / "copy.sqlite3").exists()
