@@ -178,7 +178,7 @@ class Dialogue:
         last_options = [[o.label, o.payload] for o in turn.replies[-1].options] if turn.replies else []
         turn.data["options"] = last_options
         await self.store.save_conversation(sender, turn.conv, now)
-        log.info("message handled sender=%s state=%s replies=%d", log_id(sender), turn.conv.state,
+        log.debug("message handled sender=%s state=%s replies=%d", log_id(sender), turn.conv.state,
                  len(turn.replies))
         return turn.replies
 

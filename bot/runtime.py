@@ -51,7 +51,9 @@ async def run(knowledge: Knowledge, db: Path | None) -> int:
         outbox = build_outbox(store, {r.channel: r for r in runtimes})
         settings = knowledge.settings
         app = build_web_app(runtimes, store, knowledge.content.version, settings.max_body_bytes)
-        runner = web.AppRunner(app)
+        # No access log: one line per webhook costs more than the rest of the logging together,
+        # and the channel adapters already log ids per message.
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "0.0.0.0", settings.secrets.port)  # noqa: S104 (a server)
         await site.start()

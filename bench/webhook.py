@@ -1,0 +1,376 @@
+"""WhatsApp webhook throughput: the real aiohttp app over loopback, beside a bare aiohttp ceiling.
+
+Run: .venv/bin/python bench/webhook.py          (about 1-2 minutes; stops by itself)
+Needs the benchmark extra: pyinstrument (only for the profile, taken when throughput < 500 msg/s).
+
+Server (a child process, `python bench/webhook.py --serve real ...`): the shipped config with
+whatsapp.verify_signature on, build_knowledge + build_dialogue + WhatsAppChannel + build_web_app +
+build_outbox (outbox loop running), a fresh temporary SQLite file (WAL, synchronous=NORMAL, as
+Store opens it), aiohttp AppRunner/TCPSite on 127.0.0.1 with its default access log, logging as
+`desa-imigrasi run` sets it (INFO, to a file). The 1,000 senders are registered beforehand
+(village set, greeted) so every message is a question to the FAQ, as for a returning villager.
+Twilio's REST base URL points at a closed loopback port: nothing leaves the machine.
+
+Ceiling (`--serve bare`): aiohttp with one handler that reads the form (await request.post())
+and returns a constant TwiML <Response><Message>…</Message></Response>; same client, same run.
+
+Load generator (this process): one aiohttp ClientSession, keep-alive, `concurrency` workers
+sending back to back; every request is a Twilio-style form (as tests/payloads/whatsapp/text.json)
+from one of 1,000 senders, with a fresh MessageSid and a question from the sample file, signed
+with twilio's RequestValidator.compute_signature (all requests built and signed before timing).
+Per level: at most REQUESTS requests or SECONDS seconds, after a warm-up of 200 requests.
+Latency: from just before the POST to the full response body read. Server CPU: utime+stime of
+the server process over the level (from /proc), divided by the messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+import _util
+from _util import ROOT, pct, rss_mib, table
+
+import aiohttp
+import yaml
+
+PUBLIC = "https://desa-imigrasi.example.org"
+ACCOUNT = "AC00000000000000000000000000000000"
+TOKEN = "bench-auth-token-0000"
+BOT_NUMBER = "whatsapp:+14155238886"
+SENDERS = 1000
+LEVELS = (1, 8, 32, 64)
+REQUESTS = 2000
+SECONDS = 15.0
+WARMUP = 200
+PROFILE_BELOW = 500.0        # msg/s: profile one run when the real app stays below this
+SAMPLE = ROOT.parent / "shared/eval/sample_questions.yaml"
+BARE_TWIML = ('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Terima kasih, pertanyaan '
+              'Anda sudah kami terima.</Message></Response>')
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
+            "TWILIO_WHATSAPP_FROM": BOT_NUMBER, "PUBLIC_BASE_URL": PUBLIC,
+            "TWILIO_API_BASE_URL": "http://127.0.0.1:9"}
+
+
+# Server side (child process) ---------------------------------------------------------------------
+async def serve(mode: str, port: int, config: Path, db: Path, profile: Path | None) -> None:
+    from aiohttp import web
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    cleanup = []
+    if mode == "bare":
+        async def whatsapp(request: web.Request) -> web.Response:
+            await request.post()
+            return web.Response(text=BARE_TWIML, content_type="application/xml")
+
+        async def healthz(_: web.Request) -> web.Response:
+            return web.json_response({"ok": True})
+
+        app = web.Application()
+        app.router.add_post("/whatsapp", whatsapp)
+        app.router.add_get("/healthz", healthz)
+    else:
+        from bot.app import build_dialogue, build_knowledge, build_outbox
+        from bot.channels.whatsapp import WhatsAppChannel
+        from bot.models import Channel
+        from bot.server import build_web_app
+        from bot.store import Store
+
+        knowledge = build_knowledge(config, os.environ)
+        store_cm = Store.open(db)
+        store = await store_cm.__aenter__()
+        dialogue = build_dialogue(knowledge, store)
+        channel = WhatsAppChannel(knowledge.settings, dialogue, store)
+        outbox = build_outbox(store, {Channel.WHATSAPP: channel})
+        app = build_web_app([channel], store, knowledge.content.version)
+        await channel.start()
+        outbox_task = asyncio.create_task(outbox.run())
+
+        async def close_real() -> None:
+            outbox_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await outbox_task
+            await channel.stop()
+            await store_cm.__aexit__(None, None, None)
+        cleanup.append(close_real)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    profiler = None
+    if profile is not None:
+        from pyinstrument import Profiler
+        profiler = Profiler(interval=0.001, async_mode="disabled")
+        profiler.start()
+    await stop.wait()
+    if profiler is not None:
+        session = profiler.stop()
+        profile.write_text(flat_profile(session))
+    await runner.cleanup()
+    for fn in cleanup:
+        await fn()
+
+
+def flat_profile(session, top: int = 25) -> str:  # type: ignore[no-untyped-def]
+    """Self time and inclusive time per function, from a pyinstrument session."""
+    self_t: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    root = session.root_frame()
+    total = root.time if root else 0.0
+
+    def key(frame) -> str:  # type: ignore[no-untyped-def]
+        where = frame.file_path_short or frame.file_path or ""
+        return f"{frame.function}  {where}:{frame.line_no or ''}"
+
+    def walk(frame, on_stack: frozenset[str]) -> None:  # type: ignore[no-untyped-def]
+        # Self time = the frame's time minus its real callees' ("[self]" children hold it).
+        k = key(frame)
+        callees = [c for c in frame.children if c.identifier != "[self]"]
+        self_t[k] += frame.time - sum(c.time for c in callees)
+        if k not in on_stack:
+            incl[k] += frame.time
+        for child in callees:
+            walk(child, on_stack | {k})
+
+    if root is not None:
+        walk(root, frozenset())
+    lines = [f"profiled wall time in the server's main thread: {total:.2f} s"
+             f" (includes idle time waiting in the event loop's select)",
+             "", f"top {top} by self time:"]
+    lines += [f"  {t:7.3f} s {t / total:6.1%}  {k}" for k, t in self_t.most_common(top)]
+    lines += ["", f"top {top} by inclusive time:"]
+    lines += [f"  {t:7.3f} s {t / total:6.1%}  {k}" for k, t in incl.most_common(top)]
+    return "\n".join(lines)
+
+
+# Load generator -----------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def build_requests(count: int, questions: list[str], sid_start: int) -> list[tuple[bytes, str]]:
+    from twilio.request_validator import RequestValidator
+    validator = RequestValidator(TOKEN)
+    out = []
+    for n in range(count):
+        i = sid_start + n
+        number = f"+62812{i % SENDERS:07d}"
+        sid = f"SM{i:032x}"
+        form = {
+            "SmsMessageSid": sid, "NumMedia": "0", "ProfileName": "Warga", "MessageType": "text",
+            "SmsSid": sid, "WaId": number[1:], "SmsStatus": "received",
+            "Body": questions[(i // SENDERS + i * 7) % len(questions)], "To": BOT_NUMBER,
+            "NumSegments": "1", "ReferralNumMedia": "0", "MessageSid": sid, "AccountSid": ACCOUNT,
+            "From": f"whatsapp:{number}", "ApiVersion": "2010-04-01",
+        }
+        out.append((urlencode(form).encode(), validator.compute_signature(PUBLIC + "/whatsapp", form)))
+    return out
+
+
+async def drive(port: int, requests: list[tuple[bytes, str]], concurrency: int, seconds: float,
+                marker: str) -> dict[str, object]:
+    url = f"http://127.0.0.1:{port}/whatsapp"
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    limited = 0
+    it = iter(requests)
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def worker() -> None:
+            nonlocal limited
+            for body, sig in it:
+                if time.perf_counter() > deadline:
+                    return
+                t0 = time.perf_counter()
+                async with session.post(url, data=body, headers={
+                        "X-Twilio-Signature": sig,
+                        "Content-Type": "application/x-www-form-urlencoded"}) as resp:
+                    text = await resp.text()
+                latencies.append((time.perf_counter() - t0) * 1000)
+                statuses[resp.status] += 1
+                limited += marker in text
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return {"n": len(latencies), "elapsed": elapsed, "rate": len(latencies) / elapsed,
+            "p50": pct(latencies, 50), "p99": pct(latencies, 99), "statuses": dict(statuses),
+            "limited": limited}
+
+
+async def wait_ready(port: int, proc: subprocess.Popen[bytes], within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def start_server(mode: str, port: int, config: Path, db: Path, log: Path,
+                 profile: Path | None = None) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", mode, "--port", str(port),
+           "--config", str(config), "--db", str(db)]
+    if profile is not None:
+        cmd += ["--profile", str(profile)]
+    return subprocess.Popen(cmd, env=env(), cwd=str(ROOT), stdout=subprocess.DEVNULL,
+                            stderr=log.open("ab"))
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def register(db: Path, config: Path) -> None:
+    from bot.app import build_knowledge
+    from bot.models import Channel, Sender
+    from bot.store import Store
+    import datetime as dt
+    villages = [v.id for v in build_knowledge(config, env()).settings.villages]
+    now = dt.datetime.now(dt.UTC)
+    async with Store.open(db) as store:
+        for i in range(SENDERS):
+            await store.save_profile(Sender(Channel.WHATSAPP, f"whatsapp:+62812{i:07d}"),
+                                     village_id=villages[i % len(villages)], greeted=True, now=now)
+
+
+async def run_levels(mode: str, port: int, proc: subprocess.Popen[bytes], batches: list[list[tuple[bytes, str]]],
+                     marker: str) -> list[dict[str, object]]:
+    await drive(port, batches[0], 8, SECONDS, marker)   # warm-up
+    results = []
+    for level, batch in zip(LEVELS, batches[1:], strict=True):
+        cpu0 = cpu_seconds(proc.pid)
+        r = await drive(port, batch, level, SECONDS, marker)
+        r["cpu_ms"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(int(r["n"]), 1)  # type: ignore[arg-type]
+        r["rss"] = rss_mib(proc.pid)
+        r["level"] = level
+        r["mode"] = mode
+        results.append(r)
+    return results
+
+
+async def main() -> None:
+    from bot.evaluation import load_questions
+    questions = [q.text for q in load_questions(SAMPLE)]
+    marker = "Pesan Anda terlalu banyak"   # start of messages.yaml rate_limited
+    tmp = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
+    data = yaml.safe_load((ROOT / "config.example.yaml").read_text())
+    data["content_dir"] = str(ROOT / "content")
+    data.setdefault("whatsapp", {})["verify_signature"] = True
+    config = tmp / "config.yaml"
+    config.write_text(yaml.safe_dump(data, allow_unicode=True))
+    db = tmp / "bench.sqlite3"
+    await register(db, config)
+    log = tmp / "server.log"
+    sizes = [WARMUP] + [REQUESTS] * len(LEVELS)
+    starts = list(itertools.accumulate([0, *sizes]))
+    batches = [build_requests(n, questions, s) for n, s in zip(sizes, starts, strict=False)]
+
+    print("Configuration")
+    print(f"  machine: {_util.machine()}; server and load generator share it (one process each)")
+    print(f"  aiohttp {aiohttp.__version__}; server: {sys.executable} bench/webhook.py --serve real|bare")
+    print(f"  senders: {SENDERS} distinct WhatsApp numbers, pre-registered (village set, greeted)")
+    print(f"  questions: {len(questions)} from {SAMPLE.relative_to(ROOT.parent)}, rotated over senders")
+    print(f"  signature check: on (X-Twilio-Signature against {PUBLIC}/whatsapp)")
+    print(f"  levels: concurrency {LEVELS}; per level at most {REQUESTS} requests or {SECONDS:.0f} s;"
+          f" warm-up {WARMUP} requests at concurrency 8")
+    print(f"  database: fresh temporary SQLite file {db}; server log at INFO: {log}")
+
+    results: list[dict[str, object]] = []
+    for mode in ("bare", "real"):
+        port = free_port()
+        proc = start_server(mode, port, config, db, log)
+        try:
+            await wait_ready(port, proc)
+            startup_rss = rss_mib(proc.pid)
+            results += await run_levels(mode, port, proc, batches, marker)
+            print(f"  {mode} server RSS after start-up: {startup_rss:.1f} MiB")
+        finally:
+            stop_server(proc)
+
+    rows = []
+    for r in results:
+        bad = {k: v for k, v in r["statuses"].items() if k != 200}  # type: ignore[union-attr]
+        rows.append([r["mode"], r["level"], r["n"], f"{r['rate']:.0f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}",
+                     f"{r['cpu_ms']:.2f}", f"{r['rss']:.0f}", bad or "-", r["limited"]])
+    print()
+    print(table(["server", "concurrency", "messages", "msg/s", "p50 ms", "p99 ms", "server CPU ms/msg",
+                 "server RSS MiB", "non-200", "rate-limited"], rows))
+
+    best = max(float(r["rate"]) for r in results if r["mode"] == "real")  # type: ignore[arg-type]
+    if best < PROFILE_BELOW:
+        print(f"\nThe real app peaked at {best:.0f} msg/s (< {PROFILE_BELOW:.0f}): profiling one run "
+              f"(pyinstrument, 1 ms sampling, server main thread, concurrency 32, {REQUESTS} requests).")
+        port = free_port()
+        prof = tmp / "profile.txt"
+        extra = build_requests(REQUESTS, questions, starts[-1])
+        proc = start_server("real", port, config, db, log, profile=prof)
+        try:
+            await wait_ready(port, proc)
+            r = await drive(port, extra, 32, SECONDS, marker)
+            print(f"  profiled run: {r['n']} messages, {r['rate']:.0f} msg/s, p50 {r['p50']:.2f} ms, "
+                  f"p99 {r['p99']:.2f} ms (slower than unprofiled: sampling overhead)")
+        finally:
+            stop_server(proc)
+        print(prof.read_text() if prof.exists() else "  (no profile written)")
+    lines = log.read_text(errors="replace").splitlines()
+    errors = [ln for ln in lines if " ERROR " in ln or "Traceback" in ln]
+    print(f"\nserver log: {len(lines)} lines, {len(errors)} ERROR/Traceback lines")
+    for ln in errors[:5]:
+        print(f"  {ln[:200]}")
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--serve", choices=("real", "bare"))
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--config", type=Path)
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--profile", type=Path)
+    args = parser.parse_args()
+    if args.serve:
+        logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        asyncio.run(serve(args.serve, args.port, args.config, args.db, args.profile))
+    else:
+        asyncio.run(main())
+
+
+if __name__ == "__main__":
+    cli()
