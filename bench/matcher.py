@@ -30,14 +30,12 @@ import dataclasses
 import random
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import _util
-from _util import ROOT, pct, table
-
 import bm25s
 import numpy as np
 import rapidfuzz
+from _util import ROOT, pct, table
 from rapidfuzz import fuzz, process, utils
 
 from bot.app import build_knowledge

@@ -48,11 +48,10 @@ _HERE = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if p not in ("", _HERE)] + [_HERE]
 
 import _util  # noqa: E402
-from _util import ROOT, pct, rss_mib, table
-
 import aiohttp
 import telegram
 import yaml
+from _util import ROOT, pct, rss_mib, table
 from aiohttp import web
 
 from tests.fake_telegram import FakeTelegram

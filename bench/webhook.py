@@ -42,10 +42,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import _util
-from _util import ROOT, pct, rss_mib, table
-
 import aiohttp
 import yaml
+from _util import ROOT, pct, rss_mib, table
 
 PUBLIC = "https://desa-imigrasi.example.org"
 ACCOUNT = "AC00000000000000000000000000000000"
@@ -258,10 +257,11 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 async def register(db: Path, config: Path) -> None:
+    import datetime as dt
+
     from bot.app import build_knowledge
     from bot.models import Channel, Sender
     from bot.store import Store
-    import datetime as dt
     villages = [v.id for v in build_knowledge(config, env()).settings.villages]
     now = dt.datetime.now(dt.UTC)
     async with Store.open(db) as store:
