@@ -17,9 +17,9 @@ from rapidfuzz import fuzz, process, utils
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import build_knowledge  # noqa: E402
-from bot.evaluation import evaluate, load_questions  # noqa: E402
-from bot.faq import Decision  # noqa: E402
+from bot.app import build_knowledge
+from bot.evaluation import evaluate, load_questions
+from bot.faq import Decision
 
 SETS = {
     "dev": ROOT / "tests/data/dev_questions.yaml",

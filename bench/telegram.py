@@ -47,7 +47,7 @@ from typing import Any
 _HERE = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if p not in ("", _HERE)] + [_HERE]
 
-import _util  # noqa: E402
+import _util
 import aiohttp
 import telegram
 import yaml

@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import build_knowledge  # noqa: E402
-from bot.evaluation import _verdict, load_questions  # noqa: E402
+from bot.app import build_knowledge
+from bot.evaluation import _verdict, load_questions
 
 SETS = {
     "dev": ROOT / "tests/data/dev_questions.yaml",
