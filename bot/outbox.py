@@ -64,12 +64,19 @@ class Outbox:
         self.backoff = backoff or Backoff()
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.wake = asyncio.Event()
+        # Sent, but the database refused to record it (locked, full): record, never resend.
+        self._unrecorded: dict[int, str | None] = {}
 
     async def deliver_due(self) -> int:
         """One pass over what is due now; returns how many were sent."""
         sent = 0
         now = self.clock()
+        for item_id, provider_id in list(self._unrecorded.items()):
+            await self.store.outbox_sent(item_id, now, provider_id)
+            del self._unrecorded[item_id]
         for item in await self.store.due_outbox(now):
+            if item.id in self._unrecorded:
+                continue
             if await self._deliver_one(item):
                 sent += 1
         return sent
@@ -99,7 +106,13 @@ class Outbox:
             log.warning("outbox delivery failed id=%d kind=%s attempt=%d retry=%s reason=%s",
                         item.id, item.kind, attempts, retry_at is not None, reason[:80])
             return False
-        await self.store.outbox_sent(item.id, self.clock(), provider_id)
+        try:
+            await self.store.outbox_sent(item.id, self.clock(), provider_id)
+        except (StoreError, sqlite3.Error) as exc:
+            self._unrecorded[item.id] = provider_id
+            log.error("outbox sent but not recorded id=%d error=%s: recorded on the next pass",
+                      item.id, exc.__class__.__name__)
+            raise
         log.info("outbox delivered id=%d kind=%s report=%s", item.id, item.kind, item.report_id)
         return True
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,6 +21,9 @@ import aiosqlite
 
 from bot.errors import StoreError
 from bot.models import Option, Outgoing, Sender
+
+# aiosqlite logs every statement with its arguments at DEBUG: those arguments are reports.
+logging.getLogger("aiosqlite").setLevel(max(logging.getLogger("aiosqlite").level, logging.INFO))
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: the first schema

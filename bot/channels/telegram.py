@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import secrets
+import sqlite3
 import warnings
 from collections.abc import Sequence
 
@@ -52,12 +53,16 @@ from bot import markup
 from bot.casework import CASE_NO, parse_command
 from bot.config import Settings
 from bot.dialogue import Dialogue, log_id
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StoreError
 from bot.models import Channel, IncomingMessage, Media, Option, Outgoing, Reply, Sender
 from bot.outbox import DeliveryError
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+# PTB and its HTTP client log every Bot API call with its text at DEBUG: never let message
+# bodies or numbers reach the logs, whatever level the operator chooses.
+for _name in ("telegram", "httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(max(logging.getLogger(_name).level, logging.INFO))
 
 WEBHOOK_PATH = "/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
@@ -344,6 +349,15 @@ class TelegramChannel:
             log.warning("telegram answerCallbackQuery failed reason=%s", exc.__class__.__name__)
 
     async def _core(self, incoming: IncomingMessage) -> list[Reply]:
+        """Call the core; a database failure gets the apology instead of silence."""
+        try:
+            return await self._core_unguarded(incoming)
+        except (StoreError, sqlite3.Error) as exc:
+            log.error("telegram update not processed update=%s error=%s", incoming.message_id,
+                      exc.__class__.__name__)
+            return [Reply(self.dialogue.msg("error_apology"))]
+
+    async def _core_unguarded(self, incoming: IncomingMessage) -> list[Reply]:
         """Call the core; after an officer's successful case step, update that case's alerts."""
         case_no = None
         before = 0

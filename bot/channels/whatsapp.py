@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -92,11 +93,15 @@ def render_text(reply: Reply | Outgoing) -> str:
     return text
 
 
+# Characters XML 1.0 forbids: a villager's text echoed back must not break the TwiML.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def twiml(replies: Sequence[Reply]) -> str:
     """The webhook's answer: one <Message> per part; an empty <Response/> sends nothing."""
     response = MessagingResponse()
     for reply in replies:
-        for part in markup.split_paragraphs(render_text(reply), MAX_BODY):
+        for part in markup.split_paragraphs(_NOT_XML.sub("", render_text(reply)), MAX_BODY):
             if part.strip():
                 response.message(part)
     return str(response)
