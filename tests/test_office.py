@@ -157,3 +157,50 @@ def test_the_office_commands_run_from_the_shell(tmp_path: Path) -> None:
     assert "resep kue lapis legit" in unanswered.stdout
     backup = cli("backup", str(tmp_path / "copy.sqlite3"))
     assert backup.returncode == 0 and (tmp_path / "copy.sqlite3").exists()
+
+
+async def test_sighup_reloads_edited_content_in_the_running_bot_and_refuses_a_broken_edit(
+        tmp_path: Path) -> None:
+    """`desa-imigrasi run` as a process: edit content/, send SIGHUP, ask again over the webhook."""
+    import asyncio
+    import signal
+
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+
+    from tests.fake_twilio import FakeTwilio
+    from tests.faults_rigs import config_data
+    from tests.test_faults import Remote, WaChat, start_bot
+
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    data = config_data(telegram=False)
+    data["content_dir"] = str(content)
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(data, allow_unicode=True))
+    faq = content / "faq" / "paspor.yaml"
+    question = "syarat bikin paspor dewasa apa aja"
+    async with TestServer(FakeTwilio().app(), host="127.0.0.1") as api, aiohttp.ClientSession() as session:
+        remote = Remote(session)
+        proc = await start_bot(config, tmp_path / "bot.sqlite3", str(api.make_url("")).rstrip("/"),
+                               remote, tmp_path / "bot.log")
+        try:
+            chat = WaChat(remote, "whatsapp:+6281300000001")
+            assert "SUDAH DIUBAH" not in await chat.say(question)
+            faq.write_text(faq.read_text().replace("    answer: |\n", "    answer: |\n      SUDAH DIUBAH.\n", 1))
+            proc.send_signal(signal.SIGHUP)
+            for _ in range(100):
+                if "SUDAH DIUBAH" in await chat.say(question):
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the edit was not reloaded")
+            faq.write_text("entries: [broken\n")
+            proc.send_signal(signal.SIGHUP)
+            await asyncio.sleep(1.0)
+            assert "SUDAH DIUBAH" in await chat.say(question)          # the running content stayed
+            assert proc.returncode is None
+            assert "content reload refused" in (tmp_path / "bot.log").read_text()
+        finally:
+            proc.terminate()
+            await proc.wait()
