@@ -369,7 +369,7 @@ class Dialogue:
                                      else None, village.office_id if village else None, turn.now)
         if match.decision is Decision.ANSWER:
             await self._answer(turn, self.content.entry(match.candidates[0].entry_id))
-        elif match.decision is Decision.SUGGEST:
+        elif match.decision is Decision.SUGGEST and match.reason != "weak":
             turn.replies.append(Reply(self.msg("faq_suggest"), tuple(
                 Option(self.content.entry(c.entry_id).question, f"faq:{c.entry_id}")
                 for c in match.candidates)))
@@ -388,7 +388,14 @@ class Dialogue:
                 contact = self.msg("faq_none_office", kantor_nama=office.name, kantor_telepon=office.phone)
             else:
                 contact = self.msg("faq_none_general")
-            turn.replies.append(Reply(f"{self.msg('faq_none')}\n\n{contact}", (
+            # A weak guess is still offered, but the villager is told it may not be the answer.
+            guesses = tuple(Option(self.content.entry(c.entry_id).question, f"faq:{c.entry_id}")
+                            for c in match.candidates
+                            if c.entry_id != "kontak-darurat") if match.decision is Decision.SUGGEST else ()
+            text = f"{self.msg('faq_none')}\n\n{contact}"
+            if guesses:
+                text += f"\n\n{self.msg('faq_maybe')}"
+            turn.replies.append(Reply(text, guesses + (
                 Option(self.content.entry("kontak-darurat").question, "faq:kontak-darurat"),
                 self._menu_option())))
 

@@ -35,12 +35,14 @@ class MatchSettings:
     """Thresholds of the decision; defaults tuned on tests/data/dev_questions.yaml."""
 
     answer_score: float = 0.60
-    answer_margin: float = 0.12
+    answer_margin: float = 0.08
     # A lower score still answers when the runner-up is far behind (long, chatty messages).
     answer_floor: float = 0.40
     answer_ratio: float = 0.40
     suggest_score: float = 0.10
     suggest_window: float = 0.20
+    # Suggestions below this score are a guess: the bot says the question may not be in the FAQ.
+    weak_score: float = 0.30
     max_suggestions: int = 3
     fuzzy_cutoff: float = 80.0
     doc_weight: float = 0.65
@@ -50,8 +52,8 @@ class MatchSettings:
     echo_score: float = 80.0
     # A naive-Bayes posterior over entries (from phrasing word counts) that agrees with the top
     # entry at this probability also answers; nb_alpha is its additive smoothing.
-    nb_confidence: float = 0.9
-    nb_alpha: float = 0.1
+    nb_confidence: float = 0.8
+    nb_alpha: float = 0.3
     answer_weight: float = 0.5
 
 
@@ -263,4 +265,5 @@ class FaqIndex:
             if self.ids[best] == ranked[0].entry_id and p[best] >= s.nb_confidence:
                 return Match(Decision.ANSWER, ranked[:1], "probable", norm)
         window = tuple(c for c in ranked if c.score >= max(s.suggest_score, top - s.suggest_window))
-        return Match(Decision.SUGGEST, window[: s.max_suggestions], "close-call", norm)
+        reason = "weak" if top < s.weak_score else "close-call"
+        return Match(Decision.SUGGEST, window[: s.max_suggestions], reason, norm)
