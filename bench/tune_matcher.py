@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python bench/tune_matcher.py
 Selection uses tests/data/dev_questions.yaml only, under the issue's bounds (at most 3% wrong
-answers, at most 5% off-topic answered, at least 95% answered or suggested) with a safety
-margin. The sample and the held-out set are printed for information only: tuning on them
+answers, at least 95% answered or suggested) and a stricter one for off-topic (at most 1.5%
+answered instead of 5%, as a safety margin for unseen near-misses). The sample and the held-out set are printed for information only: tuning on them
 would make their figures meaningless.
 """
 
@@ -27,13 +27,13 @@ SETS = {
 }
 RANKING = ((0.65, 0.5, 3.0),)
 DECISION = itertools.product(
-    (0.4, 0.45, 0.5, 0.55, 0.6),          # answer_score
-    (0.04, 0.08, 0.12),                   # answer_margin
-    (0.2, 0.25, 0.3, 0.35, 0.4),          # answer_floor
-    (0.4, 0.5, 0.6, 0.7),                 # answer_ratio
-    (0.1, 0.15),                          # suggest_score
-    (0.7, 0.8, 0.9),                      # nb_confidence
-    (0.1, 0.3),                           # nb_alpha
+    (0.6, 0.7, 0.8, 0.9),                 # answer_score
+    (0.04, 0.08, 0.12, 0.2),              # answer_margin
+    (0.5, 0.6, 0.7),                      # answer_floor
+    (0.4, 0.5, 0.6),                      # answer_ratio
+    (0.1, 0.2),                           # suggest_score
+    (0.8, 0.9),                           # nb_confidence
+    (0.3,),                               # nb_alpha
 )
 
 
@@ -80,7 +80,9 @@ def main() -> None:
                                      answer_floor=fl, answer_ratio=ra, suggest_score=sg,
                                      nb_confidence=nc, nb_alpha=na)
             r = rates(index, rows)
-            if r["wrong"] > 0.03 or r["off"] > 0.05 or r["either"] < 0.95:
+            # Off-topic is held well below the issue's 5%: the dev set has only 70 off-topic
+            # questions, and unseen near-misses slip through more often than tuned ones.
+            if r["wrong"] > 0.03 or r["off"] > 0.015 or r["either"] < 0.95:
                 continue
             if best is None or (r["correct"], r["either"]) > best[0]:
                 best = ((r["correct"], r["either"]), index.settings)

@@ -65,9 +65,9 @@ def test_suggestions_are_two_or_three_entries_in_score_order(index: FaqIndex) ->
 
 
 def test_matcher_holds_its_measured_level_on_the_development_set(index: FaqIndex) -> None:
-    """Guards against regressions at the level measured on 2026-11-28 (83.8% / 96.0% / 2.3% / 4.3%).
+    """Guards against regressions at the level measured on 2026-11-28 (86.1% / 97.0% / 2.0% / 1.4%).
 
-    The issue's goal of 85% answered directly is not reached on this set yet; see the README.
+    Unseen questions are measured on tests/data/holdout_questions.yaml; see the README.
     """
     questions = load_questions(ROOT / "tests" / "data" / "dev_questions.yaml")
 
@@ -78,7 +78,7 @@ def test_matcher_holds_its_measured_level_on_the_development_set(index: FaqIndex
     figures, _ = evaluate(questions, decide)
     rates = figures.rates()
     assert figures.in_domain >= 6 * 43
-    assert rates["answered_correct"] >= 0.82, figures
+    assert rates["answered_correct"] >= 0.85, figures
     assert rates["answered_or_suggested"] >= 0.95, figures
     assert rates["answered_wrong"] <= 0.03, figures
     assert rates["off_topic_answered"] <= 0.05, figures
