@@ -3,8 +3,9 @@
 Run: .venv/bin/python bench/tune_matcher.py
 Selection uses tests/data/dev_questions.yaml only, under the issue's bounds (at most 3% wrong
 answers, at least 95% answered or suggested) and a stricter one for off-topic (at most 1.5%
-answered instead of 5%, as a safety margin for unseen near-misses). The sample and the held-out set are printed for information only: tuning on them
-would make their figures meaningless.
+answered instead of 5%, as a safety margin for unseen near-misses). The sample and the
+held-out set are printed for information only: tuning on them would make their figures
+meaningless.
 """
 
 from __future__ import annotations
