@@ -311,6 +311,17 @@ async def test_a_broken_update_is_logged_by_id_and_does_not_block_the_next(
     assert "ilang" not in caplog.text and "kuching" not in caplog.text and "Warga" not in caplog.text
 
 
+async def test_a_case_read_in_another_office_group_is_answered_privately(tg: Harness) -> None:
+    await file_report(tg)
+    # The regional officer reads a Sanggau case while in Ketapang's group: Ketapang must not see it.
+    await tg.say(REGIONAL, "/kasus SGU-2026-0001", chat=-100222)
+    assert not tg.fake.made("sendMessage", -100222)
+    assert "SGU-2026-0001" in sent_texts(tg, REGIONAL)[-1]
+    # In its own office's group, an officer's answer stays in the group.
+    await tg.say(OFFICER, "/kasus", chat=SGU_GROUP)
+    assert "SGU-2026-0001" in sent_texts(tg, SGU_GROUP)[-1]
+
+
 # Officers -----------------------------------------------------------------------------------
 async def test_a_full_report_with_a_photo_reaches_the_office_group(tg: Harness) -> None:
     await file_report(tg)

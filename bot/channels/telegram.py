@@ -312,7 +312,24 @@ class TelegramChannel:
             media = ()
         # Stickers, voice notes and the like arrive as "" and get the core's no_text answer.
         replies = await self._core(IncomingMessage(sender, text, str(update_id), None, media))
-        await self._reply(message.chat_id, replies)
+        await self._reply(self._reply_chat(sender, message.chat_id, message.chat.type), replies)
+
+    def _reply_chat(self, sender: Sender, chat_id: int, chat_type: str) -> int:
+        """Where an officer's answer may be shown: their office's own group, else their private chat.
+
+        A regional officer reading another office's case in a village office's group must not
+        show it to that group.
+        """
+        if chat_type == ChatType.PRIVATE:
+            return chat_id
+        who = self.dialogue.routing.officer(sender)
+        if who is None:
+            return chat_id
+        settings = self.dialogue.settings
+        office = settings.regional_office if who.regional else settings.office(who.office_id)
+        if office is not None and chat_id in office.telegram_chat_ids:
+            return chat_id
+        return int(sender.user_id)
 
     async def _officer_command(self, sender: Sender, text: str) -> bool:
         if self.dialogue.routing.officer(sender) is None:
