@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import string
 from collections.abc import Mapping
@@ -61,13 +62,11 @@ class Content:
     version: str
 
     def entry(self, entry_id: str) -> FaqEntry:
-        for e in self.entries:
-            if e.id == entry_id:
-                return e
-        raise KeyError(entry_id)
+        return self.by_id[entry_id]
 
-    @property
+    @functools.cached_property
     def by_id(self) -> dict[str, FaqEntry]:
+        """Built once: the dialogue looks entries up on every message."""
         return {e.id: e for e in self.entries}
 
     def message(self, key: str, **values: str) -> str:

@@ -254,19 +254,20 @@ class Dialogue:
             return
         if not turn.greeted:
             turn.replies.append(Reply(self.msg("welcome")))
-        if folded.lstrip("/") in _MENU_WORDS or folded == "/start" or payload == "menu":
+        word = folded.lstrip("/")   # "/menu" and "menu" are the same command
+        if word in _MENU_WORDS or payload == "menu":
             self._menu(turn)
             return
-        if folded.lstrip("/") in _CANCEL_WORDS:
+        if word in _CANCEL_WORDS:
             turn.replies.append(Reply(self.msg("cancelled")))
             self._menu(turn)
             return
-        if folded.lstrip("/") in _FORGET_WORDS:
+        if word in _FORGET_WORDS:
             turn.go("forget")
             turn.replies.append(Reply(self.msg("forget_confirm"), (
                 Option(self.msg("forget_yes"), "forget:yes"), Option(self.msg("forget_no"), "forget:no"))))
             return
-        if folded.lstrip("/") in _REPORT_WORDS and turn.conv.state != "report":
+        if word in _REPORT_WORDS and turn.conv.state != "report":
             await self._start_report(turn, "report", {})
             return
         state = turn.conv.state

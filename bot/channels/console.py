@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
-import sys
 from typing import TextIO
 
 from bot import markup
@@ -110,6 +109,3 @@ class ConsoleChat:
             if background is not None:
                 background.cancel()
 
-
-def main_streams() -> tuple[TextIO, TextIO]:
-    return sys.stdin, sys.stdout
