@@ -6,9 +6,11 @@ Needs the benchmark extra: pyinstrument (only for the profile, taken when throug
 Server (a child process, `python bench/webhook.py --serve real ...`): the shipped config with
 whatsapp.verify_signature on, build_knowledge + build_dialogue + WhatsAppChannel + build_web_app +
 build_outbox (outbox loop running), a fresh temporary SQLite file (WAL, synchronous=NORMAL, as
-Store opens it), aiohttp AppRunner/TCPSite on 127.0.0.1 with its default access log, logging as
-`desa-imigrasi run` sets it (INFO, to a file). The 1,000 senders are registered beforehand
-(village set, greeted) so every message is a question to the FAQ, as for a returning villager.
+Store opens it), aiohttp AppRunner/TCPSite on 127.0.0.1 without an access log and logging at
+INFO to a file, as `desa-imigrasi run` has them. On one core: the server process (every thread
+of it) is pinned to CPU 0 and the load generator to CPU 1, when the machine has two. The 1,000
+senders are registered beforehand (village set, greeted) so every message is a question to the
+FAQ, as for a returning villager.
 Twilio's REST base URL points at a closed loopback port: nothing leaves the machine.
 
 Ceiling (`--serve bare`): aiohttp with one handler that reads the form (await request.post())
@@ -56,6 +58,7 @@ REQUESTS = 2000
 SECONDS = 15.0
 WARMUP = 200
 PROFILE_BELOW = 500.0        # msg/s: profile one run when the real app stays below this
+SERVER_CPU: list[int] = []   # set when the machine has two CPUs: the server gets one of its own
 SAMPLE = ROOT.parent / "shared/eval/sample_questions.yaml"
 BARE_TWIML = ('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Terima kasih, pertanyaan '
               'Anda sudah kami terima.</Message></Response>')
@@ -111,7 +114,7 @@ async def serve(mode: str, port: int, config: Path, db: Path, profile: Path | No
             await channel.stop()
             await store_cm.__aexit__(None, None, None)
         cleanup.append(close_real)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log=None)   # as bot/runtime.py runs it
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     profiler = None
@@ -243,6 +246,8 @@ def start_server(mode: str, port: int, config: Path, db: Path, log: Path,
            "--config", str(config), "--db", str(db)]
     if profile is not None:
         cmd += ["--profile", str(profile)]
+    if SERVER_CPU:
+        cmd += ["--cpu", str(SERVER_CPU[0])]
     return subprocess.Popen(cmd, env=env(), cwd=str(ROOT), stdout=subprocess.DEVNULL,
                             stderr=log.open("ab"))
 
@@ -303,7 +308,9 @@ async def main() -> None:
     batches = [build_requests(n, questions, s) for n, s in zip(sizes, starts, strict=False)]
 
     print("Configuration")
-    print(f"  machine: {_util.machine()}; server and load generator share it (one process each)")
+    cpus = f"server pinned to CPU {SERVER_CPU[0]}, load generator to CPU {min(os.sched_getaffinity(0))}" \
+        if SERVER_CPU else "not pinned (fewer than two CPUs)"
+    print(f"  machine: {_util.machine()}; one process each for server and load generator: {cpus}")
     print(f"  aiohttp {aiohttp.__version__}; server: {sys.executable} bench/webhook.py --serve real|bare")
     print(f"  senders: {SENDERS} distinct WhatsApp numbers, pre-registered (village set, greeted)")
     print(f"  questions: {len(questions)} from {SAMPLE.relative_to(ROOT.parent)}, rotated over senders")
@@ -363,12 +370,20 @@ def cli() -> None:
     parser.add_argument("--config", type=Path)
     parser.add_argument("--db", type=Path)
     parser.add_argument("--profile", type=Path)
+    parser.add_argument("--cpu", type=int, help="pin the server to this CPU")
     args = parser.parse_args()
+    if args.serve and args.cpu is not None:
+        # Before any thread starts, so aiosqlite's thread shares the server's one core.
+        os.sched_setaffinity(0, {args.cpu})
     if args.serve:
         logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
         asyncio.run(serve(args.serve, args.port, args.config, args.db, args.profile))
     else:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) >= 2:
+            SERVER_CPU.append(cpus[0])
+            os.sched_setaffinity(0, {cpus[1]})
         asyncio.run(main())
 
 

@@ -27,7 +27,7 @@ from bot.faq import Decision, FaqIndex
 from bot.models import IncomingMessage, Option, Reply, Sender
 from bot.reporting import Question, assess, normalize_phone
 from bot.routing import Routing
-from bot.store import Conversation, NewReport, Store
+from bot.store import Conversation, FaqDecision, NewReport, Store, TurnEnd
 from bot.textnorm import fold
 from bot.villages import find_village, village_values
 
@@ -63,6 +63,10 @@ class _Turn:
     greeted: bool
     now: dt.datetime
     replies: list[Reply] = field(default_factory=list)
+    # Written with the new state at the end of the turn, in the same transaction.
+    faq: FaqDecision | None = None
+    unanswered: str | None = None
+    forgotten: bool = False   # "hapus data" just ran: write nothing about the sender back
 
     @property
     def data(self) -> dict[str, Any]:
@@ -152,40 +156,38 @@ class Dialogue:
     async def _handle(self, message: IncomingMessage) -> list[Reply]:
         now = self.clock()
         sender = message.sender
-        if message.message_id and not await self.store.first_time(
-                f"{sender.channel.value}:{message.message_id}", now):
+        key = f"{sender.channel.value}:{message.message_id}" if message.message_id else None
+        start = await self.store.begin_turn(sender, key, now)
+        if start is None:
             log.info("duplicate message ignored sender=%s message=%s", log_id(sender), message.message_id)
             return []
-        await self.store.touch_inbound(sender, now)
         text = message.text.strip()
         if len(text) > MAX_MESSAGE:
             return [Reply(self.msg("too_long", max=str(MAX_MESSAGE)))]
         officer = self.routing.officer(sender)
         command = parse_command(text, message.payload)
         if officer is not None:
-            replies = await self._officer(officer, sender, text, command, now, message.payload)
+            replies = await self._officer(officer, sender, text, command, now, start.conversation,
+                                          message.payload)
             if replies is not None:
                 return replies
         elif command is not None and (command.case_no or (message.payload or "").startswith("case:")):
             log.warning("officer command refused sender=%s", log_id(sender))
             return [Reply(self.msg("officer_only"))]
 
-        profile = await self.store.profile(sender)
-        turn = _Turn(sender, await self.store.conversation(sender), profile.village_id,
-                     profile.greeted, now)
+        turn = _Turn(sender, start.conversation, start.profile.village_id, start.profile.greeted, now)
         await self._step(turn, text, message)
-        await self.store.save_profile(sender, village_id=turn.village_id, greeted=True, now=now)
         last_options = [[o.label, o.payload] for o in turn.replies[-1].options] if turn.replies else []
         turn.data["options"] = last_options
-        await self.store.save_conversation(sender, turn.conv, now)
+        await self.store.end_turn(sender, TurnEnd(
+            turn.village_id, True, None if turn.forgotten else turn.conv, turn.faq, turn.unanswered), now)
         log.debug("message handled sender=%s state=%s replies=%d", log_id(sender), turn.conv.state,
-                 len(turn.replies))
+                  len(turn.replies))
         return turn.replies
 
     # Officers ------------------------------------------------------------------------------
     async def _officer(self, officer: Any, sender: Sender, text: str, command: Any,
-                       now: dt.datetime, payload: str | None = None) -> list[Reply] | None:
-        conv = await self.store.conversation(sender)
+                       now: dt.datetime, conv: Conversation, payload: str | None = None) -> list[Reply] | None:
         office_replies = await self._office_tools(officer, sender, text, payload, conv, now)
         if office_replies is not None:
             return office_replies
@@ -366,8 +368,8 @@ class Dialogue:
         match = self.index.match(text)
         if match.reason != "chitchat":
             village = self.routing.village(turn.village_id)
-            await self.store.log_faq(match.decision.value, match.best if match.decision is Decision.ANSWER
-                                     else None, village.office_id if village else None, turn.now)
+            turn.faq = FaqDecision(match.decision.value, match.best if match.decision is Decision.ANSWER
+                                   else None, village.office_id if village else None)
         if match.decision is Decision.ANSWER:
             await self._answer(turn, self.content.entry(match.candidates[0].entry_id))
         elif match.decision is Decision.SUGGEST and match.reason != "weak":
@@ -381,8 +383,7 @@ class Dialogue:
                 self._menu(turn)
         else:
             # Kept for editors without the sender, and without any number that looks like a phone.
-            scrubbed = fold(_PHONE.sub(" # ", text))
-            await self.store.record_unanswered(scrubbed, scrubbed, turn.now)
+            turn.unanswered = fold(_PHONE.sub(" # ", text))
             village = self.routing.village(turn.village_id)
             if village is not None:
                 office = self.routing.office_of(village)
@@ -661,6 +662,7 @@ class Dialogue:
             count = await self.store.forget_sender(turn.sender)
             log.info("personal data deleted sender=%s reports_unlinked=%d", log_id(turn.sender), count)
             turn.village_id = None
+            turn.forgotten = True
             turn.go("menu")
             turn.replies.append(Reply(self.msg("forget_done")))
             return

@@ -1,7 +1,9 @@
 """All SQL: the SQLite schema (numbered migrations), conversation state, reports, cases and the outbox.
 
 One aiosqlite connection per process. Each public method is one unit of work and commits
-before it returns, so no other coroutine can interleave inside a transaction.
+before it returns, so no other coroutine can interleave inside a transaction. The two calls
+every message makes (`begin_turn`, `end_turn`) each run as one transaction in one trip to the
+database thread: a trip costs more than the SQL it carries (bench/webhook.py).
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -86,6 +88,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 
+T = TypeVar("T")
+
+_UPSERT_PROFILE = """INSERT INTO profiles (sender_key, village_id, greeted, updated_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (sender_key) DO UPDATE SET village_id = excluded.village_id,
+    greeted = excluded.greeted, updated_at = excluded.updated_at"""
+_TOUCH_INBOUND = """INSERT INTO profiles (sender_key, last_inbound_at, updated_at) VALUES (?, ?, ?)
+    ON CONFLICT (sender_key) DO UPDATE SET last_inbound_at = excluded.last_inbound_at"""
+_UPSERT_CONVERSATION = """INSERT INTO conversations (sender_key, state, data, updated_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (sender_key) DO UPDATE SET state = excluded.state,
+    data = excluded.data, updated_at = excluded.updated_at"""
+_FIRST_TIME = "INSERT INTO processed (message_key, at) VALUES (?, ?) ON CONFLICT DO NOTHING"
+_LOG_FAQ = "INSERT INTO faq_log (at, decision, entry_id, office_id) VALUES (?, ?, ?, ?)"
+_UNANSWERED = """INSERT INTO unanswered (normalized, example, count, last_seen) VALUES (?, ?, 1, ?)
+    ON CONFLICT (normalized) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen"""
+
+
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
@@ -105,6 +123,38 @@ class Profile:
     sender_key: str
     village_id: str | None
     greeted: bool
+
+
+@dataclass(frozen=True)
+class TurnStart:
+    """What handling one message starts from: who the sender is to us, and where they are."""
+
+    profile: Profile
+    conversation: Conversation
+
+
+@dataclass(frozen=True)
+class FaqDecision:
+    """One FAQ decision for the office's figures: no sender, no text."""
+
+    decision: str
+    entry_id: str | None
+    office_id: str | None
+
+
+@dataclass(frozen=True)
+class TurnEnd:
+    """What handling one message changed, written together.
+
+    `conversation` None means the sender's data was just deleted ("hapus data"): nothing about
+    them is written back.
+    """
+
+    village_id: str | None
+    greeted: bool
+    conversation: Conversation | None
+    faq: FaqDecision | None = None
+    unanswered: str | None = None   # the question, already scrubbed of phone-like numbers
 
 
 @dataclass(frozen=True)
@@ -241,6 +291,28 @@ class Store:
                 raise
             await self.db.execute("COMMIT")
 
+    async def _unit(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` as one transaction in one trip to aiosqlite's thread.
+
+        aiosqlite's public calls cost one trip (a queue, a thread switch, a wake-up of the event
+        loop) per statement; a message's six statements cost more that way than the SQL itself.
+        `_execute` and `_conn` are aiosqlite's own way of running a function on its thread.
+        """
+        def run() -> T:
+            conn = self.db._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        async with self._write_lock:
+            return cast(T, await self.db._execute(run))  # type: ignore[no-untyped-call]
+
     async def _write(self, sql: str, args: Sequence[Any] = ()) -> int:
         """One statement on its own, never inside another coroutine's transaction."""
         async with self._write_lock:
@@ -258,10 +330,41 @@ class Store:
     # Idempotency -------------------------------------------------------------------------
     async def first_time(self, message_key: str, now: dt.datetime) -> bool:
         """Record a provider message id; False when it was seen before (a redelivery)."""
-        changed = await self._write(
-            "INSERT INTO processed (message_key, at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (message_key, _iso(now)))
+        changed = await self._write(_FIRST_TIME, (message_key, _iso(now)))
         return changed == 1
+
+    # One message: start and end -----------------------------------------------------------
+    async def begin_turn(self, sender: Sender, message_key: str | None, now: dt.datetime) -> TurnStart | None:
+        """Record the provider's message id and the inbound time, and read the sender's state.
+
+        None when the message id was seen before (a redelivery): nothing else happens then.
+        """
+        def work(conn: sqlite3.Connection) -> TurnStart | None:
+            if message_key is not None and conn.execute(_FIRST_TIME, (message_key, _iso(now))).rowcount != 1:
+                return None
+            conn.execute(_TOUCH_INBOUND, (sender.key, _iso(now), _iso(now)))
+            row = conn.execute("SELECT village_id, greeted FROM profiles WHERE sender_key = ?",
+                               (sender.key,)).fetchone()
+            conv = conn.execute("SELECT state, data FROM conversations WHERE sender_key = ?",
+                                (sender.key,)).fetchone()
+            return TurnStart(Profile(sender.key, row[0], bool(row[1])),
+                             Conversation(conv[0], json.loads(conv[1])) if conv else Conversation("menu", {}))
+
+        return await self._unit(work)
+
+    async def end_turn(self, sender: Sender, end: TurnEnd, now: dt.datetime) -> None:
+        """The sender's new state and the turn's figures, in one transaction."""
+        def work(conn: sqlite3.Connection) -> None:
+            if end.conversation is not None:
+                conn.execute(_UPSERT_PROFILE, (sender.key, end.village_id, int(end.greeted), _iso(now)))
+                conn.execute(_UPSERT_CONVERSATION, (sender.key, end.conversation.state, json.dumps(
+                    end.conversation.data, ensure_ascii=False), _iso(now)))
+            if end.faq is not None:
+                conn.execute(_LOG_FAQ, (_iso(now), end.faq.decision, end.faq.entry_id, end.faq.office_id))
+            if end.unanswered is not None:
+                conn.execute(_UNANSWERED, (end.unanswered, end.unanswered[:300], _iso(now)))
+
+        await self._unit(work)
 
     # Profiles and conversation state ------------------------------------------------------
     async def profile(self, sender: Sender) -> Profile:
@@ -273,18 +376,11 @@ class Store:
 
     async def save_profile(self, sender: Sender, *, village_id: str | None, greeted: bool,
                            now: dt.datetime) -> None:
-        await self._write(
-            """INSERT INTO profiles (sender_key, village_id, greeted, updated_at) VALUES (?, ?, ?, ?)
-               ON CONFLICT (sender_key) DO UPDATE SET village_id = excluded.village_id,
-               greeted = excluded.greeted, updated_at = excluded.updated_at""",
-            (sender.key, village_id, int(greeted), _iso(now)))
+        await self._write(_UPSERT_PROFILE, (sender.key, village_id, int(greeted), _iso(now)))
 
     async def touch_inbound(self, sender: Sender, now: dt.datetime) -> None:
         """Remember when this sender last wrote (WhatsApp's 24-hour window needs it)."""
-        await self._write(
-            """INSERT INTO profiles (sender_key, last_inbound_at, updated_at) VALUES (?, ?, ?)
-               ON CONFLICT (sender_key) DO UPDATE SET last_inbound_at = excluded.last_inbound_at""",
-            (sender.key, _iso(now), _iso(now)))
+        await self._write(_TOUCH_INBOUND, (sender.key, _iso(now), _iso(now)))
 
     async def last_inbound(self, sender: Sender) -> dt.datetime | None:
         row = await self._one("SELECT last_inbound_at FROM profiles WHERE sender_key = ?",
@@ -299,11 +395,8 @@ class Store:
         return Conversation(row[0], json.loads(row[1]))
 
     async def save_conversation(self, sender: Sender, conv: Conversation, now: dt.datetime) -> None:
-        await self._write(
-            """INSERT INTO conversations (sender_key, state, data, updated_at) VALUES (?, ?, ?, ?)
-               ON CONFLICT (sender_key) DO UPDATE SET state = excluded.state,
-               data = excluded.data, updated_at = excluded.updated_at""",
-            (sender.key, conv.state, json.dumps(conv.data, ensure_ascii=False), _iso(now)))
+        await self._write(_UPSERT_CONVERSATION, (sender.key, conv.state,
+                                                 json.dumps(conv.data, ensure_ascii=False), _iso(now)))
 
     async def forget_sender(self, sender: Sender) -> int:
         """"Hapus data": profile and state gone, reports kept but no longer linked to the person."""
@@ -551,8 +644,7 @@ class Store:
     async def log_faq(self, decision: str, entry_id: str | None, office_id: str | None,
                       now: dt.datetime) -> None:
         """One FAQ decision for the office's figures: no sender, no text."""
-        await self._write("INSERT INTO faq_log (at, decision, entry_id, office_id) VALUES (?, ?, ?, ?)",
-                          (_iso(now), decision, entry_id, office_id))
+        await self._write(_LOG_FAQ, (_iso(now), decision, entry_id, office_id))
 
     async def faq_figures(self, office_id: str | None, start: dt.datetime, end: dt.datetime
                           ) -> tuple[dict[str, int], list[tuple[str, int]]]:
@@ -600,11 +692,7 @@ class Store:
     # Unanswered questions --------------------------------------------------------------
     async def record_unanswered(self, normalized: str, example: str, now: dt.datetime) -> None:
         """Kept without the sender: only the words, how often, and when last asked."""
-        await self._write(
-            """INSERT INTO unanswered (normalized, example, count, last_seen) VALUES (?, ?, 1, ?)
-               ON CONFLICT (normalized) DO UPDATE SET count = count + 1,
-               last_seen = excluded.last_seen""",
-            (normalized, example[:300], _iso(now)))
+        await self._write(_UNANSWERED, (normalized, example[:300], _iso(now)))
 
     async def unanswered(self, limit: int = 50) -> list[tuple[str, str, int, dt.datetime]]:
         rows = await self._all(

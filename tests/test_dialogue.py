@@ -297,6 +297,10 @@ async def test_deleting_my_data_keeps_the_report_for_the_office_without_me(bot: 
     report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
     assert report is not None and report.reporter_key is None and not report.contactable
     assert (await bot.dialogue.store.profile(villager())).village_id is None
+    for table in ("profiles", "conversations"):   # not even the number is kept
+        async with bot.dialogue.store.db.execute(
+                f"SELECT count(*) FROM {table} WHERE sender_key = ?", (villager().key,)) as cur:
+            assert (await cur.fetchone()) == (0,), table
     assert "belum punya laporan" in await chat.say("", payload="menu:status")
 
 
