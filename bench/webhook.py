@@ -1,6 +1,6 @@
 """WhatsApp webhook throughput: the real aiohttp app over loopback, beside a bare aiohttp ceiling.
 
-Run: .venv/bin/python bench/webhook.py          (about 1-2 minutes; stops by itself)
+Run: .venv/bin/python bench/webhook.py          (about 6 minutes; stops by itself)
 Needs the benchmark extra: pyinstrument (only for the profile, taken when throughput < 500 msg/s).
 
 Server (a child process, `python bench/webhook.py --serve real ...`): the shipped config with
@@ -10,8 +10,10 @@ Store opens it), aiohttp AppRunner/TCPSite on 127.0.0.1 without an access log an
 INFO to a file, as `desa-imigrasi run` has them. On one core: the server process (every thread
 of it) is pinned to CPU 0 and the load generator to CPU 1, when the machine has two. The 1,000
 senders are registered beforehand (village set, greeted) so every message is a question to the
-FAQ, as for a returning villager.
-Twilio's REST base URL points at a closed loopback port: nothing leaves the machine.
+FAQ, as for a returning villager. Twilio's REST base URL points at a closed loopback port:
+nothing leaves the machine. Two real servers: as shipped ("real"; the sample's questions repeat,
+so most are decided from the matcher's cache, as a forwarded message would be) and with
+matcher.cache_size 0 ("real-uncached": every message matched afresh).
 
 Ceiling (`--serve bare`): aiohttp with one handler that reads the form (await request.post())
 and returns a constant TwiML <Response><Message>…</Message></Response>; same client, same run.
@@ -20,7 +22,8 @@ Load generator (this process): one aiohttp ClientSession, keep-alive, `concurren
 sending back to back; every request is a Twilio-style form (as tests/payloads/whatsapp/text.json)
 from one of 1,000 senders, with a fresh MessageSid and a question from the sample file, signed
 with twilio's RequestValidator.compute_signature (all requests built and signed before timing).
-Per level: at most REQUESTS requests or SECONDS seconds, after a warm-up of 200 requests.
+Per level: at most REQUESTS requests or SECONDS seconds, after a warm-up of 200 requests; ROUNDS
+rounds, the servers alternating, and the median of each figure (the machine's speed varies).
 Latency: from just before the POST to the full response body read. Server CPU: utime+stime of
 the server process over the level (from /proc), divided by the messages.
 """
@@ -35,6 +38,7 @@ import logging
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,9 +57,13 @@ ACCOUNT = "AC00000000000000000000000000000000"
 TOKEN = "bench-auth-token-0000"
 BOT_NUMBER = "whatsapp:+14155238886"
 SENDERS = 1000
-LEVELS = (1, 8, 32, 64)
+LEVELS = (1, 8, 16, 32, 64)
 REQUESTS = 2000
 SECONDS = 15.0
+ROUNDS = 3
+# real: as shipped; real-uncached: matcher.cache_size 0, so every message is matched afresh
+# (the sample's questions repeat, and as shipped a repeat is decided from the cache).
+MODES = ("bare", "real", "real-uncached")
 WARMUP = 200
 PROFILE_BELOW = 500.0        # msg/s: profile one run when the real app stays below this
 SERVER_CPU: list[int] = []   # set when the machine has two CPUs: the server gets one of its own
@@ -300,12 +308,18 @@ async def main() -> None:
     data.setdefault("whatsapp", {})["verify_signature"] = True
     config = tmp / "config.yaml"
     config.write_text(yaml.safe_dump(data, allow_unicode=True))
+    data.setdefault("matcher", {})["cache_size"] = 0
+    uncached = tmp / "config-uncached.yaml"
+    uncached.write_text(yaml.safe_dump(data, allow_unicode=True))
     db = tmp / "bench.sqlite3"
     await register(db, config)
     log = tmp / "server.log"
     sizes = [WARMUP] + [REQUESTS] * len(LEVELS)
-    starts = list(itertools.accumulate([0, *sizes]))
-    batches = [build_requests(n, questions, s) for n, s in zip(sizes, starts, strict=False)]
+    runs = ROUNDS * len(MODES)
+    starts = list(itertools.accumulate([0, *sizes * runs]))
+    # Fresh MessageSids for every server of every round: a repeated one is answered as a redelivery.
+    batches_of = [[build_requests(n, questions, starts[r * len(sizes) + i]) for i, n in enumerate(sizes)]
+                  for r in range(runs)]
 
     print("Configuration")
     cpus = f"server pinned to CPU {SERVER_CPU[0]}, load generator to CPU {min(os.sched_getaffinity(0))}" \
@@ -317,28 +331,43 @@ async def main() -> None:
     print(f"  signature check: on (X-Twilio-Signature against {PUBLIC}/whatsapp)")
     print(f"  levels: concurrency {LEVELS}; per level at most {REQUESTS} requests or {SECONDS:.0f} s;"
           f" warm-up {WARMUP} requests at concurrency 8")
+    print(f"  servers: {MODES}; real-uncached = the real app with matcher.cache_size 0")
+    print(f"  rounds: {ROUNDS}, the servers alternating, each started afresh; the table gives"
+          f" each figure's median over the rounds and the range of msg/s (this machine is a shared VM)")
     print(f"  database: fresh temporary SQLite file {db}; server log at INFO: {log}")
 
     results: list[dict[str, object]] = []
-    for mode in ("bare", "real"):
-        port = free_port()
-        proc = start_server(mode, port, config, db, log)
-        try:
-            await wait_ready(port, proc)
-            startup_rss = rss_mib(proc.pid)
-            results += await run_levels(mode, port, proc, batches, marker)
-            print(f"  {mode} server RSS after start-up: {startup_rss:.1f} MiB")
-        finally:
-            stop_server(proc)
+    for number in range(1, ROUNDS + 1):
+        for mode in MODES:
+            batches = batches_of.pop()
+            port = free_port()
+            proc = start_server("bare" if mode == "bare" else "real", port,
+                                uncached if mode == "real-uncached" else config, db, log)
+            try:
+                await wait_ready(port, proc)
+                startup_rss = rss_mib(proc.pid)
+                results += await run_levels(mode, port, proc, batches, marker)
+                print(f"  round {number}: {mode} server RSS after start-up: {startup_rss:.1f} MiB")
+            finally:
+                stop_server(proc)
 
     rows = []
-    for r in results:
-        bad = {k: v for k, v in r["statuses"].items() if k != 200}  # type: ignore[union-attr]
-        rows.append([r["mode"], r["level"], r["n"], f"{r['rate']:.0f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}",
-                     f"{r['cpu_ms']:.2f}", f"{r['rss']:.0f}", bad or "-", r["limited"]])
+    for mode, level in itertools.product(MODES, LEVELS):
+        runs = [r for r in results if r["mode"] == mode and r["level"] == level]
+        rates = [float(r["rate"]) for r in runs]  # type: ignore[arg-type]
+        bad: Counter[int] = Counter()
+        for r in runs:
+            bad.update({k: v for k, v in r["statuses"].items() if k != 200})  # type: ignore[union-attr]
+
+        def med(key: str, runs: list[dict[str, object]] = runs) -> float:
+            return statistics.median(float(r[key]) for r in runs)  # type: ignore[arg-type]
+        rows.append([mode, level, sum(int(r["n"]) for r in runs), f"{med('rate'):.0f}",  # type: ignore[call-overload]
+                     f"{min(rates):.0f}-{max(rates):.0f}", f"{med('p50'):.2f}", f"{med('p99'):.2f}",
+                     f"{med('cpu_ms'):.2f}", f"{med('rss'):.0f}", dict(bad) or "-",
+                     sum(int(r["limited"]) for r in runs)])  # type: ignore[call-overload]
     print()
-    print(table(["server", "concurrency", "messages", "msg/s", "p50 ms", "p99 ms", "server CPU ms/msg",
-                 "server RSS MiB", "non-200", "rate-limited"], rows))
+    print(table(["server", "concurrency", "messages", "msg/s", "msg/s range", "p50 ms", "p99 ms",
+                 "server CPU ms/msg", "server RSS MiB", "non-200", "rate-limited"], rows))
 
     best = max(float(r["rate"]) for r in results if r["mode"] == "real")  # type: ignore[arg-type]
     if best < PROFILE_BELOW:

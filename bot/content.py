@@ -40,8 +40,9 @@ class FaqEntry:
     related: tuple[str, ...]
     file: str
 
-    @property
+    @functools.cached_property
     def placeholders(self) -> frozenset[str]:
+        """Parsed once: every answer given asks for them."""
         return placeholders_in(self.answer)
 
     def render(self, values: Mapping[str, str] | None) -> str:

@@ -181,8 +181,9 @@ class Dialogue:
         turn.data["options"] = last_options
         await self.store.end_turn(sender, TurnEnd(
             turn.village_id, True, None if turn.forgotten else turn.conv, turn.faq, turn.unanswered), now)
-        log.debug("message handled sender=%s state=%s replies=%d", log_id(sender), turn.conv.state,
-                  len(turn.replies))
+        if log.isEnabledFor(logging.DEBUG):   # a hash per message otherwise, for a line nobody reads
+            log.debug("message handled sender=%s state=%s replies=%d", log_id(sender), turn.conv.state,
+                      len(turn.replies))
         return turn.replies
 
     # Officers ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ count against the match, which is what keeps "harga cabai di pasar" out of the F
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ from rapidfuzz import fuzz, process
 
 from bot.content import FaqEntry
 from bot.textnorm import Normalized, Normalizer
+
+MAX_TEXT = 2000   # characters of a message the matcher reads
 
 
 class Decision(StrEnum):
@@ -56,6 +59,9 @@ class MatchSettings:
     nb_alpha: float = 0.3
     nb_weight: float = 0.3
     answer_weight: float = 0.5
+    # Decisions kept for the most recent distinct messages: a message forwarded round a village
+    # group arrives word for word from hundreds of people. 0 turns it off.
+    cache_size: int = 4096
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,10 @@ class FaqIndex:
                  settings: MatchSettings | None = None) -> None:
         self.settings = settings or MatchSettings()
         self.entries = tuple(entries)
+        # Per index, so re-read content never answers from the old one's decisions. Safe to share:
+        # a Match is immutable and depends on nothing but the text and this index.
+        self._cached = functools.lru_cache(maxsize=self.settings.cache_size)(self._match_text) \
+            if self.settings.cache_size else None
         content_words = {
             w for e in entries for text in (e.question, *e.phrasings, *e.keywords)
             for w in normalizer.standard_words(text)
@@ -175,11 +185,16 @@ class FaqIndex:
 
     def match(self, text: str, *, skip_doc: int | None = None) -> Match:
         """Decide for one message; `skip_doc` leaves one phrasing out (for the content checker)."""
+        if skip_doc is None and self._cached is not None:
+            return self._cached(text[:MAX_TEXT])
         return self.decide(self.rank(text, skip_doc=skip_doc))
+
+    def _match_text(self, text: str) -> Match:
+        return self.decide(self.rank(text))
 
     def rank(self, text: str, *, skip_doc: int | None = None) -> Ranking:
         """Every entry's score for `text`, and why there is none."""
-        norm = self.normalizer.normalize(text[:2000])
+        norm = self.normalizer.normalize(text[:MAX_TEXT])
         if not norm.tokens:
             return Ranking(norm, None, "chitchat" if norm.chitchat else "no-words", ())
         query: dict[str, float] = {}

@@ -2,8 +2,10 @@
 
 One aiosqlite connection per process. Each public method is one unit of work and commits
 before it returns, so no other coroutine can interleave inside a transaction. The two calls
-every message makes (`begin_turn`, `end_turn`) each run as one transaction in one trip to the
-database thread: a trip costs more than the SQL it carries (bench/webhook.py).
+every message makes (`begin_turn`, `end_turn`) are committed in groups: the units that arrive
+while one group is being written go together in the next one, in one trip to the database
+thread and one commit, each in a savepoint of its own. A trip and a commit cost more than the
+SQL they carry (bench/webhook.py).
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 
 T = TypeVar("T")
+# Units per group commit at most: a few milliseconds of SQL, so no message waits behind a huge group.
+MAX_GROUP = 128
 
 _UPSERT_PROFILE = """INSERT INTO profiles (sender_key, village_id, greeted, updated_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (sender_key) DO UPDATE SET village_id = excluded.village_id,
@@ -238,6 +242,9 @@ class Store:
         # One connection is shared by every coroutine: a write must never start while another
         # coroutine's transaction is open, or it would join (and could roll back with) it.
         self._write_lock = asyncio.Lock()
+        # Units waiting for the next group commit, and the task writing them.
+        self._queued: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @classmethod
     @asynccontextmanager
@@ -253,6 +260,8 @@ class Store:
             await store._configure()
             await store.migrate()
             yield store
+            if store._committer is not None:
+                await store._committer   # units already accepted are written before closing
         finally:
             await db.close()
 
@@ -292,26 +301,63 @@ class Store:
             await self.db.execute("COMMIT")
 
     async def _unit(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """`work` as one transaction in one trip to aiosqlite's thread.
+        """Run `work` on the database thread in the next group commit; its result once committed.
 
         aiosqlite's public calls cost one trip (a queue, a thread switch, a wake-up of the event
-        loop) per statement; a message's six statements cost more that way than the SQL itself.
-        `_execute` and `_conn` are aiosqlite's own way of running a function on its thread.
+        loop) per statement. A unit is one trip at most, shared with every unit that arrived
+        meanwhile. An error in one unit undoes that unit only (its savepoint); an error of the
+        whole transaction (database locked, disk full) reaches every unit of the group.
         """
-        def run() -> T:
-            conn = self.db._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(conn)
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queued.append((work, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued())
+        return cast(T, await future)
 
-        async with self._write_lock:
-            return cast(T, await self.db._execute(run))  # type: ignore[no-untyped-call]
+    async def _commit_queued(self) -> None:
+        while self._queued:
+            group, self._queued = self._queued[:MAX_GROUP], self._queued[MAX_GROUP:]
+            try:
+                async with self._write_lock:
+                    # `_execute` is aiosqlite's own way of running a function on its thread.
+                    outcomes = await self.db._execute(  # type: ignore[no-untyped-call]
+                        self._run_group, [work for work, _ in group])
+            except asyncio.CancelledError:
+                for _, future in group + self._queued:
+                    future.cancel()
+                raise
+            except Exception as exc:   # the transaction failed: no unit of the group was written
+                outcomes = [(False, exc)] * len(group)
+            for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+                if future.done():
+                    continue   # its caller gave up waiting; the unit is written all the same
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+    def _run_group(self, works: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[bool, Any]]:
+        """On the database thread: one transaction, one savepoint per unit."""
+        conn = self.db._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            outcomes: list[tuple[bool, Any]] = []
+            for work in works:
+                conn.execute("SAVEPOINT unit")
+                try:
+                    outcomes.append((True, work(conn)))
+                except Exception as exc:
+                    if not conn.in_transaction:
+                        raise   # SQLite gave up the whole transaction (disk full, I/O error)
+                    conn.execute("ROLLBACK TO unit")
+                    outcomes.append((False, exc))
+                conn.execute("RELEASE unit")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return outcomes
 
     async def _write(self, sql: str, args: Sequence[Any] = ()) -> int:
         """One statement on its own, never inside another coroutine's transaction."""
@@ -339,10 +385,12 @@ class Store:
 
         None when the message id was seen before (a redelivery): nothing else happens then.
         """
+        stamp = _iso(now)
+
         def work(conn: sqlite3.Connection) -> TurnStart | None:
-            if message_key is not None and conn.execute(_FIRST_TIME, (message_key, _iso(now))).rowcount != 1:
+            if message_key is not None and conn.execute(_FIRST_TIME, (message_key, stamp)).rowcount != 1:
                 return None
-            conn.execute(_TOUCH_INBOUND, (sender.key, _iso(now), _iso(now)))
+            conn.execute(_TOUCH_INBOUND, (sender.key, stamp, stamp))
             row = conn.execute("SELECT village_id, greeted FROM profiles WHERE sender_key = ?",
                                (sender.key,)).fetchone()
             conv = conn.execute("SELECT state, data FROM conversations WHERE sender_key = ?",
@@ -354,15 +402,17 @@ class Store:
 
     async def end_turn(self, sender: Sender, end: TurnEnd, now: dt.datetime) -> None:
         """The sender's new state and the turn's figures, in one transaction."""
+        stamp = _iso(now)
+
         def work(conn: sqlite3.Connection) -> None:
             if end.conversation is not None:
-                conn.execute(_UPSERT_PROFILE, (sender.key, end.village_id, int(end.greeted), _iso(now)))
+                conn.execute(_UPSERT_PROFILE, (sender.key, end.village_id, int(end.greeted), stamp))
                 conn.execute(_UPSERT_CONVERSATION, (sender.key, end.conversation.state, json.dumps(
-                    end.conversation.data, ensure_ascii=False), _iso(now)))
+                    end.conversation.data, ensure_ascii=False), stamp))
             if end.faq is not None:
-                conn.execute(_LOG_FAQ, (_iso(now), end.faq.decision, end.faq.entry_id, end.faq.office_id))
+                conn.execute(_LOG_FAQ, (stamp, end.faq.decision, end.faq.entry_id, end.faq.office_id))
             if end.unanswered is not None:
-                conn.execute(_UNANSWERED, (end.unanswered, end.unanswered[:300], _iso(now)))
+                conn.execute(_UNANSWERED, (end.unanswered, end.unanswered[:300], stamp))
 
         await self._unit(work)
 

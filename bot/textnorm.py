@@ -81,7 +81,8 @@ def _as_list(value: object) -> list[str]:
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation, split "2thn" into "2 thn", collapse "bangettt"."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if not text.isascii():   # most messages are plain ASCII: nothing to strip, and it is per character
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     text = _NON_WORD.sub(" ", text)
     text = _REDUP.sub(r"\1", text)
     text = _DIGIT_LETTER.sub(r"\1 ", text)

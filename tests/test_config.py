@@ -53,6 +53,7 @@ def test_every_problem_comes_in_one_error_with_key_paths(tmp_path: Path) -> None
     data["offices"][1]["id"] = "entikong"
     data["offices"][0]["officers"][0]["telegram_id"] = "abc"
     data["matcher"]["answer_score"] = 7
+    data["matcher"]["cache_size"] = -1
     data["secrets"]["telegram_token"] = "123:leaked"
     with pytest.raises(ConfigError) as err:
         load_settings(_write(tmp_path, data), {"PORT": "http"})
@@ -60,6 +61,7 @@ def test_every_problem_comes_in_one_error_with_key_paths(tmp_path: Path) -> None
     for expected in ("offices[2].phone: missing", "offices[1].id: 'entikong' must be 2-5 capital",
                      "offices[0].officers[0].telegram_id: must be a number",
                      "matcher.answer_score: must be a number from 0 to 1",
+                     "matcher.cache_size: must be a number from 0 to 1000000",
                      "secrets.telegram_token: unknown key", "PORT: 'http' is not a port number"):
         assert expected in text
     assert "123:leaked" not in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.app import Knowledge
@@ -82,3 +84,17 @@ def test_matcher_holds_its_measured_level_on_the_development_set(index: FaqIndex
     assert rates["answered_or_suggested"] >= 0.95, figures
     assert rates["answered_wrong"] <= 0.03, figures
     assert rates["off_topic_answered"] <= 0.05, figures
+
+
+def test_a_forwarded_message_is_decided_once_and_new_content_decides_afresh(knowledge: Knowledge) -> None:
+    text = "agen nyuruh berangkat pake visa turis"
+    index = knowledge.index
+    first = index.match(text)
+    assert index.match(text) is first                       # the same words: the same decision, kept
+    without = [e for e in knowledge.content.entries if e.id != "bahaya-visa-turis"]
+    reread = FaqIndex(without, knowledge.index.normalizer, index.settings)
+    assert reread.match(text).best != "bahaya-visa-turis"   # never answered from the old content
+    uncached = FaqIndex(knowledge.content.entries, knowledge.index.normalizer,
+                        dataclasses.replace(index.settings, cache_size=0))
+    again = uncached.match(text)
+    assert again is not uncached.match(text) and again == first

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
-from bot.store import MIGRATIONS, NewReport, Store
+import pytest
+
+from bot.models import Channel, Sender
+from bot.store import MIGRATIONS, Conversation, FaqDecision, NewReport, Store, TurnEnd
 from tests.fakes import Clock
 
 
@@ -42,6 +46,51 @@ async def test_a_message_id_is_processed_once(tmp_path: Path) -> None:
         assert await store.first_time("telegram:42", clock())
         assert not await store.first_time("telegram:42", clock())
         assert await store.first_time("whatsapp:42", clock())
+
+
+async def test_turns_written_together_keep_each_villager_apart(tmp_path: Path) -> None:
+    """Turns that arrive at once share a commit; one that fails loses nobody else's message."""
+    clock = Clock()
+    senders = [Sender(Channel.WHATSAPP, f"whatsapp:+62812000{i:04d}") for i in range(300)]   # > MAX_GROUP
+    async with Store.open(tmp_path / "g.sqlite3") as store:
+        starts = await asyncio.gather(*(store.begin_turn(s, f"whatsapp:SM{i}", clock())
+                                        for i, s in enumerate(senders)),
+                                      store.begin_turn(senders[0], "whatsapp:SM0", clock()))
+        assert starts[-1] is None                              # the redelivery, in the same group
+        assert all(start is not None and start.conversation.state == "menu" for start in starts[:-1])
+
+        def end(i: int) -> TurnEnd:
+            data: dict[str, object] = {"asked": i} if i != 7 else {"broken": object()}   # not JSON
+            return TurnEnd("semuntai", True, Conversation("village", data),
+                           FaqDecision("answer", "paspor-biaya", "SGU"))
+
+        outcomes = await asyncio.gather(*(store.end_turn(s, end(i), clock()) for i, s in enumerate(senders)),
+                                        return_exceptions=True)
+        assert [type(o) for o in outcomes].count(TypeError) == 1 and isinstance(outcomes[7], TypeError)
+        again = await store.begin_turn(senders[3], "whatsapp:SM-next", clock())
+        assert again is not None and again.conversation == Conversation("village", {"asked": 3})
+        assert again.profile.village_id == "semuntai"
+        broken = await store.begin_turn(senders[7], "whatsapp:SM-next7", clock())
+        assert broken is not None and broken.conversation.state == "menu" and broken.profile.village_id is None
+    con = sqlite3.connect(tmp_path / "g.sqlite3")
+    assert con.execute("SELECT count(*) FROM conversations").fetchone()[0] == 299
+    assert con.execute("SELECT count(*) FROM faq_log").fetchone()[0] == 299   # the failed turn's is undone too
+    assert con.execute("SELECT count(*) FROM processed").fetchone()[0] == 302
+    con.close()
+
+
+async def test_a_turn_accepted_before_closing_is_written(tmp_path: Path) -> None:
+    clock = Clock()
+    sender = Sender(Channel.TELEGRAM, "42")
+    async with Store.open(tmp_path / "c.sqlite3") as store:
+        end = TurnEnd(None, True, Conversation("report", {}))
+        pending = asyncio.ensure_future(store.end_turn(sender, end, clock()))
+        await asyncio.sleep(0)
+    await pending
+    async with Store.open(tmp_path / "c.sqlite3") as store:
+        assert (await store.conversation(sender)).state == "report"
+    with pytest.raises(ValueError, match="closed"):
+        await store.end_turn(sender, TurnEnd(None, True, Conversation("menu", {})), clock())
 
 
 async def test_sql_metacharacters_in_answers_are_plain_data(tmp_path: Path) -> None:

@@ -14,10 +14,14 @@ from typing import Any
 import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import given
+from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
+from bot import markup
 from bot.app import Knowledge, build_knowledge, build_outbox
-from bot.channels.whatsapp import WhatsAppChannel, twiml
+from bot.channels.whatsapp import _NOT_XML, WhatsAppChannel, render_text, twiml
 from bot.dialogue import Dialogue
 from bot.models import Channel, Reply, Sender
 from bot.outbox import Backoff, Outbox
@@ -196,6 +200,19 @@ async def test_long_replies_are_split_at_paragraphs_within_1600_characters() -> 
     assert len(out) >= 3 and all(len(m) <= 1600 for m in out)
     assert out[-1].endswith("*Penting*")
     assert messages(twiml([])) == []
+
+
+@given(st.lists(st.text(max_size=2000), max_size=3))
+def test_our_twiml_is_the_document_twilios_library_writes(texts: list[str]) -> None:
+    replies = [Reply(t) for t in texts]
+    ours = twiml(replies)
+    theirs = MessagingResponse()   # what twiml() did before, with twilio's builder
+    for reply in replies:
+        for part in markup.split_paragraphs(_NOT_XML.sub("", render_text(reply)), 1600):
+            if part.strip():
+                theirs.message(part)
+    assert ours == str(theirs)
+    ET.fromstring(ours.encode())   # well-formed whatever the villager typed
 
 
 async def test_a_full_report_with_a_photo_ends_in_the_alert_on_the_office_whatsapp(rig: Rig) -> None:
