@@ -78,6 +78,7 @@ class Ranking:
     scores: NDArray[np.float64] | None   # None when no word of the message is known
     reason: str
     known: tuple[str, ...]               # the message's words as the index knows them
+    posterior: NDArray[np.float64] | None = None   # the naive-Bayes posterior, when computed
 
 
 @dataclass(frozen=True)
@@ -227,9 +228,10 @@ class FaqIndex:
         best_doc = np.maximum.reduceat(doc_scores, self.entry_starts)
         scores: NDArray[np.float64] = s.doc_weight * best_doc + (1 - s.doc_weight) * acc_bag / total
         # The posterior ranks better than either score alone (dev top-1 89% -> 92%).
-        if s.nb_weight:
-            scores = scores + s.nb_weight * self.posterior(tuple(query), skip_doc)
-        return Ranking(norm, scores, "ranked", tuple(query))
+        posterior = self.posterior(tuple(query), skip_doc) if s.nb_weight else None
+        if posterior is not None:
+            scores = scores + s.nb_weight * posterior
+        return Ranking(norm, scores, "ranked", tuple(query), posterior if skip_doc is None else None)
 
     def posterior(self, known: tuple[str, ...], skip_doc: int | None = None) -> NDArray[np.float64]:
         """P(entry | words) under multinomial naive Bayes over the phrasings' word counts.
@@ -294,7 +296,7 @@ class FaqIndex:
         if len(norm.tokens) > 1 and self._echoes(norm, ranked):
             return Match(Decision.ANSWER, ranked[:1], "near-phrasing", norm)
         if len(ranking.known) > 1:
-            p = self.posterior(ranking.known)
+            p = ranking.posterior if ranking.posterior is not None else self.posterior(ranking.known)
             best = int(np.argmax(p))
             if self.ids[best] == ranked[0].entry_id and p[best] >= s.nb_confidence:
                 return Match(Decision.ANSWER, ranked[:1], "probable", norm)
