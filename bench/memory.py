@@ -5,12 +5,14 @@ Run: .venv/bin/python bench/memory.py          (at most about 4.5 minutes; stops
 One process: build_knowledge (shipped config and content) + Store.open on a fresh temporary
 SQLite file + build_dialogue; then Dialogue.handle for message i from sender i % 10,000
 (WhatsApp-style ids, so one sender writes every 10,000th message), the text a question from the
-sample file, a unique message id; CONCURRENCY asyncio tasks at once. The senders are registered
-first (village set, greeted), so every message is an FAQ question. Logging is not configured
-(WARNING): only the core's own memory is measured. RSS = VmRSS from /proc/self/status, read at
-0, 25k, 50k, 75k and 100k messages; if the 4-minute budget runs out first, the last reading is
-taken where it stopped and the output says so. Beside RSS: the sizes of the core's in-memory
-per-sender maps (FloodGuard, SenderLocks) and of the SQLite file.
+sample file followed by the message's number (every text distinct, so the matcher's decision cache
+fills to its bound: the worst case for memory), a unique message id; CONCURRENCY asyncio tasks
+at once. The senders are registered first (village set, greeted), so every message is an FAQ
+question. Logging is not configured (WARNING): only the core's own memory is measured.
+RSS = VmRSS from /proc/self/status, read at 0, 25k, 50k, 75k and 100k messages; if the
+4-minute budget runs out first, the last reading is taken where it stopped and the output says
+so. Beside RSS: the sizes of the core's in-memory maps (FloodGuard, SenderLocks, the matcher's
+decision cache) and of the SQLite file.
 """
 
 from __future__ import annotations
@@ -64,8 +66,15 @@ async def main() -> None:
         print(f"  RSS: python + imports {rss_python:.1f} MiB; after start-up (knowledge, store, dialogue) "
               f"{rss_start:.1f} MiB; after registering {SENDERS} senders {rss_mib():.1f} MiB")
 
+        def cached() -> str:
+            """Decisions cached / stems cached / flood-guard timestamps held: each has a bound."""
+            info = dialogue.index._cached.cache_info() if dialogue.index._cached else None
+            stems = dialogue.index.normalizer.stem.cache_info().currsize
+            held = sum(len(times) for times in dialogue.flood._seen.values())
+            return f"{info.currsize if info else 0} / {stems} / {held}"
+
         rows = [["0", f"{rss_mib():.1f}", "-", "-", len(dialogue.flood._seen), len(dialogue.locks._locks),
-                 f"{db.stat().st_size / 2**20:.1f}"]]
+                 cached(), f"{db.stat().st_size / 2**20:.1f}"]]
         done = 0
         stopped_early = False
         start = time.perf_counter()
@@ -81,7 +90,7 @@ async def main() -> None:
                     i = nxt
                     nxt += 1
                     out = await dialogue.handle(IncomingMessage(
-                        sender(i), questions[(i // SENDERS + i * 7) % len(questions)], f"mem-{i}"))
+                        sender(i), f"{questions[(i // SENDERS + i * 7) % len(questions)]} {i}", f"mem-{i}"))
                     replies += len(out)
 
             await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
@@ -89,7 +98,7 @@ async def main() -> None:
             done = nxt
             elapsed = time.perf_counter() - t0
             rows.append([f"{done}", f"{rss_mib():.1f}", f"{n / elapsed:.0f}", f"{time.perf_counter() - start:.0f}",
-                         len(dialogue.flood._seen), len(dialogue.locks._locks),
+                         len(dialogue.flood._seen), len(dialogue.locks._locks), cached(),
                          f"{db.stat().st_size / 2**20:.1f}"])
             if done < target:
                 stopped_early = True
@@ -98,8 +107,10 @@ async def main() -> None:
         rss_gc = rss_mib()
         print()
         print(table(["messages", "RSS MiB", "msg/s", "elapsed s", "FloodGuard senders", "SenderLocks",
-                     "SQLite MiB"], rows))
+                     "decisions / stems / flood times", "SQLite MiB"], rows))
         print(f"\n  after gc.collect(): RSS {rss_gc:.1f} MiB; replies returned: {replies}")
+        print(f"  bounds: decisions {knowledge.settings.match.cache_size}, stems 50,000 words, flood-guard"
+              f" times {knowledge.settings.rate_limit_messages} per sender for at most 50,000 senders, kept 60 s")
         if stopped_early:
             print(f"  STOPPED EARLY: the {BUDGET:.0f} s budget ran out at {done} of {MESSAGES} messages "
                   f"({done / SENDERS:.1f} per sender).")

@@ -202,7 +202,7 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
         fuzzy_cutoff=defaults.fuzzy_cutoff,
         doc_weight=defaults.doc_weight,
         coverage_power=defaults.coverage_power,
-        cache_size=int(r.number(m, "cache_size", "matcher", defaults.cache_size, 0, 1_000_000)),
+        cache_size=int(r.number(m, "cache_size", "matcher", defaults.cache_size, 0, 20_000)),
     )
     if match.suggest_score > min(match.answer_score, match.answer_floor):
         r.problems.append("matcher.suggest_score: must not be above answer_score or answer_floor")

@@ -61,7 +61,7 @@ class MatchSettings:
     answer_weight: float = 0.5
     # Decisions kept for the most recent distinct messages: a message forwarded round a village
     # group arrives word for word from hundreds of people. 0 turns it off.
-    cache_size: int = 4096
+    cache_size: int = 1024
 
 
 @dataclass(frozen=True)

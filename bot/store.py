@@ -11,6 +11,7 @@ SQL they carry (bench/webhook.py).
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import json
 import logging
@@ -106,6 +107,14 @@ _FIRST_TIME = "INSERT INTO processed (message_key, at) VALUES (?, ?) ON CONFLICT
 _LOG_FAQ = "INSERT INTO faq_log (at, decision, entry_id, office_id) VALUES (?, ?, ?, ?)"
 _UNANSWERED = """INSERT INTO unanswered (normalized, example, count, last_seen) VALUES (?, ?, 1, ?)
     ON CONFLICT (normalized) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen"""
+
+
+def _copy_error(exc: Exception) -> Exception:
+    """One exception object per caller: each `raise` rewrites the traceback of the object it raises."""
+    try:
+        return copy.copy(exc)
+    except Exception:   # an exception class that cannot be copied is shared; nothing reads more than its class
+        return exc
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -316,21 +325,30 @@ class Store:
 
     async def _commit_queued(self) -> None:
         while self._queued:
-            group, self._queued = self._queued[:MAX_GROUP], self._queued[MAX_GROUP:]
+            group: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
             try:
                 async with self._write_lock:
+                    # The group is taken once the lock is ours: what arrived while it was busy
+                    # joins, and a unit whose caller gave up meanwhile is not written (its
+                    # message was never answered, so it must not count as handled either).
+                    queued = [(work, future) for work, future in self._queued if not future.cancelled()]
+                    group, self._queued = queued[:MAX_GROUP], queued[MAX_GROUP:]
+                    if not group:
+                        continue
                     # `_execute` is aiosqlite's own way of running a function on its thread.
                     outcomes = await self.db._execute(  # type: ignore[no-untyped-call]
                         self._run_group, [work for work, _ in group])
             except asyncio.CancelledError:
+                # Shutting down. A group already on the database thread may still commit.
                 for _, future in group + self._queued:
                     future.cancel()
+                self._queued = []
                 raise
             except Exception as exc:   # the transaction failed: no unit of the group was written
-                outcomes = [(False, exc)] * len(group)
+                outcomes = [(False, _copy_error(exc)) for _ in group]
             for (_, future), (ok, value) in zip(group, outcomes, strict=True):
                 if future.done():
-                    continue   # its caller gave up waiting; the unit is written all the same
+                    continue   # its caller gave up while the group was being written
                 if ok:
                     future.set_result(value)
                 else:
@@ -387,28 +405,32 @@ class Store:
         """
         stamp = _iso(now)
 
-        def work(conn: sqlite3.Connection) -> TurnStart | None:
+        def work(conn: sqlite3.Connection) -> tuple[Any, Any] | None:
             if message_key is not None and conn.execute(_FIRST_TIME, (message_key, stamp)).rowcount != 1:
                 return None
             conn.execute(_TOUCH_INBOUND, (sender.key, stamp, stamp))
-            row = conn.execute("SELECT village_id, greeted FROM profiles WHERE sender_key = ?",
-                               (sender.key,)).fetchone()
-            conv = conn.execute("SELECT state, data FROM conversations WHERE sender_key = ?",
-                                (sender.key,)).fetchone()
-            return TurnStart(Profile(sender.key, row[0], bool(row[1])),
-                             Conversation(conv[0], json.loads(conv[1])) if conv else Conversation("menu", {}))
+            return (conn.execute("SELECT village_id, greeted FROM profiles WHERE sender_key = ?",
+                                 (sender.key,)).fetchone(),
+                    conn.execute("SELECT state, data FROM conversations WHERE sender_key = ?",
+                                 (sender.key,)).fetchone())
 
-        return await self._unit(work)
+        rows = await self._unit(work)
+        if rows is None:
+            return None
+        profile, conv = rows
+        # Parsed here, not on the database thread: the write lock is held there.
+        return TurnStart(Profile(sender.key, profile[0], bool(profile[1])),
+                         Conversation(conv[0], json.loads(conv[1])) if conv else Conversation("menu", {}))
 
     async def end_turn(self, sender: Sender, end: TurnEnd, now: dt.datetime) -> None:
         """The sender's new state and the turn's figures, in one transaction."""
         stamp = _iso(now)
+        data = json.dumps(end.conversation.data, ensure_ascii=False) if end.conversation is not None else None
 
         def work(conn: sqlite3.Connection) -> None:
             if end.conversation is not None:
                 conn.execute(_UPSERT_PROFILE, (sender.key, end.village_id, int(end.greeted), stamp))
-                conn.execute(_UPSERT_CONVERSATION, (sender.key, end.conversation.state, json.dumps(
-                    end.conversation.data, ensure_ascii=False), stamp))
+                conn.execute(_UPSERT_CONVERSATION, (sender.key, end.conversation.state, data, stamp))
             if end.faq is not None:
                 conn.execute(_LOG_FAQ, (stamp, end.faq.decision, end.faq.entry_id, end.faq.office_id))
             if end.unanswered is not None:

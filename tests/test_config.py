@@ -61,7 +61,7 @@ def test_every_problem_comes_in_one_error_with_key_paths(tmp_path: Path) -> None
     for expected in ("offices[2].phone: missing", "offices[1].id: 'entikong' must be 2-5 capital",
                      "offices[0].officers[0].telegram_id: must be a number",
                      "matcher.answer_score: must be a number from 0 to 1",
-                     "matcher.cache_size: must be a number from 0 to 1000000",
+                     "matcher.cache_size: must be a number from 0 to 20000",
                      "secrets.telegram_token: unknown key", "PORT: 'http' is not a port number"):
         assert expected in text
     assert "123:leaked" not in text
