@@ -1,4 +1,4 @@
-"""Privacy: logs at DEBUG carry no phone number, name or message body; old reports are anonymised."""
+"""Privacy: logs at DEBUG carry no phone number, name, message body or secret; old reports are anonymised."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from tests.faults_rigs import (
     SGU_GROUP,
     SGU_OFFICER,
     SGU_WA,
+    TG_SECRET,
+    TG_TOKEN,
+    TOKEN,
     Desk,
     case_in,
     knowledge_for,
@@ -33,6 +36,8 @@ FORBIDDEN = [
     "0813-5550-4321", "081355504321", "+6281355504321", "6281355504321", "81355504321",
     # names and bodies
     "Darmawan", "Cahaya Kapuas", "kedai kopi", "Brunei", "7 juta", "mobil hitam", "Warga",
+    # secrets: the Telegram bot token is in every Bot API address, and it controls the bot
+    TG_TOKEN.split(":")[1], TG_SECRET, TOKEN,
 ]
 
 
@@ -41,8 +46,14 @@ def knowledge(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
     return knowledge_for(tmp_path_factory.mktemp("privacy"), retention_days=30)
 
 
+# The access log of the test's own servers, the fake Bot API among them (its addresses hold the
+# token); the bot runs its server without one (bot/runtime.py).
+NOT_THE_BOT = {"aiohttp.access"}
+
+
 def leaks(caplog: pytest.LogCaptureFixture) -> list[str]:
-    text = caplog.text + "\n".join(str(r.args) for r in caplog.records)
+    records = [r for r in caplog.records if r.name not in NOT_THE_BOT]
+    text = "\n".join(r.getMessage() + str(r.args) for r in records)
     return [s for s in FORBIDDEN if s.lower() in text.lower()]
 
 
@@ -74,8 +85,8 @@ async def test_all_logs_at_debug_carry_no_phone_name_or_body(
     caplog.set_level(logging.DEBUG)
     async with open_desk(knowledge, tmp_path) as desk:
         await _full_round(desk)
-    leaking = sorted({r.name for r in caplog.records
-                      if any(s.lower() in r.getMessage().lower() for s in FORBIDDEN)})
+    leaking = sorted({r.name for r in caplog.records if r.name not in NOT_THE_BOT
+                      and any(s.lower() in r.getMessage().lower() for s in FORBIDDEN)})
     assert leaks(caplog) == [], leaking
 
 

@@ -59,10 +59,12 @@ from bot.outbox import DeliveryError
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-# PTB and its HTTP client log every Bot API call with its text at DEBUG: never let message
-# bodies or numbers reach the logs, whatever level the operator chooses.
-for _name in ("telegram", "httpx", "httpcore"):
-    logging.getLogger(_name).setLevel(max(logging.getLogger(_name).level, logging.INFO))
+# PTB logs every Bot API call with its text at DEBUG, and httpx logs every request's address at
+# INFO, and that address holds the bot token: never let message bodies, numbers or the token
+# reach the logs, whatever level the operator chooses.
+logging.getLogger("telegram").setLevel(max(logging.getLogger("telegram").level, logging.INFO))
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(max(logging.getLogger(_name).level, logging.WARNING))
 
 WEBHOOK_PATH = "/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
