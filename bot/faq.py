@@ -169,6 +169,10 @@ class FaqIndex:
         self.nb_post = {t: (np.array([e for e, _ in v], dtype=np.intp),
                             np.array([c for _, c in v], dtype=np.float64)) for t, v in nb_post.items()}
         self.nb_totals = np.array([sum(c.values()) for c in bag_counts], dtype=np.float64)
+        # What posterior() adds per word and subtracts per message, computed once for all messages.
+        alpha = self.settings.nb_alpha
+        self._nb_gain = {t: np.log(counts + alpha) - math.log(alpha) for t, (_, counts) in self.nb_post.items()}
+        self._nb_norm = np.log(self.nb_totals + alpha * max(len(self.vocab), 1))
         self.doc_weight = np.array(
             [sum(self.idf[t] for t in tokens) or 1.0 for tokens in doc_tokens], dtype=np.float64
         )
@@ -254,8 +258,11 @@ class FaqIndex:
                 entries, counts = self.nb_post[token]
                 if token in skipped:
                     counts = counts - (entries == owner)
-                logp[entries] += np.log(counts + alpha) - math.log(alpha)
-        logp -= len(known) * np.log(totals + alpha * max(len(self.vocab), 1))
+                    logp[entries] += np.log(counts + alpha) - math.log(alpha)
+                else:
+                    logp[entries] += self._nb_gain[token]
+        norm = self._nb_norm if skip_doc is None else np.log(totals + alpha * max(len(self.vocab), 1))
+        logp -= len(known) * norm
         logp -= logp.max()
         p: NDArray[np.float64] = np.exp(logp)
         p /= p.sum()

@@ -313,8 +313,15 @@ async def test_a_bad_or_missing_signature_is_refused_and_nothing_happens(rig: Ri
     # Signed for the address the server sees, not the public one Twilio called: refused.
     local = RequestValidator(TOKEN).compute_signature(str(rig.client.make_url("/whatsapp")), form)
     assert (await rig.post("/whatsapp", form, signature=local)).status == 403
+    assert (await rig.post("/whatsapp", form, signature=good[:-2] + "é=")).status == 403   # not even ASCII
     assert await rig.store.last_inbound(Sender(Channel.WHATSAPP, VILLAGER_WA)) is None
     assert (await rig.post("/whatsapp", form)).status == 200
+
+
+async def test_a_signature_over_the_address_with_its_port_is_accepted_too(rig: Rig) -> None:
+    form = payload("text", From=VILLAGER_WA)
+    with_port = RequestValidator(TOKEN).compute_signature(PUBLIC + ":443/whatsapp", form)
+    assert (await rig.post("/whatsapp", form, signature=with_port)).status == 200
 
 
 async def test_a_form_without_from_or_sid_or_with_a_non_whatsapp_from_is_400(rig: Rig) -> None:
