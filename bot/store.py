@@ -104,6 +104,8 @@ _UPSERT_CONVERSATION = """INSERT INTO conversations (sender_key, state, data, up
     ON CONFLICT (sender_key) DO UPDATE SET state = excluded.state,
     data = excluded.data, updated_at = excluded.updated_at"""
 _FIRST_TIME = "INSERT INTO processed (message_key, at) VALUES (?, ?) ON CONFLICT DO NOTHING"
+# One FAQ decision for the office's figures, and a question the FAQ could not answer: neither
+# carries the sender; the question is kept only as its words, with a count and when last asked.
 _LOG_FAQ = "INSERT INTO faq_log (at, decision, entry_id, office_id) VALUES (?, ?, ?, ?)"
 _UNANSWERED = """INSERT INTO unanswered (normalized, example, count, last_seen) VALUES (?, ?, 1, ?)
     ON CONFLICT (normalized) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen"""
@@ -713,11 +715,6 @@ class Store:
         return [(bool(r[0]), r[1]) for r in rows]
 
     # Figures --------------------------------------------------------------------------
-    async def log_faq(self, decision: str, entry_id: str | None, office_id: str | None,
-                      now: dt.datetime) -> None:
-        """One FAQ decision for the office's figures: no sender, no text."""
-        await self._write(_LOG_FAQ, (_iso(now), decision, entry_id, office_id))
-
     async def faq_figures(self, office_id: str | None, start: dt.datetime, end: dt.datetime
                           ) -> tuple[dict[str, int], list[tuple[str, int]]]:
         args = (_iso(start), _iso(end), office_id, office_id)
@@ -762,10 +759,6 @@ class Store:
         return [(r[0], r[1], r[2], r[3], r[4], _parse(r[5]) or dt.datetime.min) for r in rows]
 
     # Unanswered questions --------------------------------------------------------------
-    async def record_unanswered(self, normalized: str, example: str, now: dt.datetime) -> None:
-        """Kept without the sender: only the words, how often, and when last asked."""
-        await self._write(_UNANSWERED, (normalized, example[:300], _iso(now)))
-
     async def unanswered(self, limit: int = 50) -> list[tuple[str, str, int, dt.datetime]]:
         rows = await self._all(
             "SELECT normalized, example, count, last_seen FROM unanswered "
