@@ -156,8 +156,7 @@ class Dialogue:
     async def _handle(self, message: IncomingMessage) -> list[Reply]:
         now = self.clock()
         sender = message.sender
-        key = f"{sender.channel.value}:{message.message_id}" if message.message_id else None
-        start = await self.store.begin_turn(sender, key, now)
+        start = await self.store.begin_turn(sender, message.key, now)
         if start is None:
             log.info("duplicate message ignored sender=%s message=%s", log_id(sender), message.message_id)
             return []
@@ -180,7 +179,7 @@ class Dialogue:
         last_options = [[o.label, o.payload] for o in turn.replies[-1].options] if turn.replies else []
         turn.data["options"] = last_options
         await self.store.end_turn(sender, TurnEnd(
-            turn.village_id, True, None if turn.forgotten else turn.conv, turn.faq, turn.unanswered), now)
+            turn.village_id, None if turn.forgotten else turn.conv, turn.faq, turn.unanswered), now)
         if log.isEnabledFor(logging.DEBUG):   # a hash per message otherwise, for a line nobody reads
             log.debug("message handled sender=%s state=%s replies=%d", log_id(sender), turn.conv.state,
                       len(turn.replies))

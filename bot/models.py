@@ -43,6 +43,11 @@ class IncomingMessage:
     media: tuple[Media, ...] = ()
     received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
+    @property
+    def key(self) -> str | None:
+        """The provider's id, unique across channels; None when the provider gave none."""
+        return f"{self.sender.channel.value}:{self.message_id}" if self.message_id else None
+
 
 @dataclass(frozen=True, slots=True)
 class Option:

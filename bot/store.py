@@ -159,14 +159,13 @@ class FaqDecision:
 
 @dataclass(frozen=True)
 class TurnEnd:
-    """What handling one message changed, written together.
+    """What handling one message changed, written together; the sender counts as greeted after it.
 
     `conversation` None means the sender's data was just deleted ("hapus data"): nothing about
     them is written back.
     """
 
     village_id: str | None
-    greeted: bool
     conversation: Conversation | None
     faq: FaqDecision | None = None
     unanswered: str | None = None   # the question, already scrubbed of phone-like numbers
@@ -393,12 +392,6 @@ class Store:
         async with self.db.execute(sql, args) as cur:
             return list(await cur.fetchall())
 
-    # Idempotency -------------------------------------------------------------------------
-    async def first_time(self, message_key: str, now: dt.datetime) -> bool:
-        """Record a provider message id; False when it was seen before (a redelivery)."""
-        changed = await self._write(_FIRST_TIME, (message_key, _iso(now)))
-        return changed == 1
-
     # One message: start and end -----------------------------------------------------------
     async def begin_turn(self, sender: Sender, message_key: str | None, now: dt.datetime) -> TurnStart | None:
         """Record the provider's message id and the inbound time, and read the sender's state.
@@ -431,7 +424,7 @@ class Store:
 
         def work(conn: sqlite3.Connection) -> None:
             if end.conversation is not None:
-                conn.execute(_UPSERT_PROFILE, (sender.key, end.village_id, int(end.greeted), stamp))
+                conn.execute(_UPSERT_PROFILE, (sender.key, end.village_id, 1, stamp))
                 conn.execute(_UPSERT_CONVERSATION, (sender.key, end.conversation.state, data, stamp))
             if end.faq is not None:
                 conn.execute(_LOG_FAQ, (stamp, end.faq.decision, end.faq.entry_id, end.faq.office_id))
@@ -451,10 +444,6 @@ class Store:
     async def save_profile(self, sender: Sender, *, village_id: str | None, greeted: bool,
                            now: dt.datetime) -> None:
         await self._write(_UPSERT_PROFILE, (sender.key, village_id, int(greeted), _iso(now)))
-
-    async def touch_inbound(self, sender: Sender, now: dt.datetime) -> None:
-        """Remember when this sender last wrote (WhatsApp's 24-hour window needs it)."""
-        await self._write(_TOUCH_INBOUND, (sender.key, _iso(now), _iso(now)))
 
     async def last_inbound(self, sender: Sender) -> dt.datetime | None:
         row = await self._one("SELECT last_inbound_at FROM profiles WHERE sender_key = ?",

@@ -43,9 +43,10 @@ async def test_case_numbers_count_per_office_and_year_and_read_aloud(tmp_path: P
 async def test_a_message_id_is_processed_once(tmp_path: Path) -> None:
     clock = Clock()
     async with Store.open(tmp_path / "i.sqlite3") as store:
-        assert await store.first_time("telegram:42", clock())
-        assert not await store.first_time("telegram:42", clock())
-        assert await store.first_time("whatsapp:42", clock())
+        who = Sender(Channel.TELEGRAM, "7")
+        assert await store.begin_turn(who, "telegram:42", clock()) is not None
+        assert await store.begin_turn(who, "telegram:42", clock()) is None
+        assert await store.begin_turn(who, "whatsapp:42", clock()) is not None
 
 
 async def test_turns_written_together_keep_each_villager_apart(tmp_path: Path) -> None:
@@ -63,7 +64,7 @@ async def test_turns_written_together_keep_each_villager_apart(tmp_path: Path) -
         def end(i: int) -> TurnEnd:
             # Turn 7 breaks inside the database (a state is required) after its profile was written.
             state = "village" if i != 7 else None
-            return TurnEnd("semuntai", True, Conversation(state, {"asked": i}),  # type: ignore[arg-type]
+            return TurnEnd("semuntai", Conversation(state, {"asked": i}),  # type: ignore[arg-type]
                            FaqDecision("answer", "paspor-biaya", "SGU"))
 
         outcomes = await asyncio.gather(*(store.end_turn(s, end(i), clock()) for i, s in enumerate(senders)),
@@ -119,14 +120,14 @@ async def test_a_turn_accepted_before_closing_is_written(tmp_path: Path) -> None
     clock = Clock()
     sender = Sender(Channel.TELEGRAM, "42")
     async with Store.open(tmp_path / "c.sqlite3") as store:
-        end = TurnEnd(None, True, Conversation("report", {}))
+        end = TurnEnd(None, Conversation("report", {}))
         pending = asyncio.ensure_future(store.end_turn(sender, end, clock()))
         await asyncio.sleep(0)
     await pending
     async with Store.open(tmp_path / "c.sqlite3") as store:
         assert (await store.conversation(sender)).state == "report"
     with pytest.raises(ValueError, match="closed"):
-        await store.end_turn(sender, TurnEnd(None, True, Conversation("menu", {})), clock())
+        await store.end_turn(sender, TurnEnd(None, Conversation("menu", {})), clock())
 
 
 async def test_sql_metacharacters_in_answers_are_plain_data(tmp_path: Path) -> None:

@@ -247,11 +247,10 @@ class WhatsAppChannel:
         word = message.text.strip().lower().rstrip(".!")
         sender = message.sender
         if word in _STOP_WORDS and not message.payload:
-            # Handled here, not by the core, so the core's idempotency key is recorded here too.
+            # Handled here, not by the core, but recorded the way the core records a message.
             now = self.dialogue.clock()
-            if not await self.store.first_time(f"{sender.channel.value}:{message.message_id}", now):
+            if await self.store.begin_turn(sender, message.key, now) is None:
                 return []
-            await self.store.touch_inbound(sender, now)
             await self.store.set_opted_out(sender, True, now)
             log.info("whatsapp opt-out sender=%s", log_id(sender))
             return [Reply(self.dialogue.msg("wa_opted_out"))]
