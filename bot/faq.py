@@ -170,9 +170,8 @@ class FaqIndex:
                             np.array([c for _, c in v], dtype=np.float64)) for t, v in nb_post.items()}
         self.nb_totals = np.array([sum(c.values()) for c in bag_counts], dtype=np.float64)
         # What posterior() adds per word and subtracts per message, computed once for all messages.
-        alpha = self.settings.nb_alpha
-        self._nb_gain = {t: np.log(counts + alpha) - math.log(alpha) for t, (_, counts) in self.nb_post.items()}
-        self._nb_norm = np.log(self.nb_totals + alpha * max(len(self.vocab), 1))
+        self._nb_gain = {t: self._word_gain(counts) for t, (_, counts) in self.nb_post.items()}
+        self._nb_norm = self._normaliser(self.nb_totals)
         self.doc_weight = np.array(
             [sum(self.idf[t] for t in tokens) or 1.0 for tokens in doc_tokens], dtype=np.float64
         )
@@ -257,16 +256,22 @@ class FaqIndex:
             if token in self.nb_post:
                 entries, counts = self.nb_post[token]
                 if token in skipped:
-                    counts = counts - (entries == owner)
-                    logp[entries] += np.log(counts + alpha) - math.log(alpha)
+                    logp[entries] += self._word_gain(counts - (entries == owner))
                 else:
                     logp[entries] += self._nb_gain[token]
-        norm = self._nb_norm if skip_doc is None else np.log(totals + alpha * max(len(self.vocab), 1))
-        logp -= len(known) * norm
+        logp -= len(known) * (self._nb_norm if skip_doc is None else self._normaliser(totals))
         logp -= logp.max()
         p: NDArray[np.float64] = np.exp(logp)
         p /= p.sum()
         return p
+
+    def _word_gain(self, counts: NDArray[np.float64]) -> NDArray[np.float64]:
+        """What one word adds to each entry's log-probability, from its counts there (smoothed)."""
+        alpha = self.settings.nb_alpha
+        return np.log(counts + alpha) - math.log(alpha)
+
+    def _normaliser(self, totals: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.log(totals + self.settings.nb_alpha * max(len(self.vocab), 1))
 
     def _echoes(self, norm: Normalized, ranked: tuple[Scored, ...]) -> bool:
         """The message nearly repeats a phrasing of the top entry, and none of the runner-up."""
