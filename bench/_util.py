@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,3 +54,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def log_summary(label: str, log: Path) -> None:
+    """How long a server's log grew, and its first ERROR or Traceback lines."""
+    lines = log.read_text(errors="replace").splitlines()
+    errors = [ln for ln in lines if " ERROR " in ln or "Traceback" in ln]
+    print(f"\n{label} log: {len(lines)} lines, {len(errors)} ERROR/Traceback lines")
+    for ln in errors[:5]:
+        print(f"  {ln[:200]}")

@@ -252,7 +252,7 @@ async def main() -> None:
         for limiter in (True, False):
             db = tmp / f"bot-{'limited' if limiter else 'free'}.sqlite3"
             await register(db, config, api)
-            port = _free_port()
+            port = _util.free_port()
             cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", "--port", str(port),
                    "--config", str(config), "--db", str(db)] + ([] if limiter else ["--no-limiter"])
             fake.calls.clear()
@@ -283,18 +283,7 @@ async def main() -> None:
     print()
     print(table(["bot", "concurrency", "updates", "updates/s", "p50 ms", "p99 ms", "ack p50/p99 ms",
                  "sendMessage", "rate-limited", "errors", "bot RSS MiB"], rows))
-    lines = log.read_text(errors="replace").splitlines()
-    errors = [ln for ln in lines if " ERROR " in ln or "Traceback" in ln]
-    print(f"\nbot log: {len(lines)} lines, {len(errors)} ERROR/Traceback lines")
-    for ln in errors[:5]:
-        print(f"  {ln[:200]}")
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    _util.log_summary("bot", log)
 
 
 def cli() -> None:

@@ -37,7 +37,6 @@ import itertools
 import logging
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -172,12 +171,6 @@ def flat_profile(session, top: int = 25) -> str:  # type: ignore[no-untyped-def]
 
 
 # Load generator -----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -340,7 +333,7 @@ async def main() -> None:
     for number in range(1, ROUNDS + 1):
         for mode in MODES:
             batches = batches_of.pop()
-            port = free_port()
+            port = _util.free_port()
             proc = start_server("bare" if mode == "bare" else "real", port,
                                 uncached if mode == "real-uncached" else config, db, log)
             try:
@@ -373,7 +366,7 @@ async def main() -> None:
     if best < PROFILE_BELOW:
         print(f"\nThe real app peaked at {best:.0f} msg/s (< {PROFILE_BELOW:.0f}): profiling one run "
               f"(pyinstrument, 1 ms sampling, server main thread, concurrency 32, {REQUESTS} requests).")
-        port = free_port()
+        port = _util.free_port()
         prof = tmp / "profile.txt"
         extra = build_requests(REQUESTS, questions, starts[-1])
         proc = start_server("real", port, config, db, log, profile=prof)
@@ -385,11 +378,7 @@ async def main() -> None:
         finally:
             stop_server(proc)
         print(prof.read_text() if prof.exists() else "  (no profile written)")
-    lines = log.read_text(errors="replace").splitlines()
-    errors = [ln for ln in lines if " ERROR " in ln or "Traceback" in ln]
-    print(f"\nserver log: {len(lines)} lines, {len(errors)} ERROR/Traceback lines")
-    for ln in errors[:5]:
-        print(f"  {ln[:200]}")
+    _util.log_summary("server", log)
 
 
 def cli() -> None:
