@@ -18,6 +18,7 @@ from bot.errors import ConfigError
 from bot.faq import MatchSettings
 
 OFFICE_KINDS = ("kanim", "rudenim", "kanwil")
+PLACEHOLDER_MARK = "GANTI"   # a value nobody has confirmed yet: never shown to anyone
 _CODE = re.compile(r"^[A-Z]{2,5}$")
 _VILLAGE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -40,6 +41,26 @@ class Office:
     officers: tuple[Officer, ...]
     telegram_chat_ids: tuple[int, ...]
     whatsapp_numbers: tuple[str, ...]
+    # The working area: reports from a village not in the list go to the office whose kecamatan,
+    # else whose kabupaten, covers it; with none, to the regional office.
+    kabupaten: tuple[str, ...] = ()
+    kecamatan: tuple[str, ...] = ()
+    hours: str = ""          # opening hours as the office states them
+
+
+@dataclass(frozen=True)
+class Area:
+    """A kabupaten or kota of the province and the kecamatan we know in it."""
+
+    kabupaten: str
+    kecamatan: tuple[str, ...]
+
+
+def known(value: str | None) -> str | None:
+    """The value, or None when it is empty or still a `GANTI:` placeholder."""
+    if not value or value.strip().upper().startswith(PLACEHOLDER_MARK):
+        return None
+    return value
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,8 @@ class Settings:
     rate_limit_messages: int = 20        # per sender per minute; more gets one polite reply
     max_body_bytes: int = 256 * 1024     # webhook requests larger than this get 413
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
+    areas: tuple[Area, ...] = ()
+    draft_days: int = 7                  # a half-finished report is offered again for this long
 
     def office(self, office_id: str) -> Office:
         for o in (*self.offices, *([self.regional_office] if self.regional_office else [])):
@@ -170,6 +193,19 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
         regional = _office(r, root["regional_office"], "regional_office")
     _unique(r, [o.id for o in offices] + ([regional.id] if regional else []), "offices", "id")
 
+    areas = []
+    for i, a in enumerate(r.seq(root.get("areas"), "areas")):
+        ap = f"areas[{i}]"
+        am = r.mapping(a, ap)
+        areas.append(Area(r.text(am, "kabupaten", ap),
+                          tuple(str(k) for k in r.seq(am.get("kecamatan"), f"{ap}.kecamatan"))))
+    _unique(r, [a.kabupaten for a in areas], "areas", "kabupaten")
+    area_names = {a.kabupaten for a in areas}
+    for i, office in enumerate(offices):
+        for j, kab in enumerate(office.kabupaten):
+            if area_names and kab not in area_names:
+                r.problems.append(f"offices[{i}].kabupaten[{j}]: '{kab}' is not a kabupaten in areas")
+
     office_ids = {o.id for o in offices}
     villages = []
     for i, v in enumerate(r.seq(root.get("villages"), "villages")):
@@ -185,6 +221,9 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
         villages.append(Village(id=vid, name=r.text(vm, "name", vp), kecamatan=r.text(vm, "kecamatan", vp),
                                 kabupaten=r.text(vm, "kabupaten", vp), office_id=office_id,
                                 officer_names=names))
+    for i, v in enumerate(villages):
+        if area_names and v.kabupaten and v.kabupaten not in area_names:
+            r.problems.append(f"villages[{i}].kabupaten: '{v.kabupaten}' is not a kabupaten in areas")
     if not villages:
         r.problems.append("villages: missing (at least one village)")
     _unique(r, [v.id for v in villages], "villages", "id")
@@ -219,6 +258,7 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
     limits = r.mapping(root.get("limits"), "limits")
     rate = int(r.number(limits, "messages_per_minute", "limits", 20, 1, 10_000))
     max_body = int(r.number(limits, "max_body_bytes", "limits", 256 * 1024, 1024, 64 * 1024 * 1024))
+    draft_days = int(r.number(cases, "keep_unfinished_days", "cases", 7, 0, 365))
     wa = r.mapping(root.get("whatsapp"), "whatsapp")
     verify = wa.get("verify_signature", True)
     if not isinstance(verify, bool):
@@ -234,7 +274,8 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
     return Settings(offices=offices, regional_office=regional, villages=tuple(villages),
                     content_dir=content_dir, database=database, match=match, secrets=secrets,
                     remind_after_hours=remind, retention_days=retention, rate_limit_messages=rate,
-                    max_body_bytes=max_body, whatsapp=whatsapp)
+                    max_body_bytes=max_body, whatsapp=whatsapp, areas=tuple(areas),
+                    draft_days=draft_days)
 
 
 def _office(r: _Reader, raw: Any, path: str) -> Office:
@@ -278,7 +319,10 @@ def _office(r: _Reader, raw: Any, path: str) -> Office:
     return Office(id=oid, name=r.text(om, "name", path), kind=kind,
                   address=r.text(om, "address", path), phone=r.text(om, "phone", path),
                   officers=tuple(officers), telegram_chat_ids=tuple(chats),
-                  whatsapp_numbers=tuple(numbers))
+                  whatsapp_numbers=tuple(numbers),
+                  kabupaten=tuple(str(k) for k in r.seq(om.get("kabupaten"), f"{path}.kabupaten")),
+                  kecamatan=tuple(str(k) for k in r.seq(om.get("kecamatan"), f"{path}.kecamatan")),
+                  hours=r.text(om, "hours", path, required=False))
 
 
 def _unique(r: _Reader, ids: list[str], path: str, key: str) -> None:

@@ -21,7 +21,8 @@ MAX_ANSWER_CHARS = 900
 MIN_PHRASINGS = 6
 CATEGORIES = ("paspor", "kerja", "bahaya", "bantuan")
 # Values an answer may ask for; they come from the config of the asker's village.
-PLACEHOLDERS = frozenset({"desa_nama", "kantor_nama", "kantor_alamat", "kantor_telepon", "petugas_nama"})
+PLACEHOLDERS = frozenset({"desa_nama", "kantor_nama", "kantor_alamat", "kantor_telepon", "kantor_jam",
+                          "petugas_nama"})
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _FORMATTER = string.Formatter()
 
@@ -46,12 +47,15 @@ class FaqEntry:
         return placeholders_in(self.answer)
 
     def render(self, values: Mapping[str, str] | None) -> str:
-        """The answer in markup, filled with the asker's village values where it needs them."""
+        """The answer in markup, filled with the asker's village values where it needs them.
+
+        A line that needs a value the config does not know is left out whole.
+        """
         if not self.placeholders:
             return self.answer
         if values is None:
             return self.answer_no_village or self.answer
-        return self.answer.format_map(dict(values))
+        return fill_lines(self.answer, values)
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,24 @@ class Content:
         """Built once: the dialogue looks entries up on every message."""
         return {e.id: e for e in self.entries}
 
-    def message(self, key: str, **values: str) -> str:
-        """A bot message from messages.yaml, filled with `values`."""
-        return self.messages[key].format_map(values) if values else self.messages[key]
+    def message(self, key: str, **values: str | None) -> str:
+        """A bot message from messages.yaml, filled with `values`.
+
+        A value given as None is unknown: the lines that need it are left out.
+        """
+        if not values:
+            return self.messages[key]
+        given = {k: v for k, v in values.items() if v is not None}
+        if len(given) == len(values):
+            return self.messages[key].format_map(given)
+        return fill_lines(self.messages[key], given)
+
+
+def fill_lines(text: str, values: Mapping[str, str]) -> str:
+    """`text` filled with `values`, without the lines that need a value `values` lacks."""
+    kept = [line.format_map(dict(values)) for line in text.split("\n")
+            if placeholders_in(line) <= values.keys()]
+    return "\n".join(kept)
 
 
 def placeholders_in(text: str) -> frozenset[str]:

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz, process
 
-from bot.config import Settings, Village
+from bot.config import Settings, Village, known
 from bot.textnorm import fold
 
 _PREFIXES = ("desa ", "ds ", "dsa ", "kampung ", "dusun ")
 
 
 def village_values(settings: Settings, village: Village) -> dict[str, str]:
-    """The placeholders an FAQ answer may use, filled for this village."""
+    """The placeholders an FAQ answer may use, filled for this village.
+
+    A value nobody has confirmed (empty or `GANTI:`) is left out, so the line that needs it is
+    left out of the answer too: a villager never reads a placeholder.
+    """
     office = settings.office(village.office_id)
-    return {
+    values = {
         "desa_nama": village.name,
         "kantor_nama": office.name,
         "kantor_alamat": office.address,
         "kantor_telepon": office.phone,
-        "petugas_nama": ", ".join(village.officer_names) or office.name,
+        "kantor_jam": office.hours,
+        "petugas_nama": ", ".join(n for n in village.officer_names if known(n)),
     }
+    return {k: v for k, v in values.items() if known(v)}
 
 
 def find_village(settings: Settings, typed: str, cutoff: float = 80.0) -> Village | None:
