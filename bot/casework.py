@@ -98,7 +98,11 @@ class Casework:
                 Option(self._msg("button_close"), f"case:tutup:{case_no}"))
 
     async def file(self, new: NewReport, assessment: Assessment, now: dt.datetime) -> Report:
-        """Store the report and queue its alerts in one transaction.
+        """Store the report and queue its alerts in one transaction."""
+        return await self.store.file_report(new, await self.alerts_for(new, assessment), now.year, now)
+
+    async def alerts_for(self, new: NewReport, assessment: Assessment) -> list[Outgoing]:
+        """The alerts of a report about to be filed, "{case_no}" standing for its number.
 
         A high-risk report is also copied to the regional office.
         """
@@ -113,8 +117,7 @@ class Casework:
             recipients += [r for r in self.routing.recipients(regional) if r not in recipients]
         # The case number is only known inside the transaction; the store fills it in.
         text = self.alert_text(new, "{case_no}", related)
-        alerts = [Outgoing(r, text, "alert", None, self.buttons("{case_no}")) for r in recipients]
-        return await self.store.file_report(new, alerts, now.year, now)
+        return [Outgoing(r, text, "alert", None, self.buttons("{case_no}")) for r in recipients]
 
     async def handle(self, who: OfficerIdentity, actor: Sender, cmd: OfficerCommand,
                      now: dt.datetime) -> tuple[list[Reply], bool]:

@@ -8,6 +8,7 @@ tap on the second button mean the same.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -24,10 +25,10 @@ from bot.casework import Casework, OfficerCommand, parse_command
 from bot.config import Settings
 from bot.content import Content, FaqEntry
 from bot.faq import Decision, FaqIndex
-from bot.models import IncomingMessage, Option, Reply, Sender
+from bot.models import IncomingMessage, Option, Outgoing, Reply, Sender
 from bot.reporting import Question, assess, normalize_phone
 from bot.routing import Routing
-from bot.store import Conversation, FaqDecision, NewReport, Store, TurnEnd
+from bot.store import Conversation, FaqDecision, NewReport, Store, TurnEnd, TurnStart
 from bot.textnorm import fold
 from bot.villages import find_village, village_values
 
@@ -66,7 +67,9 @@ class _Turn:
     # Written with the new state at the end of the turn, in the same transaction.
     faq: FaqDecision | None = None
     unanswered: str | None = None
-    forgotten: bool = False   # "hapus data" just ran: write nothing about the sender back
+    forgotten: bool = False   # "hapus data" confirmed: carried out by end_turn, nothing written back
+    report: NewReport | None = None       # filed by end_turn, in the turn's transaction
+    alerts: list[Outgoing] = field(default_factory=list)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -145,82 +148,125 @@ class Dialogue:
         self.casework.content = content
         self.broadcasts.content = content
 
-    async def handle(self, message: IncomingMessage) -> list[Reply]:
+    async def handle(self, message: IncomingMessage, *, reply_to: Sender | None = None,
+                     keep: bool = False) -> list[Reply]:
+        """The replies to one message; the turn's changes are written in one transaction.
+
+        `reply_to`: the replies also go to the outbox for this chat, in that transaction, so a
+        crash after it delays them but never loses them (Telegram). `keep`: they are kept with
+        the message id, and a redelivery of the message gets them again (a WhatsApp webhook).
+        """
         allowed, first_refusal = self.flood.allow(message.sender.key, time.monotonic())
         if not allowed:
             log.warning("flood limited sender=%s", log_id(message.sender))
-            return [Reply(self.msg("rate_limited"))] if first_refusal else []
-        result: list[Reply] = await self.locks(message.sender.key, lambda: self._handle(message))
+            replies = [Reply(self.msg("rate_limited"))] if first_refusal else []
+            if reply_to is not None and replies:
+                await self.store.enqueue(self._outgoing(reply_to, replies), self.clock())
+            return replies
+        result: list[Reply] = await self.locks(
+            message.sender.key, lambda: self._handle(message, reply_to, keep))
         return result
 
-    async def _handle(self, message: IncomingMessage) -> list[Reply]:
+    @staticmethod
+    def _outgoing(reply_to: Sender | None, replies: list[Reply]) -> list[Outgoing]:
+        return [] if reply_to is None else [Outgoing(reply_to, r.text, "reply", None, r.options)
+                                            for r in replies]
+
+    async def _handle(self, message: IncomingMessage, reply_to: Sender | None, keep: bool) -> list[Reply]:
         now = self.clock()
         sender = message.sender
         start = await self.store.begin_turn(sender, message.key, now)
         if start is None:
-            log.info("duplicate message ignored sender=%s message=%s", log_id(sender), message.message_id)
-            return []
+            return await self._duplicate(message, keep)
+        replies, end, turn = await self._turn(message, start, now)
+        end = dataclasses.replace(end, message_key=message.key, outgoing=self._outgoing(reply_to, replies),
+                                  kept_replies=replies if keep else None)
+        result = await self.store.end_turn(sender, end, now)
+        if result.duplicate:   # the same message handled at the same moment: written by the other
+            return await self._duplicate(message, keep)
+        if result.case_no is not None and turn is not None and turn.report is not None:
+            log.info("report filed case=%s risk=%s", result.case_no, turn.report.risk)
+            replies = [Reply(r.text.replace("{case_no}", result.case_no), r.options) for r in replies]
+        if turn is not None and turn.forgotten:
+            log.info("personal data deleted sender=%s reports_unlinked=%d", log_id(sender), result.unlinked)
+        if log.isEnabledFor(logging.DEBUG) and turn is not None:   # a hash per message otherwise
+            log.debug("message handled sender=%s state=%s replies=%d", log_id(sender), turn.conv.state,
+                      len(replies))
+        return replies
+
+    async def _duplicate(self, message: IncomingMessage, keep: bool) -> list[Reply]:
+        log.info("duplicate message ignored sender=%s message=%s", log_id(message.sender), message.message_id)
+        return await self.store.kept_replies(message.key) if keep and message.key else []
+
+    async def _turn(self, message: IncomingMessage, start: TurnStart, now: dt.datetime
+                    ) -> tuple[list[Reply], TurnEnd, _Turn | None]:
+        """Decide the replies and what to write; nothing is written here (but an officer's case step)."""
+        sender = message.sender
+        untouched = TurnEnd(start.profile.village_id, None, profile=False)
         text = message.text.strip()
         if len(text) > MAX_MESSAGE:
-            return [Reply(self.msg("too_long", max=str(MAX_MESSAGE)))]
+            return [Reply(self.msg("too_long", max=str(MAX_MESSAGE)))], untouched, None
         officer = self.routing.officer(sender)
         command = parse_command(text, message.payload)
         if officer is not None:
-            replies = await self._officer(officer, sender, text, command, now, start.conversation,
+            handled = await self._officer(officer, sender, text, command, now, start.conversation,
                                           message.payload)
-            if replies is not None:
-                return replies
+            if handled is not None:
+                replies, state = handled
+                return replies, TurnEnd(start.profile.village_id, state, profile=False), None
         elif command is not None and (command.case_no or (message.payload or "").startswith("case:")):
             log.warning("officer command refused sender=%s", log_id(sender))
-            return [Reply(self.msg("officer_only"))]
+            return [Reply(self.msg("officer_only"))], untouched, None
 
         turn = _Turn(sender, start.conversation, start.profile.village_id, start.profile.greeted, now)
         await self._step(turn, text, message)
         last_options = [[o.label, o.payload] for o in turn.replies[-1].options] if turn.replies else []
         turn.data["options"] = last_options
-        await self.store.end_turn(sender, TurnEnd(
-            turn.village_id, None if turn.forgotten else turn.conv, turn.faq, turn.unanswered), now)
-        if log.isEnabledFor(logging.DEBUG):   # a hash per message otherwise, for a line nobody reads
-            log.debug("message handled sender=%s state=%s replies=%d", log_id(sender), turn.conv.state,
-                      len(turn.replies))
-        return turn.replies
+        end = TurnEnd(turn.village_id, None if turn.forgotten else turn.conv, turn.faq, turn.unanswered,
+                      report=turn.report, alerts=turn.alerts, forget=turn.forgotten)
+        return turn.replies, end, turn
 
     # Officers ------------------------------------------------------------------------------
     async def _officer(self, officer: Any, sender: Sender, text: str, command: Any,
-                       now: dt.datetime, conv: Conversation, payload: str | None = None) -> list[Reply] | None:
-        office_replies = await self._office_tools(officer, sender, text, payload, conv, now)
-        if office_replies is not None:
-            return office_replies
+                       now: dt.datetime, conv: Conversation, payload: str | None = None
+                       ) -> tuple[list[Reply], Conversation | None] | None:
+        """An officer's command: the replies and the officer's new state (None: unchanged)."""
+        office = await self._office_tools(officer, sender, text, payload, conv, now)
+        if office is not None:
+            return office
         if command is None and conv.state == "officer_pending" and text:
             if fold(text).lstrip("/") in _MENU_WORDS | _CANCEL_WORDS:
-                await self.store.save_conversation(sender, Conversation("menu", {}), now)
-                return [Reply(self.msg("cancelled"))]
+                return [Reply(self.msg("cancelled"))], Conversation("menu", {})
             command = OfficerCommand(conv.data["verb"], conv.data["case_no"], text)
         if command is None:
             return None
+        # The case step commits on its own (casework); a redelivery after a crash before the
+        # turn's commit repeats it, which TANGANI and TUTUP ignore (the case's status).
         replies, prompted = await self.casework.handle(officer, sender, command, now)
         state = Conversation("officer_pending", {"verb": command.verb, "case_no": command.case_no}) \
             if prompted else Conversation("menu", {})
-        await self.store.save_conversation(sender, state, now)
         log.info("officer command verb=%s case=%s", command.verb, command.case_no)
-        return replies
+        return replies, state
 
     async def _office_tools(self, officer: Any, sender: Sender, text: str, payload: str | None,
-                            conv: Conversation, now: dt.datetime) -> list[Reply] | None:
+                            conv: Conversation, now: dt.datetime
+                            ) -> tuple[list[Reply], Conversation | None] | None:
         """SIARAN (announcements, previewed then confirmed) and STATISTIK (the office's figures)."""
         words = text.split()
         verb = fold(words[0]).lstrip("/") if words else ""
         if payload in ("broadcast:send", "broadcast:cancel") or (
                 conv.state == "broadcast_pending" and fold(text) in {"1", "2"}):
             chosen = payload or ("broadcast:send" if fold(text) == "1" else "broadcast:cancel")
+            # Committed before the broadcast is: a redelivery after a crash cannot send it twice.
             await self.store.save_conversation(sender, Conversation("menu", {}), now)
             if conv.state != "broadcast_pending" or chosen == "broadcast:cancel":
-                return [Reply(self.msg("broadcast_cancelled"))]
+                return [Reply(self.msg("broadcast_cancelled"))], Conversation("menu", {})
             confirmed = Draft(conv.data["office_id"], conv.data["target"], tuple(conv.data["villages"]),
                               conv.data["text"])
             broadcast_id, count = await self.broadcasts.send(officer, confirmed, now)
             log.info("broadcast queued id=%d recipients=%d", broadcast_id, count)
-            return [Reply(self.msg("broadcast_sent", n=str(count), id=str(broadcast_id)))]
+            return [Reply(self.msg("broadcast_sent", n=str(count), id=str(broadcast_id)))], \
+                Conversation("menu", {})
         if verb in ("siaran", "pengumuman"):
             rest = words[1:]
             target, body = "", ""
@@ -234,14 +280,13 @@ class Dialogue:
             state = Conversation("menu", {}) if draft is None else Conversation("broadcast_pending", {
                 "office_id": draft.office_id, "target": draft.target,
                 "villages": list(draft.village_ids), "text": draft.text})
-            await self.store.save_conversation(sender, state, now)
-            return [reply]
+            return [reply], state
         if verb in ("statistik", "stats", "angka"):
             end = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
             figures = await stats.collect(self.store, self.settings,
                                           None if officer.regional else officer.office_id,
                                           end - dt.timedelta(days=30), end)
-            return [Reply(stats.render_text(figures, self.content))]
+            return [Reply(stats.render_text(figures, self.content))], None
         return None
 
     # Villagers -----------------------------------------------------------------------------
@@ -634,9 +679,10 @@ class Dialogue:
             recruiter_name=answers.get("nama"), recruiter_company=answers.get("perusahaan"),
             # Anonymous means no link to the person at all, not a hidden one.
             reporter_key=turn.sender.key if contactable else None, contactable=contactable)
-        report = await self.casework.file(new, result, turn.now)
-        log.info("report filed case=%s risk=%s", report.case_no, report.risk)
-        text = self.msg("report_done", case_no=report.case_no,
+        # Filed by end_turn with the new state, in one transaction; the case number is given there.
+        turn.report = new
+        turn.alerts = await self.casework.alerts_for(new, result)
+        text = self.msg("report_done", case_no="{case_no}",
                         kantor_nama=self.routing.office_of(village).name)
         if result.flags:
             text += "\n\n" + self._flag_lines(result.flags)
@@ -659,8 +705,6 @@ class Dialogue:
 
     async def _forget(self, turn: _Turn, payload: str | None) -> None:
         if payload == "forget:yes":
-            count = await self.store.forget_sender(turn.sender)
-            log.info("personal data deleted sender=%s reports_unlinked=%d", log_id(turn.sender), count)
             turn.village_id = None
             turn.forgotten = True
             turn.go("menu")

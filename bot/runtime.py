@@ -24,6 +24,9 @@ from bot.server import ChannelRuntime, build_web_app
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+# Telegram keeps an undelivered update for 24 hours; Twilio retries a webhook within 15 seconds.
+INBOX_KEPT = dt.timedelta(days=2)
+REPLIES_KEPT = dt.timedelta(minutes=10)
 
 
 def configured_channels(knowledge: Knowledge, dialogue: Dialogue, store: Store) -> list[ChannelRuntime]:
@@ -49,6 +52,10 @@ async def run(knowledge: Knowledge, db: Path | None) -> int:
             await ConsoleChat(dialogue, outbox, sys.stdin, sys.stdout).run()
             return 0
         outbox = build_outbox(store, {r.channel: r for r in runtimes})
+        for runtime in runtimes:
+            use_outbox = getattr(runtime, "use_outbox", None)
+            if use_outbox is not None:
+                use_outbox(outbox)   # Telegram sends a turn's replies right after its commit
         settings = knowledge.settings
         app = build_web_app(runtimes, store, knowledge.content.version, settings.max_body_bytes)
         # No access log: one line per webhook costs more than the rest of the logging together,
@@ -105,6 +112,8 @@ async def housekeeping(dialogue: Dialogue, interval: float = 60.0) -> None:
     while True:
         try:
             await dialogue.casework.remind_overdue(after, dialogue.clock())
+            now = dialogue.clock()
+            await dialogue.store.prune_delivery_records(now - INBOX_KEPT, now - REPLIES_KEPT)
             if passes % 60 == 0:
                 cutoff = dialogue.clock() - dt.timedelta(days=dialogue.settings.retention_days)
                 count = await dialogue.store.anonymise_reports_before(cutoff)

@@ -25,7 +25,7 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from bot.errors import StoreError
-from bot.models import Option, Outgoing, Sender
+from bot.models import Option, Outgoing, Reply, Sender
 
 # aiosqlite logs every statement with its arguments at DEBUG: those arguments are reports.
 logging.getLogger("aiosqlite").setLevel(max(logging.getLogger("aiosqlite").level, logging.INFO))
@@ -88,6 +88,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             target TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT NOT NULL,
             recipients INTEGER NOT NULL)""",
     ),
+    # 4 (issue 16, "nothing lost, nothing doubled"): Telegram updates kept before they are
+    # acknowledged; when an outbox send was last started, while its outcome is unknown; the
+    # replies of a WhatsApp turn, for a webhook Twilio delivers again.
+    (
+        """CREATE TABLE inbox (
+            message_key TEXT PRIMARY KEY, seq INTEGER NOT NULL, chat_key TEXT NOT NULL,
+            body TEXT NOT NULL, received_at TEXT NOT NULL, done_at TEXT)""",
+        """CREATE INDEX inbox_pending ON inbox (chat_key, seq) WHERE done_at IS NULL""",
+        """CREATE INDEX inbox_done ON inbox (done_at) WHERE done_at IS NOT NULL""",
+        """ALTER TABLE outbox ADD COLUMN attempt_at TEXT""",
+        """ALTER TABLE processed ADD COLUMN replies TEXT""",
+        """CREATE INDEX processed_kept ON processed (at) WHERE replies IS NOT NULL""",
+    ),
 )
 
 
@@ -103,7 +116,9 @@ _TOUCH_INBOUND = """INSERT INTO profiles (sender_key, last_inbound_at, updated_a
 _UPSERT_CONVERSATION = """INSERT INTO conversations (sender_key, state, data, updated_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (sender_key) DO UPDATE SET state = excluded.state,
     data = excluded.data, updated_at = excluded.updated_at"""
-_FIRST_TIME = "INSERT INTO processed (message_key, at) VALUES (?, ?) ON CONFLICT DO NOTHING"
+_FIRST_TIME = "INSERT INTO processed (message_key, at, replies) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+# A Telegram update whose turn is written is done; its text is not kept beyond that.
+_INBOX_DONE = "UPDATE inbox SET done_at = ?, body = '' WHERE message_key = ? AND done_at IS NULL"
 # One FAQ decision for the office's figures, and a question the FAQ could not answer: neither
 # carries the sender; the question is kept only as its words, with a count and when last asked.
 _LOG_FAQ = "INSERT INTO faq_log (at, decision, entry_id, office_id) VALUES (?, ?, ?, ?)"
@@ -117,6 +132,12 @@ def _copy_error(exc: Exception) -> Exception:
         return copy.copy(exc)
     except Exception:   # an exception class that cannot be copied is shared; nothing reads more than its class
         return exc
+
+
+def _with_case(item: Outgoing, case_no: str, report_id: int | None) -> Outgoing:
+    """An outgoing message written before its case number existed, with the number filled in."""
+    return Outgoing(item.recipient, item.text.replace("{case_no}", case_no), item.kind, report_id,
+                    tuple(Option(o.label, o.payload.replace("{case_no}", case_no)) for o in item.options))
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -159,16 +180,40 @@ class FaqDecision:
 
 @dataclass(frozen=True)
 class TurnEnd:
-    """What handling one message changed, written together; the sender counts as greeted after it.
+    """What handling one message changed, written together in one transaction.
 
-    `conversation` None means the sender's data was just deleted ("hapus data"): nothing about
-    them is written back.
+    `conversation` None writes nothing about the sender's state (a message refused before the
+    core, or "hapus data", which `forget` carries out in the same transaction). `profile` False
+    leaves the profile as it was (an officer's command). A filed `report` gets its case number
+    inside the transaction; "{case_no}" in `alerts` and `outgoing` is replaced with it.
     """
 
     village_id: str | None
     conversation: Conversation | None
     faq: FaqDecision | None = None
     unanswered: str | None = None   # the question, already scrubbed of phone-like numbers
+    message_key: str | None = None  # the provider's id: recorded now, so a redelivery is a duplicate
+    profile: bool = True
+    report: NewReport | None = None
+    alerts: Sequence[Outgoing] = ()
+    outgoing: Sequence[Outgoing] = ()    # replies the outbox delivers (Telegram), status updates
+    kept_replies: Sequence[Reply] | None = None   # answered again to a redelivered webhook (WhatsApp)
+    forget: bool = False
+    opted_out: bool | None = None
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What the transaction decided: the case number filed, or that the message was a duplicate."""
+
+    duplicate: bool = False
+    case_no: str | None = None
+    report_id: int | None = None
+    unlinked: int = 0               # reports no longer linked to a sender who said "hapus data"
+
+
+class _Duplicate(Exception):
+    """The message id was recorded meanwhile: the turn is undone (its savepoint rolled back)."""
 
 
 @dataclass(frozen=True)
@@ -226,6 +271,7 @@ class OutboxItem:
     kind: str
     report_id: int | None
     attempts: int
+    uncertain_since: dt.datetime | None = None   # an attempt started then may have gone through
 
 
 _REPORT_COLUMNS = ("id, case_no, office_id, village_id, status, risk, flags, answers, media, "
@@ -255,6 +301,9 @@ class Store:
         # Units waiting for the next group commit, and the task writing them.
         self._queued: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
+        # Set (on whichever thread) when a transaction queued outbox messages; listeners are told after COMMIT.
+        self._enqueued = False
+        self._listeners: list[Callable[[], None]] = []
 
     @classmethod
     @asynccontextmanager
@@ -306,9 +355,11 @@ class Store:
             try:
                 yield self.db
             except BaseException:
+                self._enqueued = False
                 await self.db.execute("ROLLBACK")
                 raise
             await self.db.execute("COMMIT")
+        self._notify()
 
     async def _unit(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on the database thread in the next group commit; its result once committed.
@@ -347,6 +398,7 @@ class Store:
                 raise
             except Exception as exc:   # the transaction failed: no unit of the group was written
                 outcomes = [(False, _copy_error(exc)) for _ in group]
+            self._notify()
             for (_, future), (ok, value) in zip(group, outcomes, strict=True):
                 if future.done():
                     continue   # its caller gave up while the group was being written
@@ -394,16 +446,16 @@ class Store:
 
     # One message: start and end -----------------------------------------------------------
     async def begin_turn(self, sender: Sender, message_key: str | None, now: dt.datetime) -> TurnStart | None:
-        """Record the provider's message id and the inbound time, and read the sender's state.
+        """Read the sender's state; None when the message id was recorded before (a redelivery).
 
-        None when the message id was seen before (a redelivery): nothing else happens then.
+        Nothing is written: the message id is recorded by `end_turn`, with the turn's result, so a
+        crash in between leaves no trace and the redelivered message is handled as new.
         """
-        stamp = _iso(now)
 
         def work(conn: sqlite3.Connection) -> tuple[Any, Any] | None:
-            if message_key is not None and conn.execute(_FIRST_TIME, (message_key, stamp)).rowcount != 1:
+            if message_key is not None and conn.execute(
+                    "SELECT 1 FROM processed WHERE message_key = ?", (message_key,)).fetchone():
                 return None
-            conn.execute(_TOUCH_INBOUND, (sender.key, stamp, stamp))
             return (conn.execute("SELECT village_id, greeted FROM profiles WHERE sender_key = ?",
                                  (sender.key,)).fetchone(),
                     conn.execute("SELECT state, data FROM conversations WHERE sender_key = ?",
@@ -414,24 +466,112 @@ class Store:
             return None
         profile, conv = rows
         # Parsed here, not on the database thread: the write lock is held there.
-        return TurnStart(Profile(sender.key, profile[0], bool(profile[1])),
+        return TurnStart(Profile(sender.key, profile[0], bool(profile[1])) if profile
+                         else Profile(sender.key, None, False),
                          Conversation(conv[0], json.loads(conv[1])) if conv else Conversation("menu", {}))
 
-    async def end_turn(self, sender: Sender, end: TurnEnd, now: dt.datetime) -> None:
-        """The sender's new state and the turn's figures, in one transaction."""
+    async def kept_replies(self, message_key: str) -> list[Reply]:
+        """The replies a handled message got, kept for a redelivered webhook; [] when none are kept."""
+        row = await self._one("SELECT replies FROM processed WHERE message_key = ?", (message_key,))
+        if not row or not row[0]:
+            return []
+        return [Reply(text, tuple(Option(a, b) for a, b in options)) for text, options in json.loads(row[0])]
+
+    async def end_turn(self, sender: Sender, end: TurnEnd, now: dt.datetime) -> TurnResult:
+        """Everything one message changed, in one transaction: all of it, or (after a crash) none.
+
+        The message id, the sender's new state, the turn's figures, a filed report with its alerts,
+        and the messages the outbox will deliver. When the message id was recorded meanwhile (the
+        same message handled twice at once), nothing is written and the result says so.
+        """
         stamp = _iso(now)
         data = json.dumps(end.conversation.data, ensure_ascii=False) if end.conversation is not None else None
+        kept = None if end.kept_replies is None else json.dumps(
+            [[r.text, [[o.label, o.payload] for o in r.options]] for r in end.kept_replies], ensure_ascii=False)
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> TurnResult:
+            if end.message_key is not None:
+                if conn.execute(_FIRST_TIME, (end.message_key, stamp, kept)).rowcount != 1:
+                    raise _Duplicate
+                conn.execute(_INBOX_DONE, (stamp, end.message_key))
+            unlinked = 0
+            if end.forget:
+                unlinked = self._forget_sync(conn, sender)
+            else:
+                conn.execute(_TOUCH_INBOUND, (sender.key, stamp, stamp))
+                if end.opted_out is not None:
+                    conn.execute("UPDATE profiles SET opted_out = ? WHERE sender_key = ?",
+                                 (int(end.opted_out), sender.key))
             if end.conversation is not None:
-                conn.execute(_UPSERT_PROFILE, (sender.key, end.village_id, 1, stamp))
+                if end.profile:
+                    conn.execute(_UPSERT_PROFILE, (sender.key, end.village_id, 1, stamp))
                 conn.execute(_UPSERT_CONVERSATION, (sender.key, end.conversation.state, data, stamp))
             if end.faq is not None:
                 conn.execute(_LOG_FAQ, (stamp, end.faq.decision, end.faq.entry_id, end.faq.office_id))
             if end.unanswered is not None:
                 conn.execute(_UNANSWERED, (end.unanswered, end.unanswered[:300], stamp))
+            case_no = report_id = None
+            if end.report is not None:
+                report_id, case_no = self._file_sync(conn, end.report, end.alerts, now.year, now)
+            if case_no is not None and kept is not None:
+                conn.execute("UPDATE processed SET replies = replace(replies, '{case_no}', ?) "
+                             "WHERE message_key = ?", (case_no, end.message_key))
+            for item in end.outgoing:
+                if case_no is not None:
+                    item = _with_case(item, case_no, item.report_id)
+                self._enqueue_sync(conn, item, now)
+            return TurnResult(False, case_no, report_id, unlinked)
 
-        await self._unit(work)
+        try:
+            return await self._unit(work)
+        except _Duplicate:
+            return TurnResult(duplicate=True)
+
+    # Inbox: Telegram updates kept before they are acknowledged --------------------------------
+    async def inbox_add(self, rows: Sequence[tuple[str, int, str, str]], now: dt.datetime) -> list[str]:
+        """Keep updates (message key, sequence, chat key, raw body) in one transaction.
+
+        Returns the chat keys that got a new row; an update already kept (a redelivery) adds nothing.
+        """
+        stamp = _iso(now)
+
+        def work(conn: sqlite3.Connection) -> list[str]:
+            added = []
+            for key, seq, chat, body in rows:
+                if conn.execute("INSERT INTO inbox (message_key, seq, chat_key, body, received_at) "
+                                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                (key, seq, chat, body, stamp)).rowcount == 1:
+                    added.append(chat)
+            return added
+
+        return cast(list[str], await self._unit(work))
+
+    async def inbox_pending(self, chat_key: str | None = None, limit: int = 100) -> list[tuple[str, str, str]]:
+        """Updates not yet handled, in order: one chat's, or every chat's; (message key, chat, body)."""
+        rows = await self._all(
+            "SELECT message_key, chat_key, body FROM inbox WHERE done_at IS NULL "
+            "AND (? IS NULL OR chat_key = ?) ORDER BY seq LIMIT ?", (chat_key, chat_key, limit))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def inbox_done(self, message_key: str, now: dt.datetime) -> None:
+        """An update handled without a turn of the core (ignored, or refused before it)."""
+        await self._unit(lambda conn: conn.execute(_INBOX_DONE, (_iso(now), message_key)))
+
+    async def prune_delivery_records(self, inbox_before: dt.datetime, replies_before: dt.datetime) -> int:
+        """Forget what only a provider's redelivery could still need, once none can come.
+
+        Handled inbox rows (Telegram keeps an update for 24 hours) and the replies kept for a
+        retried webhook (Twilio retries within 15 seconds). The message ids themselves stay in
+        `processed`: an id seen once is never handled again.
+        """
+        def work(conn: sqlite3.Connection) -> int:
+            cur = conn.execute("DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?",
+                               (_iso(inbox_before),))
+            kept = conn.execute("UPDATE processed SET replies = NULL WHERE replies IS NOT NULL AND at < ?",
+                                (_iso(replies_before),))
+            return int(cur.rowcount) + int(kept.rowcount)
+
+        return int(await self._unit(work))
 
     # Profiles and conversation state ------------------------------------------------------
     async def profile(self, sender: Sender) -> Profile:
@@ -463,19 +603,20 @@ class Store:
 
     async def forget_sender(self, sender: Sender) -> int:
         """"Hapus data": profile and state gone, reports kept but no longer linked to the person."""
-        async with self._transaction() as db:
-            await db.execute("DELETE FROM profiles WHERE sender_key = ?", (sender.key,))
-            await db.execute("DELETE FROM conversations WHERE sender_key = ?", (sender.key,))
-            # Alerts already sent carried the contact in their text; the copies here go too.
-            await db.execute(
-                "UPDATE outbox SET text = '', options = '[]' WHERE status != 'pending' AND report_id IN "
-                "(SELECT id FROM reports WHERE reporter_key = ?)", (sender.key,))
-            cur = await db.execute(
-                "UPDATE reports SET reporter_key = NULL, contactable = 0 WHERE reporter_key = ?",
-                (sender.key,))
-            await db.execute("DELETE FROM outbox WHERE recipient = ? AND status = 'pending'",
-                             (sender.key,))
-            return cur.rowcount
+        return await self._unit(lambda conn: self._forget_sync(conn, sender))
+
+    @staticmethod
+    def _forget_sync(conn: sqlite3.Connection, sender: Sender) -> int:
+        conn.execute("DELETE FROM profiles WHERE sender_key = ?", (sender.key,))
+        conn.execute("DELETE FROM conversations WHERE sender_key = ?", (sender.key,))
+        # Alerts already sent carried the contact in their text; the copies here go too.
+        conn.execute(
+            "UPDATE outbox SET text = '', options = '[]' WHERE status != 'pending' AND report_id IN "
+            "(SELECT id FROM reports WHERE reporter_key = ?)", (sender.key,))
+        cur = conn.execute("UPDATE reports SET reporter_key = NULL, contactable = 0 WHERE reporter_key = ?",
+                           (sender.key,))
+        conn.execute("DELETE FROM outbox WHERE recipient = ? AND status = 'pending'", (sender.key,))
+        return int(cur.rowcount)
 
     async def anonymise_reports_before(self, cutoff: dt.datetime) -> int:
         """Retention: reports filed before `cutoff` lose every link to their reporter."""
@@ -493,34 +634,31 @@ class Store:
     async def file_report(self, new: NewReport, alerts: Sequence[Outgoing], year: int,
                           now: dt.datetime) -> Report:
         """Number the case, store it and queue its alerts in one transaction: all or nothing."""
-        async with self._transaction() as db:
-            await db.execute(
-                """INSERT INTO case_sequences (office_id, year, last) VALUES (?, ?, 1)
-                   ON CONFLICT (office_id, year) DO UPDATE SET last = last + 1""",
-                (new.office_id, year))
-            async with db.execute("SELECT last FROM case_sequences WHERE office_id = ? AND year = ?",
-                                  (new.office_id, year)) as cur:
-                row = await cur.fetchone()
-            assert row is not None
-            case_no = f"{new.office_id}-{year}-{int(row[0]):04d}"
-            cur = await db.execute(
-                """INSERT INTO reports (case_no, office_id, village_id, status, risk, flags, answers,
-                   media, recruiter_phone, recruiter_name, recruiter_company, reporter_key,
-                   contactable, created_at) VALUES (?, ?, ?, 'baru', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (case_no, new.office_id, new.village_id, new.risk, json.dumps(list(new.flags)),
-                 json.dumps(new.answers, ensure_ascii=False), json.dumps(list(new.media)),
-                 new.recruiter_phone, new.recruiter_name, new.recruiter_company,
-                 new.reporter_key, int(new.contactable), _iso(now)))
-            report_id = int(cur.lastrowid or 0)
-            for alert in alerts:
-                await self._enqueue(db, alert.__class__(
-                    recipient=alert.recipient, text=alert.text.replace("{case_no}", case_no),
-                    kind=alert.kind, report_id=report_id,
-                    options=tuple(Option(o.label, o.payload.replace("{case_no}", case_no))
-                                  for o in alert.options)), now)
+        _, case_no = await self._unit(lambda conn: self._file_sync(conn, new, alerts, year, now))
         report = await self.report_by_case(case_no)
         assert report is not None
         return report
+
+    def _file_sync(self, conn: sqlite3.Connection, new: NewReport, alerts: Sequence[Outgoing], year: int,
+                   now: dt.datetime) -> tuple[int, str]:
+        conn.execute(
+            """INSERT INTO case_sequences (office_id, year, last) VALUES (?, ?, 1)
+               ON CONFLICT (office_id, year) DO UPDATE SET last = last + 1""", (new.office_id, year))
+        row = conn.execute("SELECT last FROM case_sequences WHERE office_id = ? AND year = ?",
+                           (new.office_id, year)).fetchone()
+        case_no = f"{new.office_id}-{year}-{int(row[0]):04d}"
+        cur = conn.execute(
+            """INSERT INTO reports (case_no, office_id, village_id, status, risk, flags, answers,
+               media, recruiter_phone, recruiter_name, recruiter_company, reporter_key,
+               contactable, created_at) VALUES (?, ?, ?, 'baru', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (case_no, new.office_id, new.village_id, new.risk, json.dumps(list(new.flags)),
+             json.dumps(new.answers, ensure_ascii=False), json.dumps(list(new.media)),
+             new.recruiter_phone, new.recruiter_name, new.recruiter_company,
+             new.reporter_key, int(new.contactable), _iso(now)))
+        report_id = int(cur.lastrowid or 0)
+        for alert in alerts:
+            self._enqueue_sync(conn, _with_case(alert, case_no, report_id), now)
+        return report_id, case_no
 
     async def report_by_case(self, case_no: str) -> Report | None:
         row = await self._one(f"SELECT {_REPORT_COLUMNS} FROM reports WHERE case_no = ?",  # noqa: S608
@@ -602,8 +740,8 @@ class Store:
             for item in items:
                 await self._enqueue(db, item, now)
 
-    @staticmethod
-    async def _enqueue(db: aiosqlite.Connection, item: Outgoing, now: dt.datetime) -> None:
+    async def _enqueue(self, db: aiosqlite.Connection, item: Outgoing, now: dt.datetime) -> None:
+        self._enqueued = True
         await db.execute(
             """INSERT INTO outbox (recipient, text, options, kind, report_id, next_attempt_at,
                created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
@@ -611,33 +749,90 @@ class Store:
              json.dumps([[o.label, o.payload] for o in item.options], ensure_ascii=False),
              item.kind, item.report_id, _iso(now), _iso(now)))
 
-    async def due_outbox(self, now: dt.datetime, limit: int = 50) -> list[OutboxItem]:
+    def _enqueue_sync(self, conn: sqlite3.Connection, item: Outgoing, now: dt.datetime) -> None:
+        self._enqueued = True
+        conn.execute(
+            """INSERT INTO outbox (recipient, text, options, kind, report_id, next_attempt_at,
+               created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (item.recipient.key, item.text,
+             json.dumps([[o.label, o.payload] for o in item.options], ensure_ascii=False),
+             item.kind, item.report_id, _iso(now), _iso(now)))
+
+    def on_enqueued(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after each commit that queued outbox messages (the outbox wakes at once)."""
+        self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        if self._enqueued:
+            self._enqueued = False
+            for listener in self._listeners:
+                listener()
+
+    async def due_outbox(self, now: dt.datetime, limit: int = 50, recipient: Sender | None = None,
+                         kinds: Sequence[str] | None = None) -> list[OutboxItem]:
+        """Messages due now, oldest first: all, or one recipient's (of some kinds only)."""
         rows = await self._all(
-            "SELECT id, recipient, text, options, kind, report_id, attempts FROM outbox "
-            "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (_iso(now), limit))
+            "SELECT id, recipient, text, options, kind, report_id, attempts, attempt_at FROM outbox "
+            "WHERE status = 'pending' AND next_attempt_at <= ? AND (? IS NULL OR recipient = ?) "
+            "AND (? IS NULL OR kind IN (SELECT value FROM json_each(?))) ORDER BY id LIMIT ?",
+            (_iso(now), recipient and recipient.key, recipient and recipient.key,
+             kinds and json.dumps(list(kinds)), kinds and json.dumps(list(kinds)), limit))
         return [OutboxItem(r[0], Sender.from_key(r[1]), r[2],
-                           tuple(Option(a, b) for a, b in json.loads(r[3])), r[4], r[5], r[6])
+                           tuple(Option(a, b) for a, b in json.loads(r[3])), r[4], r[5], r[6], _parse(r[7]))
                 for r in rows]
 
-    async def outbox_sent(self, item_id: int, now: dt.datetime, provider_id: str | None = None) -> None:
-        async with self._transaction() as db:
-            await db.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
-                             "provider_id = ? WHERE id = ?", (_iso(now), provider_id, item_id))
-            await db.execute("INSERT INTO outbox_attempts (outbox_id, at, ok) VALUES (?, ?, 1)",
-                             (item_id, _iso(now)))
+    async def outbox_claim(self, item_id: int, now: dt.datetime) -> bool:
+        """Mark a message "sending" before it is sent, with when the attempt started.
+
+        False when it is no longer pending (another pass took it). A row still "sending" after a
+        restart was perhaps sent: see `outbox_recover`.
+        """
+        def work(conn: sqlite3.Connection) -> bool:
+            return conn.execute("UPDATE outbox SET status = 'sending', attempt_at = ? "
+                                "WHERE id = ? AND status = 'pending'", (_iso(now), item_id)).rowcount == 1
+
+        return bool(await self._unit(work))
+
+    async def outbox_recover(self) -> int:
+        """At start: messages left "sending" by a process that died go back to pending.
+
+        Their `attempt_at` stays, which marks them uncertain: the outbox asks the provider whether
+        the attempt went through before it sends again.
+        """
+        def work(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").rowcount)
+
+        return int(await self._unit(work))
+
+    async def outbox_sent(self, item_id: int, now: dt.datetime, provider_id: str | None = None,
+                          note: str | None = None) -> None:
+        """Sent (or found sent); a reply's text is not kept once it went: it may quote a report."""
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+                         "provider_id = ?, attempt_at = NULL WHERE id = ?", (_iso(now), provider_id, item_id))
+            conn.execute("UPDATE outbox SET text = '', options = '[]' WHERE id = ? AND kind = 'reply'",
+                         (item_id,))
+            conn.execute("INSERT INTO outbox_attempts (outbox_id, at, ok, error) VALUES (?, ?, 1, ?)",
+                         (item_id, _iso(now), note))
+
+        await self._unit(work)
 
     async def outbox_failed(self, item_id: int, error: str, retry_at: dt.datetime | None,
-                            now: dt.datetime) -> None:
-        """Record a failed attempt; retry at `retry_at`, or give up when it is None."""
-        async with self._transaction() as db:
-            await db.execute(
+                            now: dt.datetime, *, uncertain: bool = False) -> None:
+        """Record a failed attempt; retry at `retry_at`, or give up when it is None.
+
+        `uncertain`: the provider may have accepted it (a time-out after sending); the attempt's
+        start is kept so the next try first asks the provider.
+        """
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = ?, "
-                "next_attempt_at = ? WHERE id = ?",
-                (error, "pending" if retry_at else "failed", _iso(retry_at or now), item_id))
-            await db.execute(
-                "INSERT INTO outbox_attempts (outbox_id, at, ok, error) VALUES (?, ?, 0, ?)",
-                (item_id, _iso(now), error))
+                "next_attempt_at = ?, attempt_at = CASE WHEN ? THEN attempt_at END WHERE id = ?",
+                (error, "pending" if retry_at else "failed", _iso(retry_at or now), int(uncertain), item_id))
+            conn.execute("INSERT INTO outbox_attempts (outbox_id, at, ok, error) VALUES (?, ?, 0, ?)",
+                         (item_id, _iso(now), error))
+
+        await self._unit(work)
 
     async def outbox_provider_status(self, provider_id: str, status: str, error: str | None,
                                      retry: bool, now: dt.datetime) -> int | None:

@@ -352,6 +352,8 @@ async def open_desk(knowledge: Knowledge, folder: Path, *, rest_timeout: float =
             tg = TelegramChannel(settings, dialogue, store, poll_timeout=1)
             outbox = build_outbox(store, {Channel.WHATSAPP: wa, Channel.TELEGRAM: tg}, clock=clock)
             outbox.backoff = Backoff(first=5, timeout=send_timeout)
+            tg.use_outbox(outbox)
+            twilio.clock = clock
             await wa.start()
             await tg.start()
             app: web.Application = build_web_app([wa, tg], store, "test", settings.max_body_bytes)

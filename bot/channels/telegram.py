@@ -1,12 +1,15 @@
-"""Telegram: verify, parse, call the core, render; by long polling or by webhook on the shared server.
+"""Telegram: verify, keep, handle, reply; by long polling or by webhook on the shared server.
 
 The adapter holds no conversation state (that lives in the store) and uses no PTB Application,
 ConversationHandler or persistence: the real PTB `ExtBot` with its `AIORateLimiter` sends, and
 updates come either from a getUpdates loop (no public address) or from POST /telegram.
 
-Updates of one chat are handled in order, different chats concurrently; one update that fails is
-logged with its update_id only and never blocks the next. Redelivered updates change nothing: the
-core records each update_id.
+An update is written to the store's inbox before Telegram is told 200 (or, when polling, before
+its offset is confirmed), so a crash cannot lose it. A worker per chat handles the chat's inbox
+rows in order, different chats concurrently; a turn's replies are written to the outbox in the
+turn's own transaction and sent right after it. Rows left unhandled by a crash are handled at
+start. One update that fails is logged with its update_id only and never blocks the next;
+redelivered updates change nothing (the inbox and the core both record each update_id).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hmac
+import json
 import logging
 import os
 import re
@@ -43,8 +47,10 @@ from telegram.error import (
     Conflict,
     Forbidden,
     InvalidToken,
+    NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
@@ -55,7 +61,7 @@ from bot.config import Settings
 from bot.dialogue import Dialogue, log_id
 from bot.errors import ConfigError, StoreError
 from bot.models import Channel, IncomingMessage, Media, Option, Outgoing, Reply, Sender
-from bot.outbox import DeliveryError
+from bot.outbox import DeliveryError, Outbox
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -138,8 +144,10 @@ class TelegramChannel:
                                        base_file_url=base_file_url,
                                        rate_limiter=AIORateLimiter(max_retries=0))
         self.poll_timeout = poll_timeout
-        self._tails: dict[str, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        # Set by whoever builds the outbox: a turn's replies are sent right after its commit.
+        self.outbox: Outbox | None = None
+        self._dirty: set[str] = set()                       # chats with inbox rows to look at
+        self._workers: dict[str, asyncio.Task[None]] = {}   # at most one per chat
         self._poller: asyncio.Task[None] | None = None
         self._offset: int | None = None
         self._username = ""
@@ -160,6 +168,16 @@ class TelegramChannel:
             await self.bot.delete_webhook()   # getUpdates does not work while a webhook is set
             self._poller = asyncio.create_task(self._poll())
             log.info("telegram polling started")
+        await self._resume()
+
+    async def _resume(self) -> None:
+        """Updates kept but not handled when the last process stopped (or died) are handled now."""
+        pending = await self.store.inbox_pending(limit=100_000)
+        chats = list(dict.fromkeys(chat for _, chat, _ in pending))
+        if pending:
+            log.info("telegram inbox resumed updates=%d chats=%d", len(pending), len(chats))
+        for chat in chats:
+            self._wake(chat)
 
     async def stop(self) -> None:
         if self._poller is not None:
@@ -174,10 +192,13 @@ class TelegramChannel:
                 await self.bot.get_updates(offset=self._offset, timeout=0, limit=1)
         await self.bot.shutdown()
 
+    def use_outbox(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
     async def drain(self) -> None:
         """Wait until every update received so far has been handled."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._workers:
+            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
 
     async def _set_commands(self) -> None:
         msg = self.dialogue.msg
@@ -210,17 +231,22 @@ class TelegramChannel:
                 delay = min(delay * 2, 60.0)
                 continue
             delay = 1.0
-            for update in updates:
-                self._offset = update.update_id + 1
-                self._dispatch(update)
+            if not updates:
+                continue
+            if not await self._keep(updates, [json.dumps(u.to_dict(), ensure_ascii=False) for u in updates]):
+                await asyncio.sleep(1.0)   # the offset stays: the same updates are fetched again
+                continue
+            # Confirmed with the next getUpdates, now that they are kept.
+            self._offset = updates[-1].update_id + 1
 
     async def _webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             log.warning("telegram webhook refused: wrong or missing secret token")
             return web.Response(status=403)
+        body = await request.text()
         try:
-            data = await request.json()
+            data = json.loads(body)
         except ValueError:
             return web.Response(status=400)
         if not isinstance(data, dict):
@@ -231,34 +257,76 @@ class TelegramChannel:
             log.warning("telegram update unreadable update_id=%s reason=%s",
                         data.get("update_id"), exc.__class__.__name__)
             return web.Response()
-        self._dispatch(update)
-        return web.Response()   # answered at once; the update is handled in the background
+        if not isinstance(update.update_id, int) or not 0 <= update.update_id < 2 ** 63:
+            log.warning("telegram update unreadable: update_id is not a number")
+            return web.Response()
+        if not await self._keep([update], [body]):
+            return web.Response(status=503)   # not kept: Telegram delivers it again
+        return web.Response()   # kept: handled in the background, in order for its chat
 
-    def _dispatch(self, update: Update) -> None:
-        """Handle in the background: in order within one chat, concurrently across chats."""
+    @staticmethod
+    def _chat_key(update: Update) -> str:
         chat = update.effective_chat
-        key = str(chat.id) if chat else f"update:{update.update_id}"
-        task = asyncio.create_task(self._process(update, self._tails.get(key)))
-        self._tails[key] = task
-        self._tasks.add(task)
+        return str(chat.id) if chat else f"update:{update.update_id}"
+
+    async def _keep(self, updates: Sequence[Update], bodies: Sequence[str]) -> bool:
+        """Write updates to the inbox (one transaction) and wake their chats' workers."""
+        rows = [(f"{Channel.TELEGRAM.value}:{u.update_id}", u.update_id, self._chat_key(u), body)
+                for u, body in zip(updates, bodies, strict=True)]
+        try:
+            chats = await self.store.inbox_add(rows, self.dialogue.clock())
+        except (StoreError, sqlite3.Error) as exc:
+            log.error("telegram updates not kept first_update_id=%d count=%d error=%s",
+                      updates[0].update_id, len(updates), exc.__class__.__name__)
+            return False
+        for chat in dict.fromkeys(chats):
+            self._wake(chat)
+        return True
+
+    def _wake(self, chat: str) -> None:
+        """Make sure the chat's worker looks at its inbox rows again."""
+        self._dirty.add(chat)
+        if chat in self._workers:
+            return
+        task = asyncio.create_task(self._work(chat))
+        self._workers[chat] = task
 
         def done(finished: asyncio.Task[None]) -> None:
-            self._tasks.discard(finished)
-            if self._tails.get(key) is finished:
-                del self._tails[key]
+            if self._workers.get(chat) is finished:
+                del self._workers[chat]
 
         task.add_done_callback(done)
 
-    async def _process(self, update: Update, previous: asyncio.Task[None] | None) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])
+    async def _work(self, chat: str) -> None:
+        """Handle one chat's unhandled updates in order, until none are left."""
+        while chat in self._dirty:
+            self._dirty.discard(chat)   # before reading: a row kept meanwhile makes another round
+            try:
+                rows = await self.store.inbox_pending(chat)
+            except (StoreError, sqlite3.Error) as exc:
+                log.error("telegram inbox not read error=%s: trying again shortly", exc.__class__.__name__)
+                asyncio.get_running_loop().call_later(5.0, self._wake, chat)
+                return
+            for key, _, body in rows:
+                await self._handle_kept(key, body)
+
+    async def _handle_kept(self, key: str, body: str) -> None:
+        update_id = key.partition(":")[2]
         try:
+            update = Update.de_json(json.loads(body), self.bot)
             await self.handle_update(update)
         except Exception as exc:
             # Only the id: the exception may quote what the person wrote.
-            log.error("telegram update failed update_id=%d error=%s", update.update_id,
+            log.error("telegram update failed update_id=%s error=%s", update_id, exc.__class__.__name__)
+            log.debug("telegram update failed update_id=%s", update_id, exc_info=True)
+        try:
+            # A turn of the core marked it done already, with its result; anything else is done now.
+            await self.store.inbox_done(key, self.dialogue.clock())
+        except (StoreError, sqlite3.Error) as exc:
+            # Left in the inbox: handled again with the chat's next update or at the next start,
+            # where the core recognises a turn already written.
+            log.error("telegram update not marked done update_id=%s error=%s", update_id,
                       exc.__class__.__name__)
-            log.debug("telegram update failed update_id=%d", update.update_id, exc_info=True)
 
     async def handle_update(self, update: Update) -> None:
         if update.callback_query is not None:
@@ -313,8 +381,8 @@ class TelegramChannel:
                 return
             media = ()
         # Stickers, voice notes and the like arrive as "" and get the core's no_text answer.
-        replies = await self._core(IncomingMessage(sender, text, str(update_id), None, media))
-        await self._reply(self._reply_chat(sender, message.chat_id, message.chat.type), replies)
+        await self._core(IncomingMessage(sender, text, str(update_id), None, media),
+                         self._reply_chat(sender, message.chat_id, message.chat.type))
 
     def _reply_chat(self, sender: Sender, chat_id: int, chat_type: str) -> int:
         """Where an officer's answer may be shown: their office's own group, else their private chat.
@@ -353,12 +421,11 @@ class TelegramChannel:
                 await self._answer(query)
                 return
             # The core refuses; only the person who pressed sees why, and nothing changes.
-            replies = await self._core(IncomingMessage(sender, "", str(update_id), query.data))
+            replies = await self._core(IncomingMessage(sender, "", str(update_id), query.data), None)
             await self._answer(query, markup.to_plain(replies[0].text) if replies else None)
             return
         await self._answer(query)   # stop the button spinning before the work
-        replies = await self._core(IncomingMessage(sender, "", str(update_id), query.data))
-        await self._reply(message.chat.id, replies)
+        await self._core(IncomingMessage(sender, "", str(update_id), query.data), message.chat.id)
 
     async def _answer(self, query: CallbackQuery, text: str | None = None) -> None:
         try:
@@ -367,16 +434,30 @@ class TelegramChannel:
         except TelegramError as exc:   # e.g. "query is too old" after a long outage
             log.warning("telegram answerCallbackQuery failed reason=%s", exc.__class__.__name__)
 
-    async def _core(self, incoming: IncomingMessage) -> list[Reply]:
-        """Call the core; a database failure gets the apology instead of silence."""
+    async def _core(self, incoming: IncomingMessage, reply_chat: int | None) -> list[Reply]:
+        """Call the core; its replies go to `reply_chat` through the outbox (None: only returned).
+
+        A database failure gets the apology, sent directly: the outbox is in that database.
+        """
+        reply_to = Sender(Channel.TELEGRAM, str(reply_chat)) if reply_chat is not None else None
         try:
-            return await self._core_unguarded(incoming)
+            replies = await self._core_unguarded(incoming, reply_to)
         except (StoreError, sqlite3.Error) as exc:
             log.error("telegram update not processed update=%s error=%s", incoming.message_id,
                       exc.__class__.__name__)
-            return [Reply(self.dialogue.msg("error_apology"))]
+            apology = [Reply(self.dialogue.msg("error_apology"))]
+            if reply_chat is not None:
+                await self._reply(reply_chat, apology)
+            return apology
+        if reply_to is not None and self.outbox is not None:
+            try:
+                await self.outbox.deliver_to(reply_to)
+            except (StoreError, sqlite3.Error) as exc:   # written: the outbox's next pass sends them
+                log.error("telegram replies not sent yet update=%s error=%s", incoming.message_id,
+                          exc.__class__.__name__)
+        return replies
 
-    async def _core_unguarded(self, incoming: IncomingMessage) -> list[Reply]:
+    async def _core_unguarded(self, incoming: IncomingMessage, reply_to: Sender | None) -> list[Reply]:
         """Call the core; after an officer's successful case step, update that case's alerts."""
         case_no = None
         before = 0
@@ -393,7 +474,7 @@ class TelegramChannel:
                 before = len(await self.store.case_events(report.id))
             else:
                 case_no = None
-        replies = await self.dialogue.handle(incoming)
+        replies = await self.dialogue.handle(incoming, reply_to=reply_to)
         if case_no:
             report = await self.store.report_by_case(case_no)
             if report is not None and len(await self.store.case_events(report.id)) > before:
@@ -445,7 +526,9 @@ class TelegramChannel:
         except BadRequest as exc:   # chat not found, bad markup: retrying cannot help
             raise DeliveryError(f"telegram bad request: {exc.message[:120]}", permanent=True) from None
         except TelegramError as exc:   # network trouble, 5xx, time-outs: the outbox retries
-            raise DeliveryError(f"telegram {exc.__class__.__name__}") from None
+            # A time-out or a broken connection may come after Telegram sent the message.
+            raise DeliveryError(f"telegram {exc.__class__.__name__}",
+                                uncertain=isinstance(exc, TimedOut | NetworkError)) from None
         provider_id = f"{chat_id}:{sent[-1].message_id}"
         if item.kind == "alert":
             await self._send_attachments(chat_id, item, sent[-1].message_id)

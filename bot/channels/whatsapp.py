@@ -36,7 +36,7 @@ from bot.dialogue import Dialogue, log_id
 from bot.errors import ConfigError, StoreError
 from bot.models import Channel, IncomingMessage, Media, Outgoing, Reply, Sender
 from bot.outbox import DeliveryError
-from bot.store import Report, Store
+from bot.store import Report, Store, TurnEnd
 
 log = logging.getLogger(__name__)
 
@@ -249,12 +249,17 @@ class WhatsAppChannel:
         if word in _STOP_WORDS and not message.payload:
             # Handled here, not by the core, but recorded the way the core records a message.
             now = self.dialogue.clock()
-            if await self.store.begin_turn(sender, message.key, now) is None:
-                return []
-            await self.store.set_opted_out(sender, True, now)
+            start = await self.store.begin_turn(sender, message.key, now)
+            replies = [Reply(self.dialogue.msg("wa_opted_out"))]
+            if start is None or (await self.store.end_turn(sender, TurnEnd(
+                    start.profile.village_id, None, profile=False, message_key=message.key,
+                    kept_replies=replies, opted_out=True), now)).duplicate:
+                return await self.store.kept_replies(message.key or "")
             log.info("whatsapp opt-out sender=%s", log_id(sender))
-            return [Reply(self.dialogue.msg("wa_opted_out"))]
-        replies = await self.dialogue.handle(message)
+            return replies
+        # The replies are kept with the MessageSid: Twilio retrying a webhook whose answer it
+        # never got (a connection override, README) gets the same answer, not a second turn.
+        replies = await self.dialogue.handle(message, keep=True)
         if word in _RESUME_WORDS and replies and await self.store.opted_out(sender):
             await self.store.set_opted_out(sender, False, self.dialogue.clock())
             log.info("whatsapp opt-in sender=%s", log_id(sender))
@@ -357,7 +362,8 @@ class WhatsAppChannel:
             async with asyncio.timeout(self.rest_timeout):
                 message = await self._rest().messages.create_async(**kwargs)
         except TimeoutError:
-            raise DeliveryError(f"Twilio API did not answer within {self.rest_timeout:g}s") from None
+            raise DeliveryError(f"Twilio API did not answer within {self.rest_timeout:g}s",
+                                uncertain=True) from None
         except TwilioException as exc:
             status = int(getattr(exc, "status", 0) or 0)
             code = getattr(exc, "code", None)
@@ -366,11 +372,46 @@ class WhatsAppChannel:
             raise DeliveryError(f"twilio {code or '-'} http {status}",
                                 permanent=code in PERMANENT_CODES) from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise DeliveryError(f"Twilio API unreachable ({exc.__class__.__name__})") from None
+            # Refused before the request went out: not sent. Broken afterwards: perhaps created.
+            raise DeliveryError(f"Twilio API unreachable ({exc.__class__.__name__})",
+                                uncertain=not isinstance(exc, aiohttp.ClientConnectorError)) from None
         sid = str(message.sid) if message.sid else None
         log.info("whatsapp sent message=%s kind=%s report=%s template=%s", sid, item.kind, item.report_id,
                  "content_sid" in content)
         return sid
+
+    async def find_sent(self, item: Outgoing, since: dt.datetime) -> str | None:
+        """After an attempt whose outcome is unknown: the SID of the message it created, if any.
+
+        Twilio's Messages list, filtered by To and From, newest first. Not filtered by DateSent:
+        that filter is by day, and a message still queued has no date_sent yet; the time is
+        checked here on date_created instead (with a minute for clocks that disagree). A text
+        matches on its first part's body; a case's alert or status update, which may have gone as
+        a template, also on its case number near the start. Raises DeliveryError when Twilio cannot be asked now.
+        """
+        text = render_text(item)
+        first = markup.split_paragraphs(text, MAX_BODY)[0] if text else ""
+        case_no = self._case_in(item.text)
+        earliest = since - dt.timedelta(minutes=1)
+        try:
+            async with asyncio.timeout(self.rest_timeout):
+                messages = await self._rest().messages.list_async(
+                    to=item.recipient.user_id, from_=self.sender_id, page_size=50, limit=50)
+        except TimeoutError:
+            raise DeliveryError("Twilio API did not answer the Messages list") from None
+        except TwilioException as exc:
+            raise DeliveryError(f"twilio {getattr(exc, 'code', None) or '-'} listing messages") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise DeliveryError(f"Twilio API unreachable ({exc.__class__.__name__})") from None
+        for message in messages:
+            created = message.date_created
+            if created is None or created < earliest or message.direction == "inbound":
+                continue
+            body = str(message.body or "")
+            # A case's own messages name it at the start (later, an alert names related cases).
+            if body.strip() == first.strip() or (case_no is not None and case_no in body[:80]):
+                return str(message.sid)
+        return None
 
     async def _report(self, item: Outgoing) -> Report | None:
         case_no = self._case_in(item.text)
