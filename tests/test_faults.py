@@ -48,6 +48,7 @@ from tests.faults_rigs import (
     twiml_messages,
     wa_file_report,
     wa_form,
+    wa_report_until_story,
     write_config,
 )
 
@@ -465,3 +466,51 @@ def _tg(user: int) -> Any:
 
 
 
+
+
+# One turn, one commit -------------------------------------------------------------------------------
+async def test_a_turn_that_fails_at_its_commit_leaves_no_trace_and_its_redelivery_files_one_report(
+        desk: Desk) -> None:
+    """The report, its alerts, the villager's new state and the message id go together or not at all."""
+    await desk.wa_chat(SGU_WA).say("KASUS")
+    chat = desk.wa_chat(VILLAGERS[0])
+    await chat.say("halo")
+    await chat.tap("Desa saya")
+    await chat.say("semuntai")
+    await wa_report_until_story(chat)
+    await chat.say("Disuruh berangkat.")
+    await chat.tap("hubungi saya")
+    send = next(m.group(1) for line in chat.last[-1].splitlines() if (m := re.match(r"^(\d+)\. Kirim", line)))
+    confirm = wa_form(From=chat.number, Body=send)
+    # The database fails inside the transaction, once the report row is being written.
+    await desk.store.db.execute("CREATE TEMP TRIGGER broken BEFORE INSERT ON reports "
+                                "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    apology = desk.knowledge.content.message("error_apology")
+    assert twiml_messages(await (await desk.wa_post(confirm)).text()) == [apology]
+    await desk.store.db.execute("DROP TRIGGER broken")
+    assert await desk.rows("SELECT count(*) FROM reports") == [(0,)]
+    assert await desk.rows("SELECT count(*) FROM outbox WHERE kind = 'alert'") == [(0,)]
+    assert await desk.rows("SELECT count(*) FROM processed WHERE message_key = ?",
+                           (f"whatsapp:{confirm['MessageSid']}",)) == [(0,)]
+    assert (await desk.store.conversation(_wa(chat.number))).state == "confirm"
+    # Twilio's retry of the same message is handled as new: one report, its alert, its answer.
+    done = twiml_messages(await (await desk.wa_post(confirm)).text())
+    assert case_in(" ".join(done)) == "SGU-2026-0001"
+    assert twiml_messages(await (await desk.wa_post(confirm)).text()) == done
+    assert await desk.rows("SELECT count(*) FROM reports") == [(1,)]
+    assert await desk.rows("SELECT count(*) FROM outbox WHERE kind = 'alert' AND recipient = ?",
+                           (f"whatsapp:{SGU_WA}",)) == [(1,)]
+    assert (await desk.store.conversation(_wa(chat.number))).state == "menu"
+
+
+async def test_telegram_replies_are_written_with_the_turn_and_sent_after_a_crash(desk: Desk) -> None:
+    """A crash after the turn's commit and before its reply went: the reply goes after the restart."""
+    desk.tg.use_outbox(None)   # nothing sends right after the turn: as if the process died there
+    assert await desk.tg_say(500001, "halo") == 200
+    assert desk.tg_texts(500001) == []
+    assert (await desk.store.conversation(_tg(500001))).state == "menu"
+    [(count,)] = await desk.rows("SELECT count(*) FROM outbox WHERE kind = 'reply' AND status = 'pending'")
+    assert count >= 1
+    await desk.outbox.deliver_due()                       # the restarted process's outbox
+    assert "Selamat datang" in desk.tg_texts(500001)[0]
+    assert await desk.rows("SELECT count(*) FROM outbox WHERE kind = 'reply' AND text != ''") == [(0,)]

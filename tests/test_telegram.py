@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import json
@@ -487,3 +488,62 @@ async def test_the_api_base_url_may_be_given_with_or_without_bot(make: HarnessFa
     h = await make(api_base=fake_api[1] + "/bot/")
     assert h.fake.made("getMe")
 
+
+
+# Durable before acknowledged ---------------------------------------------------------------------
+async def test_an_update_kept_but_not_handled_when_the_process_died_is_handled_at_start(
+        make: HarnessFactory, tg: Harness) -> None:
+    """The webhook answered 200 once the update was kept; the crash came before the turn."""
+    update = tg.message(VILLAGER, "paspor sy ilang di kuching gmn")
+    await tg.store.inbox_add([(f"telegram:{update['update_id']}", update["update_id"], str(VILLAGER),
+                               json.dumps(update))], tg.clock())
+    assert sent_texts(tg, VILLAGER) == []
+    restarted = await make()           # the next process starts on the same database
+    await restarted.channel.drain()
+    assert any("polisi" in text.lower() for text in sent_texts(tg, VILLAGER))
+    assert await tg.store.inbox_pending() == []
+
+
+async def test_a_chats_updates_are_handled_in_order_and_a_redelivery_of_a_kept_one_adds_nothing(
+        tg: Harness) -> None:
+    first, second = tg.message(VILLAGER, "halo"), tg.message(VILLAGER, "lapor")
+    assert tg.client is not None
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    # Telegram may open several connections: both arrive before either is handled.
+    for update in (first, second, first):
+        assert (await tg.client.post("/telegram", json=update, headers=headers)).status == 200
+    await tg.channel.drain()
+    texts = sent_texts(tg, VILLAGER)
+    assert "Selamat datang" in texts[0]
+    assert "desa" in texts[-1].lower()          # "lapor" asks for the village first, after the welcome
+    assert len([t for t in texts if "Selamat datang" in t]) == 1
+
+
+async def test_polling_confirms_an_offset_only_once_its_updates_are_kept(make: HarnessFactory) -> None:
+    h = await make(webhook=False)
+    await h.store.db.execute("PRAGMA busy_timeout=50")
+    update = payload("start_command")
+    async with h.store._write_lock:            # the database is busy with something else
+        h.fake.push_update(update)
+        await asyncio.sleep(1.5)
+        offsets = [c.params.get("offset") for c in h.fake.made("getUpdates")]
+        assert str(update["update_id"] + 1) not in offsets
+    await h.fake.wait_for("sendMessage", 2)
+    await h.channel.drain()
+    await h.channel.stop()
+    offsets = [c.params.get("offset") for c in h.fake.made("getUpdates")]
+    assert str(update["update_id"] + 1) in offsets
+    assert len(h.fake.made("sendMessage")) == 2
+
+
+async def test_a_reply_sent_when_the_process_died_is_sent_again_and_counted(tg: Harness) -> None:
+    """Telegram cannot be asked whether a message arrived: an uncertain reply is sent again."""
+    await tg.say(VILLAGER, "halo")
+    sent = len(tg.fake.made("sendMessage", VILLAGER))
+    await tg.store.enqueue([Outgoing(Sender(Channel.TELEGRAM, str(VILLAGER)), "sekali lagi", "reply")],
+                           tg.clock())
+    [item] = await tg.store.due_outbox(tg.clock(), kinds=("reply",))
+    assert await tg.store.outbox_claim(item.id, tg.clock())        # marked "sending", then the crash
+    restarted = build_outbox(tg.store, {Channel.TELEGRAM: tg.channel}, clock=tg.clock)
+    assert await restarted.deliver_due() == 1
+    assert sent_texts(tg, VILLAGER)[sent:] == ["sekali lagi"]

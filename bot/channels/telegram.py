@@ -192,7 +192,7 @@ class TelegramChannel:
                 await self.bot.get_updates(offset=self._offset, timeout=0, limit=1)
         await self.bot.shutdown()
 
-    def use_outbox(self, outbox: Outbox) -> None:
+    def use_outbox(self, outbox: Outbox | None) -> None:
         self.outbox = outbox
 
     async def drain(self) -> None:
