@@ -12,13 +12,21 @@ import contextlib
 import dataclasses
 import itertools
 import json
+import os
+import random
 import re
+import signal
+import socket
+import sqlite3
+import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -373,3 +381,426 @@ async def open_desk(knowledge: Knowledge, folder: Path, *, rest_timeout: float =
         release_all(twilio, telegram)
         for server in {tw_server, tg_server, *servers}:
             await server.close()
+
+
+# The crash scenario of issue 16 -----------------------------------------------------------------------
+# `desa-imigrasi run` as a child process, killed with SIGKILL at random moments while WhatsApp and
+# Telegram villagers each file a report and an officer acknowledges every alert; the providers
+# behave as they do: Telegram delivers an update again until it gets a 200, Twilio retries a
+# webhook whose connection failed (with the connection override the README recommends), and a
+# provider sometimes holds a send open at the moment of the kill.
+@dataclasses.dataclass
+class HoldingTwilio(FakeTwilio):
+    """Accepts a message, then holds the response: the process dies before it hears "201"."""
+
+    hold_accepted: int = 0
+    held: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    let_go: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+
+    async def create(self, request: web.Request) -> web.Response:
+        response = await super().create(request)
+        if self.hold_accepted and response.status == 201:
+            self.hold_accepted -= 1
+            self.held.set()
+            await self.let_go.wait()
+        return response
+
+
+@dataclasses.dataclass
+class HoldingBotApi(FakeTelegram):
+    """Delivers a sendMessage to the chat, then holds the answer: the sender never hears "ok"."""
+
+    hold_sent: int = 0
+    held: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    let_go: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        response = await super()._handle(request)
+        if self.hold_sent and request.match_info["method"] == "sendMessage" and response.status == 200:
+            self.hold_sent -= 1
+            self.held.set()
+            await self.let_go.wait()
+        return response
+
+
+class ReplyLost(Exception):
+    """A villager's message was taken, and no answer came."""
+
+
+class BotProcess:
+    """`python -m bot run` on a port of its own, with both providers pointed at the fakes."""
+
+    def __init__(self, folder: Path, twilio_url: str, telegram_url: str,
+                 session: aiohttp.ClientSession) -> None:
+        self.config = write_config(folder)
+        self.db = folder / "bot.sqlite3"
+        self.log = folder / "bot.log"
+        self.twilio_url, self.telegram_url = twilio_url, telegram_url
+        self.session = session
+        self.port = free_port()
+        self.proc: asyncio.subprocess.Process | None = None
+        self.kills = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
+        env.update(TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=TOKEN, TWILIO_WHATSAPP_FROM=BOT_NUMBER,
+                   PUBLIC_BASE_URL=PUBLIC, PORT=str(self.port), TWILIO_API_BASE_URL=self.twilio_url,
+                   TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_WEBHOOK_SECRET=TG_SECRET,
+                   TELEGRAM_API_BASE_URL=self.telegram_url, LOG_LEVEL="INFO")
+        with self.log.open("ab") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "--config", str(self.config), "run", "--db", str(self.db),
+                cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.returncode is not None:
+                raise AssertionError(f"bot exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with self.session.get(f"{self.url}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.05)
+        raise AssertionError("bot did not start")
+
+    async def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+        self.kills += 1
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 20)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Providers:
+    """What Twilio and Telegram do towards the bot: deliver until answered."""
+
+    def __init__(self, bot: BotProcess, session: aiohttp.ClientSession, deadline: float = 90.0) -> None:
+        self.bot = bot
+        self.session = session
+        self.deadline = deadline
+        self.acknowledged: set[int] = set()   # update_ids Telegram got a 200 for
+
+    async def wa_post(self, form: dict[str, str]) -> Any:
+        """Twilio: the same webhook again while the connection fails (refused, or broken mid-way)."""
+        give_up = time.monotonic() + self.deadline
+        while True:
+            try:
+                async with self.session.post(
+                        f"{self.bot.url}/whatsapp", data=form, timeout=aiohttp.ClientTimeout(total=15),
+                        headers={"X-Twilio-Signature": sign("/whatsapp", form)}) as resp:
+                    await resp.read()
+                    if resp.status == 200:
+                        return resp
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                pass
+            if time.monotonic() > give_up:
+                raise AssertionError("the WhatsApp webhook never answered")
+            await asyncio.sleep(0.1)
+
+    async def tg_deliver(self, update: dict[str, Any]) -> None:
+        """Telegram: the same update again until the webhook answers 200."""
+        give_up = time.monotonic() + self.deadline
+        while True:
+            try:
+                async with self.session.post(
+                        f"{self.bot.url}/telegram", json=update, timeout=aiohttp.ClientTimeout(total=15),
+                        headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}) as resp:
+                    await resp.read()
+                    if resp.status == 200:
+                        self.acknowledged.add(int(update["update_id"]))
+                        return
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                pass
+            if time.monotonic() > give_up:
+                raise AssertionError("the Telegram webhook never answered")
+            await asyncio.sleep(0.1)
+
+
+class CrashWaChat(WaChat):
+    """A WhatsApp villager who types at a human pace: an answer that never comes is a lost reply."""
+
+    def __init__(self, desk: Any, number: str, rng: random.Random) -> None:
+        super().__init__(desk, number)
+        self.rng = rng
+
+    async def send(self, name: str = "text", **changes: str) -> list[str]:
+        await asyncio.sleep(self.rng.uniform(0.0, 0.3))
+        form = wa_form(name, From=self.number, WaId=self.number[10:], **changes)
+        resp = await self.desk.wa_post(form)
+        self.last = twiml_messages(await resp.text())
+        if not self.last:
+            raise ReplyLost(form["MessageSid"])
+        return self.last
+
+
+class CrashTgChat:
+    """A Telegram villager: sends through the provider and waits for the bot's messages."""
+
+    def __init__(self, providers: Providers, api: FakeTelegram, user: int, reply_wait: float) -> None:
+        self.providers = providers
+        self.api = api
+        self.user = user
+        self.reply_wait = reply_wait
+
+    def _sent(self) -> list[Any]:
+        return [c for c in self.api.calls if c.method == "sendMessage" and c.ok
+                and c.params.get("chat_id") == str(self.user)]
+
+    async def _post(self, update: dict[str, Any]) -> list[str]:
+        before = len(self._sent())
+        await self.providers.tg_deliver(update)
+        deadline = time.monotonic() + self.reply_wait
+        while len(self._sent()) == before:
+            if time.monotonic() > deadline:
+                raise ReplyLost(str(update["update_id"]))
+            await asyncio.sleep(0.05)
+        while True:   # a turn may send several messages: wait until they stop coming
+            count = len(self._sent())
+            await asyncio.sleep(0.3)
+            if len(self._sent()) == count:
+                return [c.params["text"] for c in self._sent()[before:]]
+
+    async def say(self, text: str) -> list[str]:
+        return await self._post(Desk.tg_message(self.user, text))
+
+    async def tap(self, label_part: str) -> list[str]:
+        for call in reversed(self._sent()):
+            if "reply_markup" not in call.params:
+                continue
+            for row in call.json("reply_markup")["inline_keyboard"]:
+                for button in row:
+                    if label_part.lower() in button["text"].lower():
+                        return await self._post(Desk.tg_callback(self.user, str(button["callback_data"])))
+            raise AssertionError(f"out of step: no button {label_part!r}")
+        raise AssertionError("out of step: no keyboard")
+
+
+async def tg_report(chat: CrashTgChat, **answers: str) -> str:
+    """Register, then a whole contactable report over Telegram; returns the case number."""
+    a = {**REPORT, **answers}
+    await chat.say("halo")
+    await chat.tap("Desa saya")
+    await chat.say("semuntai")
+    await chat.say("/lapor")
+    for text in (a["name"], a["phone"], a["company"]):
+        await chat.say(text)
+    await chat.tap("WhatsApp")
+    for text in (a["job"], a["country"], a["pay"]):
+        await chat.say(text)
+    for label in ("Ya", "Visa turis", "Tidak", "Ya, lewat pos resmi", "Tidak"):
+        await chat.tap(label)
+    await chat.say(a["story"])
+    await chat.tap("hubungi saya")
+    return case_in(" ".join(await chat.tap("Kirim")))
+
+
+@dataclasses.dataclass
+class Tally:
+    """What the villagers and the office saw, over one or more trials."""
+
+    trials: int = 0
+    kills: int = 0
+    held_at_kill: int = 0
+    reports_confirmed: int = 0
+    reports_lost: int = 0
+    reports_doubled: int = 0
+    tg_updates_acknowledged: int = 0
+    tg_updates_lost: int = 0
+    replies_lost: int = 0
+    villagers_out_of_step: int = 0
+    wa_alerts_sent: int = 0
+    wa_alerts_doubled: int = 0
+    wa_alerts_missing: int = 0
+    wa_status_sent: int = 0
+    wa_status_doubled: int = 0
+    wa_found_at_provider: int = 0
+    tg_messages_sent: int = 0
+    tg_messages_doubled: int = 0
+    cases_not_acknowledged: int = 0
+
+    def add(self, other: Tally) -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def lines(self) -> list[str]:
+        return [f"{f.name:26} {getattr(self, f.name)}" for f in dataclasses.fields(self)]
+
+
+WA_CRASH_VILLAGERS = [f"whatsapp:+6281277700{i:03d}" for i in range(3)]
+TG_CRASH_VILLAGERS = [710001, 710002]
+
+
+async def crash_trial(folder: Path, rng: random.Random, *, kills: tuple[int, int] = (1, 2),
+                      reply_wait: float = 20.0) -> Tally:
+    """One trial: a fresh database, 3 WhatsApp and 2 Telegram reports, `kills` SIGKILLs at random."""
+    twilio, api = HoldingTwilio(), HoldingBotApi()
+    tally = Tally(trials=1)
+    async with TestServer(twilio.app(), host="127.0.0.1") as tw, \
+            TestServer(api.app, host="127.0.0.1") as tg, aiohttp.ClientSession() as session:
+        bot = BotProcess(folder, str(tw.make_url("")).rstrip("/"), f"http://127.0.0.1:{tg.port}", session)
+        providers = Providers(bot, session)
+        await bot.start()
+        done = asyncio.Event()
+        confirmed: dict[str, str] = {}      # case number -> the villager who saw it
+        try:
+            officer = WaChat(providers, SGU_WA)
+            await officer.say("KASUS")        # the office's window is open: alerts go as text
+
+            async def wa_villager(i: int, number: str) -> None:
+                chat = CrashWaChat(providers, number, random.Random(rng.random()))
+                case = case_in(await wa_file_report(chat, name=f"Pak Wa{i}", phone=f"0813-7000-{i:04d}"))
+                confirmed[case] = number
+
+            async def tg_villager(i: int, user: int) -> None:
+                chat = CrashTgChat(providers, api, user, reply_wait)
+                confirmed[await tg_report(chat, name=f"Pak Tg{i}", phone=f"0813-8000-{i:04d}")] = str(user)
+
+            async def acknowledge() -> None:
+                """The officer answers every alert that reached the office's WhatsApp with TANGANI."""
+                acked: set[str] = set()
+                while True:
+                    for case in sorted(alert_cases(twilio) - acked):
+                        await officer.say(f"TANGANI {case}")
+                        acked.add(case)
+                    # Done when every confirmed case was acknowledged: an alert held up by a
+                    # kill may reach the office after the villagers are finished.
+                    if done.is_set() and set(confirmed) <= acked:
+                        return
+                    await asyncio.sleep(0.2)
+
+            async def killer() -> None:
+                for _ in range(rng.randint(*kills)):
+                    await asyncio.sleep(rng.uniform(0.2, 6.0))
+                    if done.is_set():
+                        return
+                    hold = rng.choice(("none", "twilio", "telegram"))
+                    provider: Any = twilio if hold == "twilio" else api
+                    if hold != "none":
+                        provider.held, provider.let_go = asyncio.Event(), asyncio.Event()
+                        if hold == "twilio":
+                            twilio.hold_accepted = 1
+                        else:
+                            api.hold_sent = 1
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(provider.held.wait(), rng.uniform(0.5, 4.0))
+                        tally.held_at_kill += provider.held.is_set()
+                    await bot.kill()
+                    twilio.hold_accepted = api.hold_sent = 0
+                    twilio.let_go.set()
+                    api.let_go.set()
+                    await asyncio.sleep(rng.uniform(0.0, 0.5))
+                    await bot.start()
+
+            villagers = [wa_villager(i, n) for i, n in enumerate(WA_CRASH_VILLAGERS)] + \
+                [tg_villager(i, u) for i, u in enumerate(TG_CRASH_VILLAGERS)]
+            acking = asyncio.create_task(acknowledge())
+            killing = asyncio.create_task(killer())
+            outcomes = await asyncio.gather(*villagers, return_exceptions=True)
+            done.set()
+            await killing
+            for outcome in outcomes:
+                if isinstance(outcome, ReplyLost):
+                    tally.replies_lost += 1
+                elif isinstance(outcome, AssertionError):
+                    tally.villagers_out_of_step += 1
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+            with contextlib.suppress(TimeoutError):   # an alert that never came: counted below
+                await asyncio.wait_for(acking, 60)
+            await settle(bot.db)
+        finally:
+            done.set()
+            twilio.let_go.set()
+            api.let_go.set()
+            await bot.stop()
+        tally.kills = bot.kills
+        count(tally, bot.db, twilio, api, confirmed, providers.acknowledged)
+    return tally
+
+
+def alert_cases(twilio: FakeTwilio) -> set[str]:
+    """Cases whose alert reached the office's WhatsApp number (as text or as a template)."""
+    found = set()
+    for m in twilio.to(SGU_WA):
+        case = _alert_case(m)
+        if case:
+            found.add(case)
+    return found
+
+
+def _alert_case(message: dict[str, str]) -> str | None:
+    if "ContentSid" in message:
+        return str(json.loads(message.get("ContentVariables", "{}")).get("1")) \
+            if message.get("ContentSid") == ALERT_TEMPLATE else None
+    found = re.search(r"BARU (SGU-\d{4}-\d{4})", message.get("Body", ""))
+    return found.group(1) if found else None
+
+
+async def settle(db: Path, within: float = 60.0) -> None:
+    """Wait until nothing waits: every kept update handled, the outbox empty of what is due."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
+            waiting = conn.execute("SELECT (SELECT count(*) FROM inbox WHERE done_at IS NULL) + "
+                                   "(SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending'))"
+                                   ).fetchone()[0]
+        if not waiting:
+            await asyncio.sleep(0.5)   # a status update's turn may still be on its way
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("the bot did not settle")
+
+
+def count(tally: Tally, db: Path, twilio: FakeTwilio, api: FakeTelegram, confirmed: dict[str, str],
+          acknowledged: set[int]) -> None:
+    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
+        cases = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT case_no, reporter_key, status FROM reports")}
+        doubled = conn.execute("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM reports "
+                               "GROUP BY reporter_key HAVING n > 1)").fetchone()[0]
+        done = {r[0] for r in conn.execute("SELECT message_key FROM inbox WHERE done_at IS NOT NULL")}
+        found = conn.execute("SELECT count(*) FROM outbox_attempts WHERE error = 'found sent at the provider'"
+                             ).fetchone()[0]
+        tg_rows = dict(conn.execute("SELECT recipient, count(*) FROM outbox WHERE status = 'sent' "
+                                    "AND recipient LIKE 'telegram:%' GROUP BY recipient").fetchall())
+    tally.reports_confirmed += len(confirmed)
+    tally.reports_lost += len(set(confirmed) - set(cases))
+    tally.reports_doubled += int(doubled)
+    tally.cases_not_acknowledged += sum(1 for _, status in cases.values() if status == "baru")
+    tally.tg_updates_acknowledged += len(acknowledged)
+    tally.tg_updates_lost += sum(1 for u in acknowledged if f"telegram:{u}" not in done)
+    tally.wa_found_at_provider += int(found)
+    for case in cases:
+        n = sum(1 for m in twilio.to(SGU_WA) if _alert_case(m) == case)
+        tally.wa_alerts_sent += n
+        tally.wa_alerts_doubled += max(0, n - 1)
+        tally.wa_alerts_missing += n == 0
+    for case, (reporter, _) in cases.items():
+        if reporter and reporter.startswith("whatsapp:"):
+            number = reporter.removeprefix("whatsapp:")
+            n = sum(1 for m in twilio.to(number) if case in m.get("Body", "")
+                    or case in m.get("ContentVariables", ""))
+            tally.wa_status_sent += n
+            tally.wa_status_doubled += max(0, n - 1)
+    # A Telegram message sent twice: more sendMessage calls to a chat than messages it was sent.
+    for recipient, rows in tg_rows.items():
+        chat = recipient.removeprefix("telegram:")
+        calls = sum(1 for c in api.calls if c.method == "sendMessage" and c.ok and c.params.get("chat_id") == chat)
+        tally.tg_messages_sent += calls
+        tally.tg_messages_doubled += max(0, calls - rows)
