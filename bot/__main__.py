@@ -23,7 +23,7 @@ from bot.faq import Decision, Match
 from bot.models import Channel
 from bot.routing import OfficerIdentity
 from bot.store import Store
-from bot.villages import find_village, village_values
+from bot.villages import find_village, place_of, village_values
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,7 +225,7 @@ def _ask(knowledge: Knowledge, text: str | None, village_name: str | None) -> in
         if village is None:
             print(f"unknown village: {village_name!r}", file=sys.stderr)
             return 1
-        values = village_values(knowledge.settings, village)
+        values = village_values(knowledge.settings, place_of(village))
     if text is not None:
         print(_describe(knowledge, knowledge.index.match(text), values))
         return 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.content import MAX_ANSWER_CHARS, Content
 from bot.faq import FaqIndex
-from bot.villages import village_values
+from bot.villages import place_of, village_values
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ def check(content: Content, settings: Settings, index: FaqIndex) -> CheckReport:
         if not entry.placeholders:
             continue
         for village in settings.villages:
-            text = entry.render(village_values(settings, village))
+            text = entry.render(village_values(settings, place_of(village)))
             if len(text) > MAX_ANSWER_CHARS:
                 problems.append(f"{entry.file} ({entry.id}): answer: {len(text)} characters once "
                                 f"filled for village {village.id}, at most {MAX_ANSWER_CHARS}")

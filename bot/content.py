@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from bot.danger import DangerRules, parse_danger
 from bot.errors import ContentError
 from bot.reporting import Rules, parse_rules
 from bot.textnorm import Lexicon
@@ -23,6 +24,10 @@ CATEGORIES = ("paspor", "kerja", "bahaya", "bantuan")
 # Values an answer may ask for; they come from the config of the asker's village.
 PLACEHOLDERS = frozenset({"desa_nama", "kantor_nama", "kantor_alamat", "kantor_telepon", "kantor_jam",
                           "petugas_nama"})
+# The word lists the conversation reads (content/words.yaml).
+REQUIRED_WORDS = frozenset({"ya", "tidak", "tidak_tahu", "skip", "done", "cancel", "menu", "back", "forget",
+                            "thanks", "filler", "start_report", "start_check", "start_status",
+                            "start_village", "start_topics", "start_ask", "person"})
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _FORMATTER = string.Formatter()
 
@@ -65,6 +70,8 @@ class Content:
     lexicon: Lexicon
     reporting: Rules
     version: str
+    words: Mapping[str, tuple[str, ...]]
+    danger: DangerRules
 
     def entry(self, entry_id: str) -> FaqEntry:
         return self.by_id[entry_id]
@@ -131,12 +138,18 @@ def load_content(directory: Path, required_messages: frozenset[str] = frozenset(
         rules = parse_rules(rules_data, str(rules_path), problems, {e.id for e in entries})
     elif not rules_path.exists():
         problems.append(f"{rules_path}: missing")
+    words = _load_words(directory / "words.yaml", problems)
+    danger_path = directory / "danger.yaml"
+    danger_data = _read_yaml(danger_path, problems)
+    danger = parse_danger(danger_data, str(danger_path), problems) if danger_data is not None else None
+    if danger_data is None and not danger_path.exists():
+        problems.append(f"{danger_path}: missing")
     if problems:
         raise ContentError(problems)
-    assert lexicon is not None and rules is not None
+    assert lexicon is not None and rules is not None and danger is not None
     version = max((e.reviewed for e in entries), default=dt.date.min).isoformat()
     return Content(entries=tuple(entries), messages=messages, lexicon=lexicon, reporting=rules,
-                   version=f"{len(entries)} entri, ditinjau s.d. {version}")
+                   version=f"{len(entries)} entri, ditinjau s.d. {version}", words=words, danger=danger)
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -289,6 +302,26 @@ def _load_messages(path: Path, required: frozenset[str], problems: list[str]) ->
     for key in sorted(required - set(messages)):
         problems.append(f"{path}: {key}: missing (the bot needs this message)")
     return messages
+
+
+def _load_words(path: Path, problems: list[str]) -> dict[str, tuple[str, ...]]:
+    data = _read_yaml(path, problems)
+    if data is None:
+        if not path.exists():
+            problems.append(f"{path}: missing")
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}: must map a meaning to a list of typed words")
+        return {}
+    words: dict[str, tuple[str, ...]] = {}
+    for key, value in data.items():
+        if not isinstance(value, list) or not all(isinstance(v, str | int) and str(v).strip() for v in value):
+            problems.append(f"{path}: {key}: must be a list of words")
+            continue
+        words[str(key)] = tuple(str(v).strip() for v in value)
+    for key in sorted(REQUIRED_WORDS - set(words)):
+        problems.append(f"{path}: {key}: missing (the bot needs this list)")
+    return words
 
 
 def _load_lexicon(path: Path, problems: list[str]) -> Lexicon | None:

@@ -74,7 +74,7 @@ def config_data(*, telegram: bool = True, per_minute: int = 10_000, max_body: in
         data["regional_office"]["officers"] = [{"name": "Petugas Kanwil", "telegram_id": REGIONAL}]
     data["whatsapp"] = {"alert_template_sid": ALERT_TEMPLATE, "status_template_sid": STATUS_TEMPLATE,
                         "verify_signature": True}
-    data["limits"] = {"messages_per_minute": per_minute}
+    data["limits"] = {"messages_per_minute": per_minute, "burst": min(per_minute, 10_000)}
     if max_body is not None:
         data["limits"]["max_body_bytes"] = max_body
     if retention_days is not None:
@@ -143,25 +143,23 @@ class WaChat:
 
 
 REPORT = {"name": "Pak Budi", "phone": "0812-3456-7890", "company": "PT Maju Jaya",
-          "job": "kerja restoran", "country": "Malaysia", "pay": "4 juta sebulan",
-          "story": "Disuruh berangkat minggu depan."}
+          "country": "Malaysia", "story": "Disuruh berangkat minggu depan."}
 
 
-async def wa_report_until_story(chat: WaChat, **answers: str) -> None:
+def first_story(a: dict[str, str]) -> str:
+    return (f"{a['name']} {a['phone']} dari {a['company']} menawarkan kerja restoran di {a['country']}, "
+            "gaji 4 juta.")
+
+
+async def wa_report_until_identity(chat: WaChat, **answers: str) -> None:
+    """The story in two messages, how they were contacted, and two signs ticked."""
     a = {**REPORT, **answers}
     await chat.say("lapor")
-    await chat.say(a["name"])
-    await chat.say(a["phone"])
-    await chat.say(a["company"])
+    await chat.say(first_story(a))
+    await chat.say(a["story"])
+    await chat.tap("Selesai")
     await chat.tap("WhatsApp")
-    await chat.say(a["job"])
-    await chat.say(a["country"])
-    await chat.say(a["pay"])
-    await chat.tap("Ya")                       # asked to pay
-    await chat.tap("Visa turis")
-    await chat.tap("Tidak")                    # documents held
-    await chat.tap("Ya, lewat pos resmi")
-    await chat.tap("Tidak")                    # under 18
+    await chat.say("1 2")                      # asked to pay, tourist visa
 
 
 async def wa_file_report(chat: WaChat, village: str = "semuntai", **answers: str) -> str:
@@ -169,8 +167,7 @@ async def wa_file_report(chat: WaChat, village: str = "semuntai", **answers: str
     await chat.say("halo")
     await chat.tap("Desa saya")
     await chat.say(village)
-    await wa_report_until_story(chat, **answers)
-    await chat.say({**REPORT, **answers}["story"])
+    await wa_report_until_identity(chat, **answers)
     await chat.tap("hubungi saya")
     return await chat.tap("Kirim")
 
@@ -281,14 +278,11 @@ class Desk:
         await self.tg_tap(user, "Desa saya")
         await self.tg_say(user, village)
         await self.tg_say(user, "/lapor")
-        for text in (a["name"], a["phone"], a["company"]):
-            await self.tg_say(user, text)
-        await self.tg_tap(user, "WhatsApp")
-        for text in (a["job"], a["country"], a["pay"]):
-            await self.tg_say(user, text)
-        for label in ("Ya", "Visa turis", "Tidak", "Ya, lewat pos resmi", "Tidak"):
-            await self.tg_tap(user, label)
+        await self.tg_say(user, first_story(a))
         await self.tg_say(user, a["story"])
+        await self.tg_tap(user, "Selesai")
+        await self.tg_tap(user, "WhatsApp")
+        await self.tg_say(user, "1 2")
         await self.tg_tap(user, "hubungi saya")
         if send:
             await self.tg_tap(user, "Kirim")

@@ -42,12 +42,12 @@ def test_current_passport_fees_are_the_ones_stated(knowledge: Knowledge) -> None
 
 
 def test_office_answers_are_filled_from_the_village(knowledge: Knowledge) -> None:
-    from bot.villages import find_village, village_values
+    from bot.villages import find_village, place_of, village_values
 
     settings = knowledge.settings
     village = find_village(settings, "desa sutera")
     assert village is not None and village.office_id == "KTG"
-    text = knowledge.content.entry("kontak-kantor").render(village_values(settings, village))
+    text = knowledge.content.entry("kontak-kantor").render(village_values(settings, place_of(village)))
     assert "Ketapang" in text and "{" not in text
     unknown = knowledge.content.entry("kontak-kantor").render(None)
     assert "{" not in unknown

@@ -176,8 +176,7 @@ async def test_sigkill_mid_work_loses_no_confirmed_report_and_no_alert(tmp_path:
             await c.tap("Desa saya")
             await c.say("sungai kelik")
             await c.say("lapor")
-            await c.say("Pak Anton")
-            await c.say("0813-1111-2222")
+            await c.say("Pak Anton 0813-1111-2222 ajak kerja kebun")
             # B's alert is accepted by Twilio, and the process is killed before it hears so.
             twilio.hold_accepted = 1
             case_b = case_in(await wa_file_report(b, name="Bu Sari", phone="0813-2222-3333"))
@@ -188,13 +187,11 @@ async def test_sigkill_mid_work_loses_no_confirmed_report_and_no_alert(tmp_path:
 
             proc = await start_bot(config, db, url, remote, log)
             # C goes on where it was: the conversation state survived the kill.
-            assert "menghubungi" in (await c.say("PT Sinar")).lower()
+            assert "Tercatat" in await c.say("Dijemput malam hari.")
+            assert "negara" in (await c.tap("Selesai")).lower()
+            await c.say("Malaysia")
             await c.tap("WhatsApp")
-            for text in ("kerja kebun", "Malaysia", "3 juta"):
-                await c.say(text)
-            for label in ("Ya", "Visa turis", "Tidak", "Ya, lewat pos resmi", "Tidak"):
-                await c.tap(label)
-            await c.say("Dijemput malam hari.")
+            await c.say("1 2")
             await c.tap("hubungi saya")
             case_c = case_in(await c.tap("Kirim"))
             case_d = case_in(await wa_file_report(d, name="Pak Dedi", phone="0813-4444-5555"))
@@ -375,25 +372,22 @@ async def test_whatsapp_redeliveries_and_late_duplicates_change_nothing(desk: De
     await chat.tap("Desa saya")
     await chat.say("semuntai")
     await chat.say("lapor")
-    name = wa_form(From=chat.number, Body="Pak Budi")
+    name = wa_form(From=chat.number, Body="Pak Budi dari PT Maju Jaya")
     assert twiml_messages(await (await desk.wa_post(name)).text())
-    phone = wa_form(From=chat.number, Body="0812-3456-7890")
+    phone = wa_form(From=chat.number, Body="nomornya 0812-3456-7890")
     # The same message delivered twice at the same moment: handled once.
     first, second = await asyncio.gather(desk.wa_post(phone), desk.wa_post(phone))
     bodies = sorted([twiml_messages(await first.text()), twiml_messages(await second.text())], key=len)
-    assert bodies[0] == [] and "perusahaan" in " ".join(bodies[1]).lower()
-    # An older message arriving again after a newer one: ignored, the answers stay as they were.
+    assert bodies[0] == [] and "Tercatat" in " ".join(bodies[1])
+    # An older message arriving again after a newer one: ignored, the story stays as it was.
     assert twiml_messages(await (await desk.wa_post(name)).text()) == []
     conv = await desk.store.conversation(_wa(chat.number))
-    assert conv.data["answers"] == {"nama": "Pak Budi", "telepon": "0812-3456-7890"}
+    assert conv.data["story"] == ["Pak Budi dari PT Maju Jaya", "nomornya 0812-3456-7890"]
     # The confirmation delivered twice: one report, one alert.
-    await chat.say("PT Maju Jaya")
+    await chat.say("selesai")
+    await chat.say("Malaysia")
     await chat.tap("WhatsApp")
-    for text in ("kerja restoran", "Malaysia", "4 juta sebulan"):
-        await chat.say(text)
-    for label in ("Ya", "Visa turis", "Tidak", "Ya, lewat pos resmi", "Tidak"):
-        await chat.tap(label)
-    await chat.say("Disuruh berangkat.")
+    await chat.say("1 2")
     await chat.tap("hubungi saya")
     send = next(m.group(1) for line in chat.last[-1].splitlines() if (m := re.match(r"^(\d+)\. Kirim", line)))
     confirm = wa_form(From=chat.number, Body=send)

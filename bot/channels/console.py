@@ -13,7 +13,7 @@ import logging
 from typing import TextIO
 
 from bot import markup
-from bot.dialogue import Dialogue
+from bot.conversation import Dialogue
 from bot.models import Channel, IncomingMessage, Outgoing, Reply, Sender
 from bot.outbox import Outbox
 from bot.routing import console_officer
@@ -24,9 +24,8 @@ OFFICER_PREFIX = "petugas>"
 
 
 def render(reply: Reply) -> str:
-    lines = [markup.to_plain(reply.text)]
-    lines += [f"{i}. {option.label}" for i, option in enumerate(reply.options, 1)]
-    return "\n".join(lines)
+    text = markup.to_plain(reply.text)
+    return f"{text}\n{markup.numbered([o.label for o in reply.options])}" if reply.options else text
 
 
 class ConsoleDeliverer:

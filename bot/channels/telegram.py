@@ -50,9 +50,9 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import markup
-from bot.casework import CASE_NO, parse_command
+from bot.casework import normalize_case_no, parse_command
 from bot.config import Settings
-from bot.dialogue import Dialogue, log_id
+from bot.conversation import Dialogue, log_id
 from bot.errors import ConfigError, StoreError
 from bot.models import Channel, IncomingMessage, Media, Option, Outgoing, Reply, Sender
 from bot.outbox import DeliveryError
@@ -101,8 +101,7 @@ def keyboard(text: str, options: Sequence[Option]) -> tuple[str, InlineKeyboardM
     limit = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
     if any(not o.payload or len(o.payload.encode()) > limit for o in options):
         # The core reads a typed number as the option of that number.
-        lines = [f"{i}. {markup.to_plain(o.label)}" for i, o in enumerate(options, 1)]
-        return "\n".join([text, *lines]), None
+        return f"{text}\n\n{markup.numbered([o.label for o in options])}", None
     buttons = [InlineKeyboardButton(markup.to_plain(o.label), callback_data=o.payload) for o in options]
     if len(buttons) <= 3 and all(len(b.text) <= _SHORT_LABEL for b in buttons):
         return text, InlineKeyboardMarkup([buttons])
@@ -453,8 +452,8 @@ class TelegramChannel:
 
     async def _send_attachments(self, chat_id: int, item: Outgoing, alert_message_id: int) -> None:
         """The report's photos and documents follow the alert, as replies to it (best effort)."""
-        found = CASE_NO.search(" ".join(o.payload for o in item.options))
-        report = await self.store.report_by_case(found.group(1)) if found else None
+        case_no = normalize_case_no(" ".join(o.payload for o in item.options))
+        report = await self.store.report_by_case(case_no) if case_no else None
         if report is None or not report.media:
             return
         caption = self.dialogue.msg("tg_alert_media", case_no=report.case_no)
