@@ -14,6 +14,7 @@ class Sign:
     key: str
     groups: tuple[tuple[str, ...], ...]   # each group: alternative phrases; every group must match
     help: tuple[str, ...]
+    unless: tuple[str, ...] = ()          # words that make it a plan, not something happening now
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ class DangerDetector:
         opening = words[:3]
         if self._has(opening, stems[:3], rules.hypothetical) or not self._has(words, stems, rules.person):
             return None
-        fired = [s for s in rules.signs if all(self._has(words, stems, g) for g in s.groups)]
+        fired = [s for s in rules.signs if all(self._has(words, stems, g) for g in s.groups)
+                 and not self._has(words, stems, s.unless)]
         if not fired:
             return None
         keys: list[str] = []
@@ -132,7 +134,8 @@ def parse_danger(data: Any, where: str, problems: list[str]) -> DangerRules | No
         for k in help_keys:
             if k not in line_keys:
                 problems.append(f"{path}.help: '{k}' is not a key under lines")
-        signs.append(Sign(str(key), groups, help_keys))
+        unless = words(raw.get("unless", []), f"{path}.unless")
+        signs.append(Sign(str(key), groups, help_keys, unless))
     places = []
     raw_places = data.get("places") or {}
     if not isinstance(raw_places, dict):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.app import Knowledge, build_knowledge
+from tests.villagers import Bot, make_desk, open_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -14,3 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def knowledge() -> Knowledge:
     return build_knowledge(ROOT / "config.example.yaml", {})
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
+    """The shipped config with officers and an alert group filled in, as an office would."""
+    return make_desk(tmp_path_factory.mktemp("cfg"))
+
+
+@pytest.fixture
+async def bot(desk: Knowledge, tmp_path: Path) -> AsyncIterator[Bot]:
+    """The whole conversation on a fresh SQLite file, its outbox delivering to a recorder."""
+    async with open_bot(desk, tmp_path) as b:
+        yield b

@@ -21,7 +21,7 @@ from bot.runtime import reload_content
 from bot.store import Store
 from tests.conftest import ROOT
 from tests.fakes import Chat, Clock, RecordingDeliverer, villager
-from tests.test_dialogue import file_report, register
+from tests.villagers import file_report, register
 
 ANNOUNCER = Sender(Channel.TELEGRAM, "1001")     # Sanggau, may broadcast
 COLLEAGUE = Sender(Channel.TELEGRAM, "1002")     # Sanggau, may not

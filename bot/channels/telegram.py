@@ -54,7 +54,7 @@ from bot.casework import normalize_case_no, parse_command
 from bot.config import Settings
 from bot.conversation import Dialogue, log_id
 from bot.errors import ConfigError, StoreError
-from bot.models import Channel, IncomingMessage, Media, Option, Outgoing, Reply, Sender
+from bot.models import Channel, IncomingMessage, Media, Option, Outgoing, Reply, Sender, stored_media
 from bot.outbox import DeliveryError
 from bot.store import Store
 
@@ -293,6 +293,10 @@ class TelegramChannel:
             return (Media(message.photo[-1].file_id, "image/jpeg"),)   # the largest size
         if message.document:
             return (Media(message.document.file_id, message.document.mime_type or ""),)
+        if message.voice:
+            return (Media(message.voice.file_id, message.voice.mime_type or "audio/ogg"),)
+        if message.audio:
+            return (Media(message.audio.file_id, message.audio.mime_type or "audio/mpeg"),)
         return ()
 
     async def _on_message(self, update_id: int, message: Message) -> None:
@@ -311,7 +315,7 @@ class TelegramChannel:
             if not text or not await self._officer_command(sender, text):
                 return
             media = ()
-        # Stickers, voice notes and the like arrive as "" and get the core's no_text answer.
+        # Stickers and the like arrive as "" and get the core's no_text answer.
         replies = await self._core(IncomingMessage(sender, text, str(update_id), None, media))
         await self._reply(self._reply_chat(sender, message.chat_id, message.chat.type), replies)
 
@@ -458,8 +462,13 @@ class TelegramChannel:
             return
         caption = self.dialogue.msg("tg_alert_media", case_no=report.case_no)
         where = ReplyParameters(alert_message_id, allow_sending_without_reply=True)
-        for ref in report.media:
+        for stored in report.media:
+            voice, ref = stored_media(stored)
             try:
+                if voice:
+                    await self.bot.send_voice(chat_id, ref, caption=caption, reply_parameters=where,
+                                              rate_limit_args=2)
+                    continue
                 try:
                     await self.bot.send_photo(chat_id, ref, caption=caption, reply_parameters=where,
                                               rate_limit_args=2)

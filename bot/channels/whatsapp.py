@@ -34,7 +34,7 @@ from bot.casework import normalize_case_no
 from bot.config import Settings
 from bot.conversation import Dialogue, log_id
 from bot.errors import ConfigError, StoreError
-from bot.models import Channel, IncomingMessage, Media, Outgoing, Reply, Sender
+from bot.models import Channel, IncomingMessage, Media, Outgoing, Reply, Sender, stored_media
 from bot.outbox import DeliveryError
 from bot.store import Report, Store
 
@@ -388,5 +388,6 @@ class WhatsAppChannel:
         report = await self._report(item)
         if report is None:
             return ""
-        return "\n".join(ref for ref in report.media if ref.startswith("https://"))
+        refs = [stored_media(stored)[1] for stored in report.media]
+        return "\n".join(ref for ref in refs if ref.startswith("https://"))
 

@@ -274,7 +274,7 @@ class Dialogue:
         flows, words, text = self.flows, self.kit.words, turn.text
         if turn.message.media:
             if turn.state == "media_offer":
-                turn.data["media"] = list(turn.data.get("media") or []) + [m.ref for m in turn.message.media]
+                turn.data["media"] = list(turn.data.get("media") or []) + [m.stored for m in turn.message.media]
             flows.menu.media_outside(turn)
             return
         if not text:
@@ -290,7 +290,7 @@ class Dialogue:
         if request is not None:
             await self._payload(turn, request)
             return
-        if words.is_("person", text) or words.starts("person", text):
+        if words.choose(text, {"person": ("@person",)}):
             flows.menu.person(turn)
             return
         if words.is_("thanks", text):
@@ -330,13 +330,19 @@ class Dialogue:
                 return True
             await flows.menu.choice(turn, value)
         elif kind == "faq" and value in self.kit.content.by_id:
-            flows.menu.answer(turn, self.kit.content.entry(value))
+            if turn.state == "report":
+                flows.intake.aside(turn, value)   # read it without losing the report
+            else:
+                flows.menu.answer(turn, self.kit.content.entry(value))
         elif kind == "topic" and value in TOPICS:
             flows.menu.topic(turn, value)
         elif kind == "person":
             flows.menu.person(turn)
         elif kind == "kab" and turn.state != "village":
-            flows.village.kabupaten(turn, value) if value else flows.village.prompt(turn, then="menu")
+            if value:
+                await flows.village.kabupaten(turn, value)
+            else:
+                flows.village.prompt(turn, then="menu")
         elif kind == "check" and value == "report":
             await flows.offer_check.to_report(turn)
         elif kind == "story" and value in ("report", "check"):

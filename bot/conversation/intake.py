@@ -261,7 +261,7 @@ class IntakeFlow:
         self.ask(turn, prev)
 
     def attach(self, turn: Turn) -> None:
-        turn.data["media"].extend(m.ref for m in turn.message.media)
+        turn.data["media"].extend(m.stored for m in turn.message.media)
 
     def _absorb(self, data: dict[str, Any], reading: Reading) -> None:
         """Answers read from the villager's words, where they have not answered themselves."""
@@ -274,21 +274,33 @@ class IntakeFlow:
         """A question typed in the middle of the report: answer it and ask ours again."""
         kit = self.kit
         text = turn.text
-        if not text or turn.payload:
-            return False
         menu = kit.flows.menu
+        if not text or turn.payload or not menu.looks_like_question(text):
+            return False
         match = kit.index.match(text)
-        if match.decision is not Decision.ANSWER or not menu.looks_like_question(text):
-            if not (menu.looks_like_question(text) and step.kind in ("choice", "checklist")):
-                return False
-            turn.say(kit.msg("question_in_report"))
+        if match.decision is Decision.ANSWER:
+            self.aside(turn, match.candidates[0].entry_id)
+        elif match.decision is Decision.SUGGEST and match.reason != "weak":
+            # The guesses and this question's own options in one list, so a number means one thing.
+            before = len(turn.replies)
             self.ask(turn, step)
-            return True
-        entry = kit.content.entry(match.candidates[0].entry_id)
+            asked = turn.replies.pop(before)
+            guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates)
+            turn.say(f"{kit.msg('question_in_report')}\n\n{asked.text}", guesses + asked.options)
+        else:
+            turn.say(kit.msg("question_not_now"))
+            self.ask(turn, step)
+        return True
+
+    def aside(self, turn: Turn, entry_id: str) -> None:
+        """An FAQ answer given without leaving the report; then the open question again."""
+        kit = self.kit
+        entry = kit.content.entry(entry_id)
         turn.say(entry.render(kit.office_values(turn.place) if turn.place else None))
         turn.say(kit.msg("back_to_report"))
-        self.ask(turn, step)
-        return True
+        step = self.current_step(turn)
+        if step is not None:
+            self.ask(turn, step)
 
     def _story(self, turn: Turn, step: Step) -> None:
         kit = self.kit
@@ -305,7 +317,9 @@ class IntakeFlow:
         if not turn.text:
             self.ask(turn, step)
             return
-        if len(turn.text.split()) <= 12 and self._question_asked(turn, step):
+        if len(turn.text.split()) <= 12 and self.kit.flows.menu.looks_like_question(turn.text) and \
+                self.kit.index.match(turn.text).decision is Decision.ANSWER:
+            self.aside(turn, self.kit.index.match(turn.text).candidates[0].entry_id)
             return
         total = sum(len(s) for s in turn.data["story"]) + len(turn.text)
         if total > MAX_STORY:

@@ -81,7 +81,7 @@ class MenuFlow:
     def media_outside(self, turn: Turn) -> None:
         """A photo or a voice note with no report going on: offer what can be done with it."""
         kit = self.kit
-        media = [m.ref for m in turn.message.media]
+        media = [m.stored for m in turn.message.media]
         voice = all(m.content_type.startswith("audio") for m in turn.message.media)
         turn.go("media_offer", media=media, caption=turn.text[:2000])
         if voice:

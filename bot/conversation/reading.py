@@ -145,6 +145,23 @@ def read_who(text: str) -> Reading:
     return reading
 
 
+# "paspor nanti dipegang agen" says "paspor dipegang": a phrase's words may stand this far apart.
+_GAP = 2
+
+
 def _contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return n > 0 and any(tokens[i:i + n] == phrase for i in range(len(tokens) - n + 1))
+    """The phrase's words in order, each at most _GAP words after the one before."""
+    if not phrase:
+        return False
+    for start, token in enumerate(tokens):
+        if token != phrase[0]:
+            continue
+        at = start
+        for word in phrase[1:]:
+            window = tokens[at + 1:at + 2 + _GAP]
+            if word not in window:
+                break
+            at = at + 1 + window.index(word)
+        else:
+            return True
+    return False

@@ -46,7 +46,7 @@ class VillageFlow:
         if payload is not None:
             kind, _, value = payload.partition(":")
             if kind == "kab":
-                self.kabupaten(turn, value)
+                await self.kabupaten(turn, value)
             elif kind == "village" and value == "other":
                 turn.data["stage"] = "other_name"
                 turn.say(self.kit.msg("village_other_name"), (self.kit.menu_option(),))
@@ -76,7 +76,10 @@ class VillageFlow:
             if area is None:
                 turn.say(self.kit.msg("village_kab_unknown", text=text[:_MAX_NAME]), self._areas())
                 return
-            await self._named(turn, turn.data["name"], area[0].kabupaten, area[1])
+            turn.data.update(kabupaten=area[0].kabupaten, kecamatan=area[1])
+            self._ask_kecamatan_or_finish(turn)
+            if turn.data["stage"] == "ready":
+                await self._finish_unlisted(turn)
             return
         village = find_village(self.kit.settings, text)
         if village is not None:
@@ -84,13 +87,13 @@ class VillageFlow:
             return
         area = find_area(self.kit.settings, text)
         if area is not None:
-            self.kabupaten(turn, area[0].kabupaten, kecamatan=area[1])
+            await self.kabupaten(turn, area[0].kabupaten, kecamatan=area[1])
             return
         # A village we do not know: keep the name as typed and ask where it is.
         turn.data.update(stage="name_kab", name=text.strip())
         turn.say(self.kit.msg("village_not_listed", text=text.strip()), self._areas())
 
-    def kabupaten(self, turn: Turn, kabupaten: str, kecamatan: str = "") -> None:
+    async def kabupaten(self, turn: Turn, kabupaten: str, kecamatan: str = "") -> None:
         if not kabupaten:
             self.prompt(turn, then=turn.data.get("then", "menu"))
             return
@@ -100,6 +103,8 @@ class VillageFlow:
             # The name was typed first: the kabupaten completes it.
             turn.data.update(kabupaten=kabupaten, kecamatan=kecamatan)
             self._ask_kecamatan_or_finish(turn)
+            if turn.data["stage"] == "ready":
+                await self._finish_unlisted(turn)
             return
         villages = [v for v in self.kit.settings.villages if v.kabupaten == kabupaten
                     and (not kecamatan or v.kecamatan == kecamatan)]
@@ -172,7 +177,7 @@ class VillageFlow:
         turn.say(kit.msg(key, desa_nama=place.name, kantor_nama=values.get("kantor_nama")))
         if then == "report":
             turn.go("menu")
-            await kit.flows.intake.resume(turn, keep if isinstance(keep, dict) else {})
+            await kit.flows.intake.resume(turn, keep if isinstance(keep, dict) else {}, intro=True)
         elif then.startswith("faq:") and then[4:] in kit.content.by_id:
             kit.flows.menu.answer(turn, kit.content.entry(then[4:]))
         elif then == "person":
