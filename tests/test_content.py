@@ -205,3 +205,19 @@ def test_the_terminal_chat_still_starts_on_the_example_config(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert "terminal chat" in result.stderr
     assert "Not starting" not in result.stderr
+
+
+def test_office_hours_show_only_what_the_config_knows(knowledge: Knowledge) -> None:
+    from bot.villages import find_village, village_values
+
+    entry = knowledge.content.entry("kantor-jam")
+    village = find_village(knowledge.settings, "sutera")
+    assert village is not None
+    text = entry.render(village_values(knowledge.settings, village))   # Ketapang: hours unknown
+    assert "Kantor Imigrasi Kelas II Non TPI Ketapang" in text
+    assert "GANTI" not in text and "Jam layanan:" not in text and "Telepon:" not in text
+    known = entry.render({"desa_nama": "Contoh", "kantor_nama": "Kantor Imigrasi Kelas III TPI Putussibau",
+                          "kantor_jam": "07.30–16.00 WIB", "kantor_telepon": "(0567) 21231"})
+    assert "Jam layanan: 07.30–16.00 WIB" in known and "Telepon: (0567) 21231" in known
+    assert "Alamat:" not in known
+    assert "07.30–16.00" in (entry.answer_no_village or "")   # the one office hours with a source
