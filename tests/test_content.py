@@ -26,6 +26,8 @@ REQUIRED_IDS = [
     "bahaya-dokumen-ditahan", "bahaya-jalur-tikus", "bahaya-online-scam", "bahaya-data-palsu",
     "tppo-pengertian", "tppo-korban", "lapor-cara", "lapor-kerahasiaan", "kontak-darurat",
     "kontak-kantor", "desa-imigrasi", "petugas-pembina",
+    # issue 12
+    "dokumen-kependudukan", "paspor-hilang-luar-negeri", "kantor-jam", "perwakilan-ri",
 ]
 
 
