@@ -210,12 +210,12 @@ def test_the_terminal_chat_still_starts_on_the_example_config(tmp_path: Path) ->
 
 
 def test_office_hours_show_only_what_the_config_knows(knowledge: Knowledge) -> None:
-    from bot.villages import find_village, village_values
+    from bot.villages import find_village, place_of, village_values
 
     entry = knowledge.content.entry("kantor-jam")
     village = find_village(knowledge.settings, "sutera")
     assert village is not None
-    text = entry.render(village_values(knowledge.settings, village))   # Ketapang: hours unknown
+    text = entry.render(village_values(knowledge.settings, place_of(village)))   # Ketapang: hours unknown
     assert "Kantor Imigrasi Kelas II Non TPI Ketapang" in text
     assert "GANTI" not in text and "Jam layanan:" not in text and "Telepon:" not in text
     known = entry.render({"desa_nama": "Contoh", "kantor_nama": "Kantor Imigrasi Kelas III TPI Putussibau",
