@@ -70,3 +70,29 @@ async def test_a_kabupaten_typed_wrong_is_asked_again_with_the_list(bot: Bot) ->
     assert 'Kabupaten "atlantis" tidak saya kenal' in said and "Sintang" in said
     said = await chat.say("kab sintang")
     assert "Kampung Baru Jaya" in said and "Sanggau" in said     # Sintang is served by Kanim Sanggau
+
+
+async def test_a_village_removed_from_the_config_mid_report_is_asked_again_and_nothing_is_lost(
+        bot: Bot) -> None:
+    from dataclasses import replace
+
+    from bot.conversation import Dialogue
+    chat = bot.chat(villager())
+    await chat.say("halo")
+    await chat.tap("Desa saya")
+    await chat.say("semuntai")
+    await chat.say("lapor")
+    await chat.say("Pak Budi 0812 3456 7890 ajak kerja ke Brunei")
+    await chat.tap("Selesai")
+    await chat.tap("WhatsApp")
+    await chat.say("tidak ada")
+    await chat.tap("hubungi saya")
+    settings = bot.dialogue.settings
+    fewer = replace(settings, villages=tuple(v for v in settings.villages if v.id != "semuntai"))
+    # The office edited its config and restarted: the same store, a new dialogue.
+    chat.dialogue = Dialogue(fewer, bot.dialogue.content, bot.dialogue.index, bot.dialogue.store, bot.clock)
+    said = await chat.tap("Kirim")
+    assert "desa mana" in said
+    said = await chat.say("sungai batu")
+    assert "Ringkasan laporan" in said and "Pak Budi" in said and "Brunei" in said
+    assert "SGU-2026-0001" in await chat.tap("Kirim")

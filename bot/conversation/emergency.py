@@ -40,9 +40,7 @@ class EmergencyFlow:
         data = intake.new("report", turn, story=story, urgent=True)
         data.update(contactable=True, send_now=True)
         if turn.place is None:
-            turn.go("menu")
-            turn.data["keep"] = data
-            kit.flows.village.prompt(turn, then="report", intro=kit.msg("village_needed_urgent"))
+            intake.ask_village(turn, data, "village_needed_urgent")
             return
         turn.go("confirm", **data)
         await kit.flows.filing.send(turn)

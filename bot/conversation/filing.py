@@ -126,9 +126,10 @@ class FilingFlow:
     async def send(self, turn: Turn) -> None:
         kit = self.kit
         place = turn.place
-        if place is None:
-            kit.flows.village.prompt(turn, then="report", intro=kit.msg("village_needed"))
-            turn.data["keep"] = {k: v for k, v in turn.data.items() if k not in ("options",)}
+        if place is None:   # the village was removed from the config while the report was written
+            kept = {k: v for k, v in turn.data.items() if k != "options"}
+            kept["paused_in"] = "confirm"
+            kit.flows.intake.ask_village(turn, kept, "village_needed")
             return
         data: dict[str, Any] = turn.data
         answers: dict[str, str] = {k: v for k, v in data["answers"].items() if v}

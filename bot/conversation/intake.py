@@ -67,17 +67,16 @@ class IntakeFlow:
         data = self.new("report", turn, story=story, media=media, urgent=urgent, done=done)
         data["answers"].update(answers or {})
         data["phone"] = data["phone"] or phone
-        if kit.routing.village(turn.place.village_id if turn.place else None) is None and (
-                turn.place is None or turn.place.office_id not in {o.id for o in self._offices()}):
-            turn.go("menu")
-            turn.data["keep"] = data
-            kit.flows.village.prompt(turn, then="report", intro=kit.msg("village_needed"))
+        if turn.place is None:
+            self.ask_village(turn, data, "village_needed")
             return
         await self.resume(turn, data, intro=True)
 
-    def _offices(self) -> list[Any]:
-        settings = self.kit.settings
-        return [*settings.offices, *([settings.regional_office] if settings.regional_office else [])]
+    def ask_village(self, turn: Turn, data: dict[str, Any], intro: str) -> None:
+        """The report needs the office: ask the village, keeping the report to carry on after."""
+        turn.go("menu")
+        turn.data["keep"] = data
+        self.kit.flows.village.prompt(turn, then="report", intro=self.kit.msg(intro))
 
     async def resume(self, turn: Turn, data: dict[str, Any], intro: bool = False) -> None:
         """Carry on with a report (new, kept while the village was asked, or a draft)."""
