@@ -34,7 +34,7 @@ def test_every_emergency_phrasing_is_recognised(detector: DangerDetector) -> Non
 def test_no_false_alarm_on_the_ordinary_questions(detector: DangerDetector, name: str) -> None:
     questions = yaml.safe_load((DATA / name).read_text())
     alarms = [(q["id"], q["q"]) for q in questions if detector.detect(q["q"])]
-    false_alarms = [a for a in alarms if a[0] not in VICTIM_ENTRIES]
+    false_alarms = [a for a in alarms if not set(a[0] if isinstance(a[0], list) else [a[0]]) & VICTIM_ENTRIES]
     assert false_alarms == []
     assert alarms   # the sets do hold a few people in trouble, and those are recognised
 
