@@ -233,3 +233,14 @@ async def test_the_draft_keeps_for_the_configured_days(bot: Bot) -> None:
     bot.clock.advance(days=6, hours=23)
     assert "belum selesai" in await chat.say("lapor")
     _ = dt   # the clock is a datetime
+
+
+async def test_a_report_waiting_for_the_village_is_not_thrown_away_by_menu(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await chat.say("halo")
+    await chat.say("mau lapor, ada calo Pak Amin 0812 7777 8888 ngajak anak2 kerja ke malaysia")
+    assert "belum dikirim" in await chat.say("menu")
+    said = await chat.tap("Lanjutkan laporan")
+    assert "desa mana" in said
+    said = await chat.say("semuntai")
+    assert "Pak Amin" in said and "0812 7777 8888" in said

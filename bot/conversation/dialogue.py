@@ -214,7 +214,10 @@ class Dialogue:
             return
         text, payload, state = turn.text, turn.payload, turn.state
         plain = payload is None and not turn.message.media
-        in_report = state in REPORT_STATES
+        # A report waiting for the village is a report too: leaving it asks first.
+        keep = turn.data.get("keep") if state == "village" else None
+        in_report = state in REPORT_STATES or bool(isinstance(keep, dict) and (keep.get("story") or keep.get(
+            "answers")))
         # Words that mean the same from anywhere.
         menu_word = plain and (words.is_("menu", text) or fold(text).lstrip("/") in ("start", "menu"))
         if menu_word or payload == "menu":
@@ -393,7 +396,10 @@ class Dialogue:
         then = str(turn.data.get("then") or "menu")
         if payload == "guard:continue":
             turn.data.pop("draft", None)
-            await self.flows.intake.resume(turn, draft)
+            if turn.place is None:
+                self.flows.intake.ask_village(turn, draft, "village_needed")
+            else:
+                await self.flows.intake.resume(turn, draft)
         elif payload == "guard:discard":
             turn.data.pop("draft", None)
             turn.go("menu")

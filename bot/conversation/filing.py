@@ -115,6 +115,10 @@ class FilingFlow:
 
     def edit(self, turn: Turn) -> None:
         payload = turn.payload or ""
+        if not payload and turn.text:
+            # "negara" or "nomor hp" typed instead of picked
+            labels = {f"edit:{q.key}": (q.label, q.key) for q in self.kit.content.reporting.questions if q.ask}
+            payload = self.kit.words.choose(turn.text, labels) or ""
         key = payload[5:] if payload.startswith("edit:") else ""
         if key and key != "back":
             self.kit.flows.intake.edit(turn, key)

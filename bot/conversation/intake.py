@@ -105,7 +105,8 @@ class IntakeFlow:
 
     def pause(self, turn: Turn) -> dict[str, Any]:
         """The report being written, as a draft to keep."""
-        data = {k: v for k, v in turn.data.items() if k not in ("options", "draft", "guard")}
+        source = turn.data.get("keep") if turn.state == "village" else turn.data
+        data = {k: v for k, v in (source or {}).items() if k not in ("options", "draft", "guard")}
         data["paused_in"] = turn.state if turn.state in ("report", "identity", "confirm") else "report"
         data["saved"] = _iso(turn.now)
         return data
