@@ -244,3 +244,21 @@ async def test_a_report_waiting_for_the_village_is_not_thrown_away_by_menu(bot: 
     assert "desa mana" in said
     said = await chat.say("semuntai")
     assert "Pak Amin" in said and "0812 7777 8888" in said
+
+
+async def test_every_everyday_word_from_the_trial_answers_the_question(bot: Bot) -> None:
+    """The words villagers typed in the hands-on trial, each at the question it answers."""
+    kit = bot.dialogue.kit
+    yes_no = kit.content.reporting.question("bayar").phrases()
+    for typed in ("iya", "y", "ok", "👍", "ya pak", "iye"):
+        assert kit.words.choose(typed, yes_no) == "ya", typed
+    for typed in ("tdk", "gak", "ga", "nggak", "tak", "ndak", "gak pak"):
+        assert kit.words.choose(typed, yes_no) == "tidak", typed
+    for typed in ("gatau", "gk tau", "tak tau", "blm tau", "gak tau bu", "entah"):
+        assert kit.words.choose(typed, yes_no) == "tidak_tahu", typed
+    contact = kit.content.reporting.question("kontak").phrases()
+    for typed, value in (("wa", "whatsapp"), ("fb", "facebook"), ("tik tok", "tiktok"),
+                         ("ketemu langsung", "langsung"), ("ig", "lain")):
+        assert kit.words.choose(typed, contact) == value, typed
+    for typed in ("gak ada", "lupa", "kosong", "tidak tahu", "lewati"):
+        assert kit.words.is_("skip", typed), typed

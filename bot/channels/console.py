@@ -53,8 +53,8 @@ class ConsoleChat:
 
     async def _officer_sender(self) -> Sender:
         profile = await self.dialogue.store.profile(VILLAGER)
-        village = self.dialogue.routing.village(profile.village_id)
-        office_id = village.office_id if village else self.dialogue.settings.offices[0].id
+        place = self.dialogue.place(profile.village_id, profile.place)
+        office_id = place.office_id if place else self.dialogue.settings.offices[0].id
         return console_officer(office_id)
 
     async def say(self, line: str) -> None:

@@ -145,7 +145,7 @@ class Dialogue:
         text = message.text.strip()
         if len(text) > MAX_MESSAGE:
             return [Reply(self.msg("too_long", max=str(MAX_MESSAGE)))]
-        place = self._place(start.profile.village_id, start.profile.place)
+        place = self.place(start.profile.village_id, start.profile.place)
         turn = Turn(sender, message, start.conversation, place, start.profile.greeted, now, text)
         officer = self.routing.officer(sender)
         if officer is not None:
@@ -167,7 +167,8 @@ class Dialogue:
                       len(turn.replies))
         return turn.replies
 
-    def _place(self, village_id: str | None, place: dict[str, Any] | None) -> Place | None:
+    def place(self, village_id: str | None, place: dict[str, Any] | None) -> Place | None:
+        """Where a villager lives: their Desa Imigrasi village, or the place they typed."""
         village = self.routing.village(village_id)
         if village is not None:
             return place_of(village)

@@ -413,7 +413,14 @@ class IntakeFlow:
             turn.data["answers"][key] = value
         if reading.phone:
             turn.data["phone"] = reading.phone
+        self._keep_more(turn, text)
         self._finish(turn, step)
+
+    def _keep_more(self, turn: Turn, text: str) -> None:
+        """An answer that tells more than was asked joins the story, so the officer reads all of it."""
+        if len(text.split()) > 6:
+            turn.data["story"].append(text)
+            self._absorb(turn.data, read(text, self.kit.content.reporting, self.kit.words))
 
     def _text(self, turn: Turn, step: Step) -> None:
         kit = self.kit
@@ -446,6 +453,7 @@ class IntakeFlow:
                     value = f"{display} ({text})"
                 break
         turn.data["answers"][question.key] = value
+        self._keep_more(turn, text)
         self._finish(turn, step)
 
     def edit(self, turn: Turn, key: str) -> None:
