@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import yaml
 
-from bot.app import Knowledge, build_knowledge
+from bot.app import build_knowledge
 from bot.routing import console_officer
 from tests.conftest import ROOT
 from tests.fakes import villager
-from tests.faults_rigs import SGU_WA, Desk, case_in, knowledge_for, open_desk, wa_file_report
+from tests.faults_rigs import SGU_WA, Desk, case_in, wa_file_report
 from tests.villagers import KTG_OFFICER, SGU_OFFICER, Bot, file_report, open_bot, register
 
 
-@pytest.fixture(scope="module")
-def rig_knowledge(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
-    return knowledge_for(tmp_path_factory.mktemp("casework"))
-
-
-@pytest.fixture
-async def rig(rig_knowledge: Knowledge, tmp_path: Path) -> AsyncIterator[Desk]:
-    async with open_desk(rig_knowledge, tmp_path) as d:
-        yield d
-
-
-async def test_an_officer_on_whatsapp_answers_an_alert_with_its_option_number(rig: Desk) -> None:
-    officer = rig.wa_chat(SGU_WA)
+async def test_an_officer_on_whatsapp_answers_an_alert_with_its_option_number(channels: Desk) -> None:
+    officer = channels.wa_chat(SGU_WA)
     await officer.say("KASUS")                                   # inside the 24-hour window
-    case_no = case_in(await wa_file_report(rig.wa_chat("whatsapp:+6281200000101")))
-    await rig.outbox.deliver_due()
-    [alert] = [m["Body"] for m in rig.twilio.to(SGU_WA) if case_no in m.get("Body", "")]
+    case_no = case_in(await wa_file_report(channels.wa_chat("whatsapp:+6281200000101")))
+    await channels.outbox.deliver_due()
+    [alert] = [m["Body"] for m in channels.twilio.to(SGU_WA) if case_no in m.get("Body", "")]
     assert "1. Tangani" in alert
     assert "DITANGANI" in await officer.say("1")
-    report = await rig.store.report_by_case(case_no)
+    report = await channels.store.report_by_case(case_no)
     assert report is not None and report.status == "ditangani"
 
 

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from bot.app import Knowledge
-from tests.faults_rigs import SGU_GROUP, SGU_WA, Desk, case_in, knowledge_for, open_desk
+from tests.faults_rigs import SGU_GROUP, SGU_WA, Desk, case_in
 
 VILLAGER_WA = "whatsapp:+6281200000301"
 VILLAGER_TG = 500301
 DANGER = "tolong sy dikurung majikan di kuching paspor sy diambil"
 
 
-@pytest.fixture(scope="module")
-def knowledge(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
-    return knowledge_for(tmp_path_factory.mktemp("flows"))
-
-
-@pytest.fixture
-async def desk(knowledge: Knowledge, tmp_path: Path) -> AsyncIterator[Desk]:
-    async with open_desk(knowledge, tmp_path) as d:
-        yield d
-
-
-async def test_whatsapp_danger_gets_help_lines_and_one_number_sends_the_urgent_report(desk: Desk) -> None:
-    officer = desk.wa_chat(SGU_WA)
+async def test_whatsapp_danger_gets_help_lines_and_one_number_sends_the_urgent_report(channels: Desk) -> None:
+    officer = channels.wa_chat(SGU_WA)
     await officer.say("KASUS")
-    chat = desk.wa_chat(VILLAGER_WA)
+    chat = channels.wa_chat(VILLAGER_WA)
     await chat.say("halo")
     await chat.tap("Desa saya")
     await chat.say("semuntai")
@@ -37,29 +20,29 @@ async def test_whatsapp_danger_gets_help_lines_and_one_number_sends_the_urgent_r
     assert "*polisi 110*" in said and "0-800-1000" in said and "1. Kirim laporan darurat" in said
     done = await chat.say("1")
     case_no = case_in(done)
-    await desk.outbox.deliver_due()
-    [alert] = [m["Body"] for m in desk.twilio.to(SGU_WA) if case_no in m.get("Body", "")]
+    await channels.outbox.deliver_due()
+    [alert] = [m["Body"] for m in channels.twilio.to(SGU_WA) if case_no in m.get("Body", "")]
     assert "Orang dalam bahaya saat ini" in alert and "dikurung majikan" in alert
 
 
-async def test_telegram_danger_gets_help_lines_and_one_tap_sends_the_urgent_report(desk: Desk) -> None:
-    await desk.tg_say(VILLAGER_TG, "halo")
-    await desk.tg_tap(VILLAGER_TG, "Desa saya")
-    await desk.tg_say(VILLAGER_TG, "semuntai")
-    await desk.tg_say(VILLAGER_TG, DANGER)
-    said = desk.tg_texts(VILLAGER_TG)[-1]
+async def test_telegram_danger_gets_help_lines_and_one_tap_sends_the_urgent_report(channels: Desk) -> None:
+    await channels.tg_say(VILLAGER_TG, "halo")
+    await channels.tg_tap(VILLAGER_TG, "Desa saya")
+    await channels.tg_say(VILLAGER_TG, "semuntai")
+    await channels.tg_say(VILLAGER_TG, DANGER)
+    said = channels.tg_texts(VILLAGER_TG)[-1]
     assert "<b>polisi 110</b>" in said and "Safe Travel" in said
-    await desk.tg_tap(VILLAGER_TG, "Kirim laporan darurat")
-    case_no = case_in(desk.tg_texts(VILLAGER_TG)[-1])
-    await desk.outbox.deliver_due()
-    alerts = [t for t in desk.tg_texts(SGU_GROUP) if case_no in t]
+    await channels.tg_tap(VILLAGER_TG, "Kirim laporan darurat")
+    case_no = case_in(channels.tg_texts(VILLAGER_TG)[-1])
+    await channels.outbox.deliver_due()
+    alerts = [t for t in channels.tg_texts(SGU_GROUP) if case_no in t]
     assert alerts and "Orang dalam bahaya saat ini" in alerts[0]
 
 
-async def test_whatsapp_report_from_a_village_outside_the_list_in_words_villagers_type(desk: Desk) -> None:
-    officer = desk.wa_chat(SGU_WA)
+async def test_whatsapp_report_from_a_village_outside_the_list_in_words_villagers_type(channels: Desk) -> None:
+    officer = channels.wa_chat(SGU_WA)
     await officer.say("KASUS")
-    chat = desk.wa_chat(VILLAGER_WA)
+    chat = channels.wa_chat(VILLAGER_WA)
     said = await chat.say("sy mau lapor")
     assert "desa mana" in said
     said = await chat.say("kampung baru")
@@ -73,28 +56,28 @@ async def test_whatsapp_report_from_a_village_outside_the_list_in_words_villager
     await chat.say("gk ada")
     await chat.say("iya")
     case_no = case_in(await chat.say("ok"))
-    await desk.outbox.deliver_due()
-    [alert] = [m["Body"] for m in desk.twilio.to(SGU_WA) if case_no in m.get("Body", "")]
+    await channels.outbox.deliver_due()
+    [alert] = [m["Body"] for m in channels.twilio.to(SGU_WA) if case_no in m.get("Body", "")]
     assert "kampung baru (ditulis warga; belum termasuk Desa Imigrasi)" in alert and "Kabupaten: Sintang" in alert
 
 
-async def test_telegram_report_with_a_voice_note_reaches_the_group_as_a_voice_note(desk: Desk) -> None:
+async def test_telegram_report_with_a_voice_note_reaches_the_group_as_a_voice_note(channels: Desk) -> None:
     import json
 
     from tests.faults_rigs import TG_PAYLOADS
-    await desk.tg_say(VILLAGER_TG, "halo")
-    await desk.tg_tap(VILLAGER_TG, "Desa saya")
-    await desk.tg_say(VILLAGER_TG, "semuntai")
-    await desk.tg_say(VILLAGER_TG, "lapor")
+    await channels.tg_say(VILLAGER_TG, "halo")
+    await channels.tg_tap(VILLAGER_TG, "Desa saya")
+    await channels.tg_say(VILLAGER_TG, "semuntai")
+    await channels.tg_say(VILLAGER_TG, "lapor")
     voice = json.loads((TG_PAYLOADS / "voice.json").read_text())
     voice["update_id"] = 990100001
     voice["message"]["from"]["id"] = voice["message"]["chat"]["id"] = VILLAGER_TG
-    await desk.tg_post(voice)
-    assert "(jumlah: 1)" in desk.tg_texts(VILLAGER_TG)[-1]
-    await desk.tg_tap(VILLAGER_TG, "Selesai")
-    await desk.tg_tap(VILLAGER_TG, "Lewati semua")
-    await desk.tg_tap(VILLAGER_TG, "hubungi saya")
-    await desk.tg_tap(VILLAGER_TG, "Kirim")
-    await desk.outbox.deliver_due()
-    voices = desk.telegram.made("sendVoice", SGU_GROUP)
+    await channels.tg_post(voice)
+    assert "(jumlah: 1)" in channels.tg_texts(VILLAGER_TG)[-1]
+    await channels.tg_tap(VILLAGER_TG, "Selesai")
+    await channels.tg_tap(VILLAGER_TG, "Lewati semua")
+    await channels.tg_tap(VILLAGER_TG, "hubungi saya")
+    await channels.tg_tap(VILLAGER_TG, "Kirim")
+    await channels.outbox.deliver_due()
+    voices = channels.telegram.made("sendVoice", SGU_GROUP)
     assert voices and voices[0].params["voice"] == "AwACAgUAAxkBAAIBvoicefake"

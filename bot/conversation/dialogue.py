@@ -255,7 +255,10 @@ class Dialogue:
             # A photo sent after the story still belongs to the report.
             flows.intake.attach(turn)
             turn.say(self.msg("media_saved", n=str(len(turn.data["media"]))))
-            flows.filing.ask_identity(turn) if state == "identity" else flows.filing.summary(turn)
+            if state == "identity":
+                flows.filing.ask_identity(turn)
+            else:
+                flows.filing.summary(turn)
         elif state == "identity":
             flows.filing.identity(turn)
         elif state == "confirm":
