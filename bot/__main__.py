@@ -16,14 +16,14 @@ from bot import drafts, markup, stats
 from bot.app import Knowledge, build_dialogue, build_knowledge, build_outbox, default_config_path
 from bot.broadcast import Broadcasts
 from bot.channels.console import ConsoleChat, ConsoleDeliverer
-from bot.checker import check
+from bot.checker import check, has_live_channel, unknown_config_values
 from bot.errors import BotError
 from bot.evaluation import evaluate, load_questions
 from bot.faq import Decision, Match
 from bot.models import Channel
 from bot.routing import OfficerIdentity
 from bot.store import Store
-from bot.villages import find_village, village_values
+from bot.villages import find_village, place_of, village_values
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,7 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ask = sub.add_parser("ask", help="show the matcher's decision and answer for a message")
     ask.add_argument("text", nargs="?", help="the message; without it, ask interactively")
     ask.add_argument("--village", help="village id or name, to fill answers that depend on it")
-    sub.add_parser("check-content", help="validate content/ and the config; exit 0 only when clean")
+    cc = sub.add_parser("check-content", help="validate content/ and the config; exit 0 only when clean")
+    cc.add_argument("--strict", action="store_true",
+                    help="a config value a villager would need that is still GANTI is an error "
+                         "(what `run` checks before starting a real channel)")
     ev = sub.add_parser("eval", help="measure the matcher on a question file")
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true", help="print one JSON object of figures")
@@ -79,12 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ask":
             return _ask(knowledge, args.text, args.village)
         if args.command == "check-content":
-            return _check_content(knowledge)
+            return _check_content(knowledge, args.strict)
         if args.command == "eval":
             return _eval(knowledge, args.file, args.json)
         if args.command == "chat":
             return asyncio.run(_chat(knowledge, args.db))
         if args.command == "run":
+            if not _ready_to_go_live(knowledge):
+                return 1
             from bot import runtime
             return asyncio.run(runtime.run(knowledge, args.db))
         if args.command == "backup":
@@ -225,7 +230,7 @@ def _ask(knowledge: Knowledge, text: str | None, village_name: str | None) -> in
         if village is None:
             print(f"unknown village: {village_name!r}", file=sys.stderr)
             return 1
-        values = village_values(knowledge.settings, village)
+        values = village_values(knowledge.settings, place_of(village))
     if text is not None:
         print(_describe(knowledge, knowledge.index.match(text), values))
         return 0
@@ -259,8 +264,10 @@ def _describe(knowledge: Knowledge, match: Match, values: dict[str, str] | None)
     return "\n".join(lines)
 
 
-def _check_content(knowledge: Knowledge) -> int:
-    report = check(knowledge.content, knowledge.settings, knowledge.index)
+def _check_content(knowledge: Knowledge, strict: bool) -> int:
+    report = check(knowledge.content, knowledge.settings, knowledge.index, strict=strict)
+    for warning in report.warnings:
+        print(f"warning: {warning}")
     for problem in report.problems:
         print(problem)
     entries = len(knowledge.content.entries)
@@ -268,10 +275,31 @@ def _check_content(knowledge: Knowledge) -> int:
         print(f"{len(report.problems)} problem(s) in {entries} entries "
               f"({report.phrasings_checked} questions and phrasings checked)")
         return 1
+    warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
     print(f"content OK: {entries} entries, {report.phrasings_checked} questions and phrasings "
           f"checked, {len(knowledge.settings.villages)} villages, "
-          f"{len(knowledge.settings.offices)} offices")
+          f"{len(knowledge.settings.offices)} offices{warned}")
     return 0
+
+
+def _ready_to_go_live(knowledge: Knowledge) -> bool:
+    """With a real channel configured, refuse to start while a villager would need a GANTI value.
+
+    The terminal chat (no credentials) always starts: it is for trying the bot out.
+    """
+    if not has_live_channel(knowledge.settings.secrets):
+        return True
+    missing = unknown_config_values(knowledge.content, knowledge.settings)
+    if not missing:
+        return True
+    print(f"Not starting: a channel is configured, but {len(missing)} config value(s) that "
+          "villagers would be told are still unknown (empty or GANTI). Fill them in the config "
+          "from the office (or start without channel credentials for the terminal chat):",
+          file=sys.stderr)
+    for line in missing:
+        print(f"  - {line}", file=sys.stderr)
+    print("Check again with: desa-imigrasi check-content --strict", file=sys.stderr)
+    return False
 
 
 def _eval(knowledge: Knowledge, path: Path, as_json: bool) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.config import Settings, load_settings
 from bot.content import Content, load_content
-from bot.dialogue import Dialogue
+from bot.conversation import Dialogue
 from bot.faq import FaqIndex
 from bot.models import Channel
 from bot.outbox import Deliverer, Outbox

@@ -7,13 +7,22 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.config import known
 from bot.content import Content
 from bot.models import Channel, Option, Outgoing, Reply, Sender
 from bot.reporting import Assessment
 from bot.routing import OfficerIdentity, Routing
 from bot.store import NewReport, Report, Store
 
-CASE_NO = re.compile(r"\b([A-Za-z]{2,5}-\d{4}-\d{1,6})\b")
+CASE_NO = re.compile(r"\b([A-Za-z]{2,5})\s*-\s*(\d{4})\s*-\s*(\d{1,6})\b")
+
+
+def normalize_case_no(text: str) -> str | None:
+    """"sgu-2026-1" as the store writes it: "SGU-2026-0001"."""
+    m = CASE_NO.search(text)
+    if m is None:
+        return None
+    return f"{m.group(1).upper()}-{m.group(2)}-{int(m.group(3)):04d}"
 _COMMAND = re.compile(r"^\s*/?(kasus|tangani|catatan|tutup)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -29,7 +38,7 @@ def parse_command(text: str, payload: str | None) -> OfficerCommand | None:
     if payload and payload.startswith("case:"):
         _, verb, case_no = (payload.split(":", 2) + ["", ""])[:3]
         if verb in ("tangani", "catatan", "tutup", "kasus"):
-            return OfficerCommand(verb, case_no.upper() or None, "")
+            return OfficerCommand(verb, normalize_case_no(case_no) if case_no else None, "")
         return None
     m = _COMMAND.match(text)
     if not m:
@@ -37,7 +46,7 @@ def parse_command(text: str, payload: str | None) -> OfficerCommand | None:
     rest = m.group(2).strip()
     case = CASE_NO.match(rest)
     if case:
-        return OfficerCommand(m.group(1).lower(), case.group(1).upper(), rest[case.end():].strip())
+        return OfficerCommand(m.group(1).lower(), normalize_case_no(case.group(0)), rest[case.end():].strip())
     return OfficerCommand(m.group(1).lower(), None, rest)
 
 
@@ -55,12 +64,30 @@ class Casework:
         self.routing = routing
         self.store = store
 
-    def _msg(self, key: str, **values: str) -> str:
+    def _msg(self, key: str, **values: str | None) -> str:
         return self.content.message(key, **values)
 
-    def alert_text(self, report: Report | NewReport, case_no: str, related: Sequence[Report]) -> str:
-        """The alert officers read. The reporter appears only when they chose to be contactable."""
+    def officer_name(self, who: OfficerIdentity) -> str:
+        """An officer as villagers and colleagues read it: never a placeholder."""
+        return known(who.name) or self._msg("officer_generic",
+                                            kantor_nama=self.routing.settings.office(who.office_id).name)
+
+    def _place_line(self, report: Report | NewReport) -> str:
         village = self.routing.village(report.village_id)
+        if village is not None:
+            return self._msg("alert_place", desa_nama=village.name, kabupaten=village.kabupaten)
+        place = report.place or {}
+        return self._msg("alert_place_unlisted", desa_nama=str(place.get("name") or "-"),
+                         kecamatan=str(place.get("kecamatan") or "") or None,
+                         kabupaten=str(place.get("kabupaten") or "-"))
+
+    def alert_text(self, report: Report | NewReport, case_no: str, related: Sequence[Report]) -> str:
+        """The alert officers read. The reporter appears only when they chose to be contactable.
+
+        Its heading says "new" only while nobody has acknowledged the case.
+        """
+        heading = "alert_heading" if isinstance(report, Report) and report.status != "baru" \
+            else "alert_heading_new"
         answers = report.answers
         none = self._msg("alert_none")
         rules = self.content.reporting
@@ -78,13 +105,14 @@ class Casework:
         else:
             reporter = self._msg("alert_anonymous")
         if related:
-            terkait = self._msg("alert_related", n=str(len(related)),
-                                cases=", ".join(r.case_no for r in related))
+            terkait = self._msg("alert_related", n=str(len(related)), cases=", ".join(
+                self._msg("alert_related_case", case_no=r.case_no,
+                          kantor=self.routing.settings.office(r.office_id).name) for r in related))
         else:
             terkait = self._msg("alert_related_none")
         return self._msg(
-            "alert", case_no=case_no, desa_nama=village.name if village else report.village_id,
-            kabupaten=village.kabupaten if village else none,
+            "alert", judul=self._msg(heading, case_no=case_no), case_no=case_no,
+            tempat=self._place_line(report),
             level=self._msg(f"risk_{report.risk}"), flags=", ".join(flags) or none,
             nama=answer("nama"), telepon=report.recruiter_phone or answer("telepon"),
             perusahaan=answer("perusahaan"), kontak=answer("kontak"), pekerjaan=answer("pekerjaan"),
@@ -108,9 +136,7 @@ class Casework:
         """
         related = await self.store.related_reports(
             new.recruiter_phone, [n for n in (new.recruiter_name, new.recruiter_company) if n])
-        village = self.routing.village(new.village_id)
-        assert village is not None
-        office = self.routing.office_of(village)
+        office = self.routing.settings.office(new.office_id)
         recipients = self.routing.recipients(office)
         regional = self.routing.settings.regional_office
         if assessment.level == "tinggi" and regional is not None:
@@ -138,15 +164,19 @@ class Casework:
             # Several officers may tap the same button: the reporter hears it once.
             if report.status == "baru":
                 await self._act(report, who, "ditangani", "", "ditangani", None, "update_ack", now)
-            return [Reply(self._msg("officer_ack_done", case_no=report.case_no, petugas=who.name))], False
+            return [Reply(self._msg("officer_ack_done", case_no=report.case_no,
+                                    petugas=self.officer_name(who)))], False
         if not cmd.text:
             prompt = "officer_note_prompt" if cmd.verb == "catatan" else "officer_close_prompt"
             return [Reply(self._msg(prompt, case_no=report.case_no))], True
         if cmd.verb == "catatan":
             await self._act(report, who, "catatan", cmd.text, None, cmd.text, "update_note", now)
-            return [Reply(self._msg("officer_note_done", case_no=report.case_no))], False
+            # Only a contactable reporter can be reached; an anonymous one reads it with the code.
+            done = "officer_note_done" if report.reporter_key else "officer_note_anonymous"
+            return [Reply(self._msg(done, case_no=report.case_no))], False
         await self._act(report, who, "ditutup", cmd.text, "ditutup", None, "update_close", now)
-        return [Reply(self._msg("officer_close_done", case_no=report.case_no, petugas=who.name))], False
+        done = "officer_close_done" if report.reporter_key else "officer_close_anonymous"
+        return [Reply(self._msg(done, case_no=report.case_no, petugas=self.officer_name(who)))], False
 
     async def _act(self, report: Report, who: OfficerIdentity, kind: str, text: str,
                    status: str | None, note: str | None, update_key: str, now: dt.datetime) -> None:
@@ -156,7 +186,7 @@ class Casework:
             message = self._msg(update_key, case_no=report.case_no, kantor_nama=office.name,
                                 note=text, outcome=text)
             outgoing.append(Outgoing(Sender.from_key(report.reporter_key), message, "status", report.id))
-        await self.store.record_case_event(report, actor=who.name, kind=kind, text=text,
+        await self.store.record_case_event(report, actor=self.officer_name(who), kind=kind, text=text,
                                            status=status, public_note=note, outgoing=outgoing, now=now)
 
     async def _list(self, who: OfficerIdentity) -> Reply:
@@ -167,7 +197,7 @@ class Casework:
         for r in reports:
             village = self.routing.village(r.village_id)
             lines.append(self._msg("officer_case_line", case_no=r.case_no,
-                                   desa_nama=village.name if village else r.village_id,
+                                   desa_nama=village.name if village else str((r.place or {}).get("name", "-")),
                                    level=self._msg(f"risk_{r.risk}"),
                                    status=self._msg(f"status_{r.status}")))
         return Reply("\n".join(lines))
@@ -192,7 +222,7 @@ class Casework:
             office = self.routing.settings.office(report.office_id)
             village = self.routing.village(report.village_id)
             text = self._msg("officer_reminder", case_no=report.case_no,
-                             desa_nama=village.name if village else report.village_id,
+                             desa_nama=village.name if village else str((report.place or {}).get("name", "-")),
                              jam=str(int(after.total_seconds() // 3600)))
             outgoing = [Outgoing(r, text, "reminder", report.id, self.buttons(report.case_no))
                         for r in self.routing.recipients(office)]

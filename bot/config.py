@@ -29,6 +29,7 @@ class Officer:
     telegram_id: int | None
     whatsapp: str | None
     can_broadcast: bool = False
+    public_contact: str | None = None   # a number the officer agreed to give villagers
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ class Settings:
     secrets: Secrets = field(default_factory=Secrets)
     remind_after_hours: float = 4.0
     retention_days: int = 365
-    rate_limit_messages: int = 20        # per sender per minute; more gets one polite reply
+    rate_limit_messages: int = 60        # per sender per minute, sustained; more gets one polite reply
+    rate_limit_burst: int = 20           # messages a sender may send at once before the limit
     max_body_bytes: int = 256 * 1024     # webhook requests larger than this get 413
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
     areas: tuple[Area, ...] = ()
@@ -256,7 +258,8 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
     privacy = r.mapping(root.get("privacy"), "privacy")
     retention = int(r.number(privacy, "retention_days", "privacy", 365, 1, 36500))
     limits = r.mapping(root.get("limits"), "limits")
-    rate = int(r.number(limits, "messages_per_minute", "limits", 20, 1, 10_000))
+    rate = int(r.number(limits, "messages_per_minute", "limits", 60, 1, 10_000))
+    burst = int(r.number(limits, "burst", "limits", 20, 1, 10_000))
     max_body = int(r.number(limits, "max_body_bytes", "limits", 256 * 1024, 1024, 64 * 1024 * 1024))
     draft_days = int(r.number(cases, "keep_unfinished_days", "cases", 7, 0, 365))
     wa = r.mapping(root.get("whatsapp"), "whatsapp")
@@ -274,6 +277,7 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
     return Settings(offices=offices, regional_office=regional, villages=tuple(villages),
                     content_dir=content_dir, database=database, match=match, secrets=secrets,
                     remind_after_hours=remind, retention_days=retention, rate_limit_messages=rate,
+                    rate_limit_burst=burst,
                     max_body_bytes=max_body, whatsapp=whatsapp, areas=tuple(areas),
                     draft_days=draft_days)
 
@@ -302,7 +306,8 @@ def _office(r: _Reader, raw: Any, path: str) -> Office:
             r.problems.append(f"{op}.can_broadcast: must be true or false")
             can_broadcast = False
         officers.append(Officer(name=r.text(of, "name", op), telegram_id=tg, whatsapp=wa,
-                                can_broadcast=can_broadcast))
+                                can_broadcast=can_broadcast,
+                                public_contact=known(r.text(of, "public_contact", op, required=False))))
     alerts = r.mapping(om.get("alerts"), f"{path}.alerts")
     chats = []
     for j, c in enumerate(r.seq(alerts.get("telegram_chat_ids"), f"{path}.alerts.telegram_chat_ids")):

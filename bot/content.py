@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from bot.danger import DangerRules, parse_danger
 from bot.errors import ContentError
 from bot.reporting import Rules, parse_rules
 from bot.textnorm import Lexicon
@@ -23,8 +24,29 @@ CATEGORIES = ("paspor", "kerja", "bahaya", "bantuan")
 # Values an answer may ask for; they come from the config of the asker's village.
 PLACEHOLDERS = frozenset({"desa_nama", "kantor_nama", "kantor_alamat", "kantor_telepon", "kantor_jam",
                           "petugas_nama"})
+# The word lists the conversation reads (content/words.yaml).
+REQUIRED_WORDS = frozenset({"ya", "tidak", "tidak_tahu", "skip", "done", "cancel", "menu", "back", "forget",
+                            "thanks", "filler", "start_report", "start_check", "start_status",
+                            "start_village", "start_topics", "start_ask", "person"})
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _FORMATTER = string.Formatter()
+# Numbers an answer may only state when its `facts` name them with their source: fees
+# (Rp350.000, Rp500 juta, RM600, USD 1.000–2.000), phone numbers (0-800-1000, +62 21 2924 4800,
+# (0567) 21231) and short codes named as a number to call or text (polisi 110, SMS 1708).
+_FEE = re.compile(r"(?<![\w.])(?:Rp|RM|USD|US\$)\s?\d(?:[\d.,]*\d)?(?:\s?[–-]\s?\d(?:[\d.,]*\d)?)?"
+                  r"(?:\s?(?:juta|ribu|miliar|rb)\b)?", re.IGNORECASE)
+_PHONE = re.compile(r"(?<![\w.,])(?:\+|\(0|0)[\d ().-]*\d(?![\w])")
+_SHORT_CODE = re.compile(r"\b(?:telepon|telp|tel|sms|polisi|hotline|call center|whatsapp|wa)"
+                         r"[\s:.]*(\d{3,5})(?![\d-]|\.\d|\s\d)", re.IGNORECASE)
+_URL = re.compile(r"https?://\S+")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A number an answer states (a fee, a phone number, a duration) and the source that states it."""
+
+    number: str
+    source: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +62,7 @@ class FaqEntry:
     reviewed: dt.date
     related: tuple[str, ...]
     file: str
+    facts: tuple[Fact, ...] = ()
 
     @functools.cached_property
     def placeholders(self) -> frozenset[str]:
@@ -65,6 +88,8 @@ class Content:
     lexicon: Lexicon
     reporting: Rules
     version: str
+    words: Mapping[str, tuple[str, ...]]
+    danger: DangerRules
 
     def entry(self, entry_id: str) -> FaqEntry:
         return self.by_id[entry_id]
@@ -101,6 +126,61 @@ def placeholders_in(text: str) -> frozenset[str]:
         return frozenset({"<unbalanced braces>"})
 
 
+def stated_numbers(text: str) -> list[str]:
+    """The fees and phone numbers `text` states, as written (without markup)."""
+    plain = text.replace("*", "")
+    found = [m.group(0).strip() for m in _FEE.finditer(plain)]
+    found += [m.group(0).strip() for m in _PHONE.finditer(plain)
+              if sum(c.isdigit() for c in m.group(0)) >= 6]
+    found += [m.group(1) for m in _SHORT_CODE.finditer(plain)]
+    return found
+
+
+def _squash(text: str) -> str:
+    """A number or text compared without markup, spaces, case or the kind of dash."""
+    return re.sub(r"[\s*]+", "", text).replace("–", "-").replace("—", "-").lower()
+
+
+def _check_facts(facts: tuple[Fact, ...], texts: list[str], sources: tuple[str, ...],
+                 where: str, problems: list[str]) -> None:
+    """Every fee or phone number in `texts` is a fact; every fact is stated and sourced."""
+    known = {_squash(f.number) for f in facts}
+    for number in dict.fromkeys(n for t in texts for n in stated_numbers(t)):
+        if _squash(number) not in known:
+            problems.append(f"{where}: answer: '{number}' looks like a fee or phone number but is "
+                            "not in facts (add it with the source that states it)")
+    stated = " ".join(_squash(t) for t in texts)
+    entry_urls = {u.rstrip(".,;)") for s in sources for u in _URL.findall(s)}
+    for i, fact in enumerate(facts):
+        if _squash(fact.number) not in stated:
+            problems.append(f"{where}: facts[{i}]: '{fact.number}' is not stated in the answer")
+        urls = {u.rstrip(".,;)") for u in _URL.findall(fact.source)}
+        if not urls & entry_urls and fact.source not in sources:
+            problems.append(f"{where}: facts[{i}]: source must be one of the entry's sources "
+                            f"(a URL from its source list), got '{fact.source}'")
+
+
+def _parse_facts(raw: Any, where: str, problems: list[str]) -> tuple[Fact, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.append(f"{where}: facts: must be a list of {{number: ..., source: ...}}")
+        return ()
+    facts = []
+    for i, item in enumerate(raw):
+        number = item.get("number") if isinstance(item, dict) else None
+        source = item.get("source") if isinstance(item, dict) else None
+        if isinstance(number, int) and not isinstance(number, bool):
+            number = str(number)
+        if (not isinstance(number, str) or not number.strip() or not isinstance(source, str)
+                or not source.strip() or set(item) - {"number", "source"}):
+            problems.append(f"{where}: facts[{i}]: must be {{number: <as in the answer>, "
+                            "source: <a URL from the entry's source list>}")
+            continue
+        facts.append(Fact(number.strip(), source.strip()))
+    return tuple(facts)
+
+
 def load_content(directory: Path, required_messages: frozenset[str] = frozenset()) -> Content:
     """Load and validate everything under `directory`; raise ContentError listing every problem."""
     problems: list[str] = []
@@ -131,12 +211,18 @@ def load_content(directory: Path, required_messages: frozenset[str] = frozenset(
         rules = parse_rules(rules_data, str(rules_path), problems, {e.id for e in entries})
     elif not rules_path.exists():
         problems.append(f"{rules_path}: missing")
+    words = _load_words(directory / "words.yaml", problems)
+    danger_path = directory / "danger.yaml"
+    danger_data = _read_yaml(danger_path, problems)
+    danger = parse_danger(danger_data, str(danger_path), problems) if danger_data is not None else None
+    if danger_data is None and not danger_path.exists():
+        problems.append(f"{danger_path}: missing")
     if problems:
         raise ContentError(problems)
-    assert lexicon is not None and rules is not None
+    assert lexicon is not None and rules is not None and danger is not None
     version = max((e.reviewed for e in entries), default=dt.date.min).isoformat()
     return Content(entries=tuple(entries), messages=messages, lexicon=lexicon, reporting=rules,
-                   version=f"{len(entries)} entri, ditinjau s.d. {version}")
+                   version=f"{len(entries)} entri, ditinjau s.d. {version}", words=words, danger=danger)
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -201,7 +287,7 @@ def _parse_entry(raw: Any, where: str, file: str, problems: list[str]) -> FaqEnt
         return tuple(v.strip() for v in value)
 
     unknown = set(raw) - {"id", "category", "question", "phrasings", "keywords", "answer",
-                          "answer_no_village", "source", "reviewed", "related"}
+                          "answer_no_village", "source", "reviewed", "related", "facts"}
     for field in sorted(unknown):
         problems.append(f"{where}: {field}: unknown field")
     eid = text("id")
@@ -245,12 +331,15 @@ def _parse_entry(raw: Any, where: str, file: str, problems: list[str]) -> FaqEnt
     elif not isinstance(reviewed, dt.date):
         problems.append(f"{where}: reviewed: must be a date like 2026-11-28")
     related = text_list("related", required=False)
+    facts = _parse_facts(raw.get("facts"), where, problems)
+    if answer is not None:
+        _check_facts(facts, [answer] + ([no_village] if no_village else []), sources, where, problems)
     if len(problems) > start:
         return None
     assert eid and category and question and answer and isinstance(reviewed, dt.date)
     return FaqEntry(id=eid, category=category, question=question, phrasings=phrasings,
                     keywords=keywords, answer=answer, answer_no_village=no_village,
-                    source=sources, reviewed=reviewed, related=related, file=file)
+                    source=sources, reviewed=reviewed, related=related, file=file, facts=facts)
 
 
 def _check_ids(entries: list[FaqEntry], problems: list[str]) -> None:
@@ -289,6 +378,26 @@ def _load_messages(path: Path, required: frozenset[str], problems: list[str]) ->
     for key in sorted(required - set(messages)):
         problems.append(f"{path}: {key}: missing (the bot needs this message)")
     return messages
+
+
+def _load_words(path: Path, problems: list[str]) -> dict[str, tuple[str, ...]]:
+    data = _read_yaml(path, problems)
+    if data is None:
+        if not path.exists():
+            problems.append(f"{path}: missing")
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}: must map a meaning to a list of typed words")
+        return {}
+    words: dict[str, tuple[str, ...]] = {}
+    for key, value in data.items():
+        if not isinstance(value, list) or not all(isinstance(v, str | int) and str(v).strip() for v in value):
+            problems.append(f"{path}: {key}: must be a list of words")
+            continue
+        words[str(key)] = tuple(str(v).strip() for v in value)
+    for key in sorted(REQUIRED_WORDS - set(words)):
+        problems.append(f"{path}: {key}: missing (the bot needs this list)")
+    return words
 
 
 def _load_lexicon(path: Path, problems: list[str]) -> Lexicon | None:

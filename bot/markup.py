@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
@@ -22,6 +23,18 @@ def to_telegram_html(text: str) -> str:
     """Telegram HTML: everything escaped first, so user text can never inject tags."""
     escaped = html.escape(text, quote=False)
     return _BOLD.sub(r"<b>\1</b>", escaped)
+
+
+OPTIONS_RULE = "─" * 12
+
+
+def numbered(labels: Sequence[str]) -> str:
+    """Options as numbered lines under a rule, set apart from numbered steps in the text above.
+
+    The same on every channel that shows options as text (WhatsApp, the terminal, Telegram when
+    a payload cannot be a button): "2" typed picks the second.
+    """
+    return "\n".join([OPTIONS_RULE, *(f"{i}. {to_plain(label)}" for i, label in enumerate(labels, 1))])
 
 
 def split_paragraphs(text: str, limit: int) -> list[str]:

@@ -28,10 +28,23 @@ class Sender:
         return cls(Channel(channel), user_id)
 
 
+AUDIO = "audio:"   # how a voice note is marked among a report's attachments
+
+
 @dataclass(frozen=True, slots=True)
 class Media:
     ref: str            # Telegram file_id or a Twilio media URL
     content_type: str = ""
+
+    @property
+    def stored(self) -> str:
+        """As a report keeps it: a voice note marked, so the alert can send it as one to play."""
+        return f"{AUDIO}{self.ref}" if self.content_type.startswith("audio") else self.ref
+
+
+def stored_media(stored: str) -> tuple[bool, str]:
+    """(is a voice note, the provider's reference) of a report's attachment."""
+    return (True, stored[len(AUDIO):]) if stored.startswith(AUDIO) else (False, stored)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
-"""Report intake rules (questions, answer options) and the red-flag risk score, read from content."""
+"""Report intake rules (fields, questions, answer words) and the red-flag risk score, read from content."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
@@ -11,20 +11,47 @@ import phonenumbers
 from bot.textnorm import fold
 
 KINDS = ("text", "phone", "choice", "story")
+COMBINED_KINDS = ("who", "checklist")
 LEVELS = ("rendah", "sedang", "tinggi")
+MODES = ("report", "check")
+
+
+@dataclass(frozen=True)
+class Sign:
+    value: str      # the option the sign stands for
+    label: str      # the checklist line
 
 
 @dataclass(frozen=True)
 class Question:
+    """One field of a report, and how it is asked."""
+
     key: str
-    label: str                             # short, for summaries and alerts
+    label: str                                    # short, for summaries and alerts
     ask: str
     kind: str
-    options: tuple[tuple[str, str], ...]   # (value, label)
-    check: bool                            # also asked when checking an offer
+    options: tuple[tuple[str, str], ...]          # (value, label)
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # value -> typed forms
+    read: Mapping[str, tuple[str, ...]] = field(default_factory=dict)    # value -> story phrases
+    sign: Sign | None = None
 
     def label_of(self, value: str) -> str:
         return dict(self.options).get(value, value)
+
+    def phrases(self) -> dict[str, tuple[str, ...]]:
+        """What a typed answer may say for each option: its label, its value and its words."""
+        return {value: (label, value.replace("_", " "), *self.words.get(value, ()))
+                for value, label in self.options}
+
+
+@dataclass(frozen=True)
+class Step:
+    """A question as asked: one field, or a combined question filling several."""
+
+    key: str
+    kind: str
+    ask: str
+    fills: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -40,16 +67,18 @@ class Flag:
 @dataclass(frozen=True)
 class Rules:
     questions: tuple[Question, ...]
+    steps: Mapping[str, tuple[Step, ...]]     # per mode: report, check
     flags: tuple[Flag, ...]
     sedang: int
     tinggi: int
 
-    @property
-    def check_questions(self) -> tuple[Question, ...]:
-        return tuple(q for q in self.questions if q.check)
-
     def question(self, key: str) -> Question:
         return next(q for q in self.questions if q.key == key)
+
+    @property
+    def signs(self) -> tuple[Question, ...]:
+        """The red-flag fields of the checklist, in order."""
+        return tuple(q for q in self.questions if q.sign is not None)
 
 
 @dataclass(frozen=True)
@@ -87,35 +116,98 @@ def normalize_phone(text: str, region: str = "ID") -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _phrase_map(raw: Any, path: str, problems: list[str]) -> dict[str, tuple[str, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, list) for v in raw.values()):
+        problems.append(f"{path}: must map each value to a list of phrases")
+        return {}
+    return {str(k): tuple(str(p) for p in v) for k, v in raw.items()}
+
+
+def _question(raw: Any, path: str, problems: list[str]) -> Question | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{path}: must be a mapping")
+        return None
+    key, kind, label = raw.get("key"), raw.get("kind"), raw.get("label")
+    ask = raw.get("ask") or ""
+    if not all(isinstance(v, str) and v for v in (key, label)) or kind not in KINDS or not isinstance(ask, str):
+        problems.append(f"{path}: needs key, label and kind ({', '.join(KINDS)})")
+        return None
+    assert isinstance(key, str) and isinstance(label, str) and isinstance(kind, str)
+    options = raw.get("options") or {}
+    if kind == "choice" and (not isinstance(options, dict) or not options):
+        problems.append(f"{path} ({key}): options: a choice needs options")
+        return None
+    values = {str(k) for k in options}
+    words = _phrase_map(raw.get("words"), f"{path} ({key}).words", problems)
+    read = _phrase_map(raw.get("read"), f"{path} ({key}).read", problems)
+    for name, mapping in (("words", words), ("read", read)):
+        if kind == "choice" and set(mapping) - values:
+            problems.append(f"{path} ({key}).{name}: {', '.join(sorted(set(mapping) - values))} "
+                            "is not an option")
+    sign = None
+    raw_sign = raw.get("sign")
+    if raw_sign is not None:
+        if not isinstance(raw_sign, dict) or str(raw_sign.get("value")) not in values or \
+                not isinstance(raw_sign.get("label"), str):
+            problems.append(f"{path} ({key}).sign: needs value (one of the options) and label")
+        else:
+            sign = Sign(str(raw_sign["value"]), raw_sign["label"].strip())
+    return Question(key, label, ask.strip(), kind,
+                    tuple((str(k), str(v)) for k, v in options.items()), words, read, sign)
+
+
 def parse_rules(data: Any, where: str, problems: list[str], entry_ids: set[str]) -> Rules | None:
     """Validate the parsed reporting.yaml; append every problem with its path."""
     if not isinstance(data, dict):
-        problems.append(f"{where}: must be a mapping with questions, flags and levels")
+        problems.append(f"{where}: must be a mapping with fields, steps, flags and levels")
         return None
     start = len(problems)
-    questions = []
-    raw_questions = data.get("questions")
-    if not isinstance(raw_questions, list) or not raw_questions:
-        problems.append(f"{where}: questions: must be a non-empty list")
-        raw_questions = []
-    for i, raw in enumerate(raw_questions):
-        path = f"{where}: questions[{i}]"
-        if not isinstance(raw, dict):
-            problems.append(f"{path}: must be a mapping")
+    raw_fields = data.get("fields")
+    if not isinstance(raw_fields, list) or not raw_fields:
+        problems.append(f"{where}: fields: must be a non-empty list")
+        raw_fields = []
+    questions = [q for i, raw in enumerate(raw_fields)
+                 if (q := _question(raw, f"{where}: fields[{i}]", problems)) is not None]
+    by_key = {q.key: q for q in questions}
+    combined: dict[str, Step] = {}
+    raw_combined = data.get("combined") or {}
+    if not isinstance(raw_combined, dict):
+        problems.append(f"{where}: combined: must be a mapping")
+        raw_combined = {}
+    for name, raw in raw_combined.items():
+        path = f"{where}: combined.{name}"
+        if not isinstance(raw, dict) or raw.get("kind") not in COMBINED_KINDS or \
+                not isinstance(raw.get("ask"), str) or not isinstance(raw.get("fills"), list):
+            problems.append(f"{path}: needs kind ({', '.join(COMBINED_KINDS)}), ask and fills")
             continue
-        key, ask, kind, label = raw.get("key"), raw.get("ask"), raw.get("kind"), raw.get("label")
-        if not all(isinstance(v, str) and v for v in (key, ask, label)) or kind not in KINDS:
-            problems.append(f"{path}: needs key, label, ask and kind ({', '.join(KINDS)})")
+        fills = tuple(str(f) for f in raw["fills"])
+        for f in fills:
+            if f not in by_key:
+                problems.append(f"{path}.fills: '{f}' is not a field key")
+        combined[str(name)] = Step(str(name), raw["kind"], raw["ask"].strip(), fills)
+    steps: dict[str, tuple[Step, ...]] = {}
+    raw_steps = data.get("steps")
+    if not isinstance(raw_steps, dict):
+        problems.append(f"{where}: steps: must map {' and '.join(MODES)} to lists of questions")
+        raw_steps = {}
+    for mode in MODES:
+        names = raw_steps.get(mode)
+        if not isinstance(names, list) or not names:
+            problems.append(f"{where}: steps.{mode}: must be a non-empty list")
             continue
-        assert isinstance(key, str) and isinstance(ask, str) and isinstance(label, str)
-        options = raw.get("options") or {}
-        if kind == "choice" and (not isinstance(options, dict) or not options):
-            problems.append(f"{path} ({key}): options: a choice needs options")
-            continue
-        questions.append(Question(key, label, ask.strip(), kind,
-                                  tuple((str(k), str(v)) for k, v in options.items()),
-                                  bool(raw.get("check"))))
-    keys = {q.key for q in questions}
+        out = []
+        for name in map(str, names):
+            if name in combined:
+                out.append(combined[name])
+            elif name in by_key and by_key[name].ask:
+                q = by_key[name]
+                out.append(Step(q.key, q.kind, q.ask, (q.key,)))
+            else:
+                problems.append(f"{where}: steps.{mode}: '{name}' is not a combined question "
+                                "or a field with ask")
+        steps[mode] = tuple(out)
     flags = []
     raw_flags = data.get("flags") or {}
     if not isinstance(raw_flags, dict):
@@ -128,8 +220,8 @@ def parse_rules(data: Any, where: str, problems: list[str], entry_ids: set[str])
             continue
         when: dict[str, frozenset[str]] = {}
         for q, values in raw["when"].items():
-            if q not in keys:
-                problems.append(f"{path}: when: '{q}' is not a question key")
+            if q not in by_key:
+                problems.append(f"{path}: when: '{q}' is not a field key")
             vals = values if isinstance(values, list) else [values]
             when[str(q)] = frozenset(str(v) for v in vals)
         weight = raw.get("weight")
@@ -150,4 +242,4 @@ def parse_rules(data: Any, where: str, problems: list[str], entry_ids: set[str])
         sedang, tinggi = 1, 1
     if len(problems) > start:
         return None
-    return Rules(tuple(questions), tuple(flags), sedang, tinggi)
+    return Rules(tuple(questions), steps, tuple(flags), sedang, tinggi)

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.app import Knowledge, build_dialogue, build_outbox, load_knowledge
 from bot.channels.console import ConsoleChat, ConsoleDeliverer
-from bot.dialogue import Dialogue
+from bot.conversation import Dialogue
 from bot.errors import ContentError
 from bot.models import Channel
 from bot.server import ChannelRuntime, build_web_app

@@ -55,7 +55,7 @@ async def collect(store: Store, settings: Settings, office_id: str | None,
         suggested=decisions.get("suggest", 0), unanswered=decisions.get("none", 0),
         top_entries=tuple(top),
         reports=len(reports),
-        by_village=tuple(Counter(names.get(r.village_id, r.village_id) for r in reports).most_common()),
+        by_village=tuple(Counter(_village_name(names, r) for r in reports).most_common()),
         by_risk=tuple(sorted(Counter(r.risk for r in reports).items())),
         by_status=tuple(sorted(Counter(r.status for r in reports).items())),
         median_hours_to_ack=_median_hours(
@@ -118,10 +118,15 @@ def export_reports_csv(reports: list[Report], settings: Settings) -> str:
     w.writerow(EXPORT_COLUMNS)
     for r in reports:
         contact = contact_of(Sender.from_key(r.reporter_key)) if r.contactable and r.reporter_key else ""
-        w.writerow([r.case_no, r.office_id, names.get(r.village_id, r.village_id),
+        w.writerow([r.case_no, r.office_id, _village_name(names, r),
                     r.created_at.isoformat(), r.status, r.risk, " ".join(r.flags),
                     r.recruiter_name or "", r.recruiter_phone or "", r.recruiter_company or "",
                     r.answers.get("pekerjaan", ""), r.answers.get("negara", ""),
                     r.acknowledged_at.isoformat() if r.acknowledged_at else "",
                     r.closed_at.isoformat() if r.closed_at else "", r.outcome or "", contact])
     return out.getvalue()
+
+
+def _village_name(names: dict[str, str], report: Report) -> str:
+    """A Desa Imigrasi village's name, or the place a villager typed for another village."""
+    return names.get(report.village_id) or str((report.place or {}).get("name", "-"))

@@ -88,7 +88,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             target TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT NOT NULL,
             recipients INTEGER NOT NULL)""",
     ),
-    # 4 (issue 16, "nothing lost, nothing doubled"): Telegram updates kept before they are
+    # 4: a place typed by a villager whose village is not a Desa Imigrasi village (JSON), on the
+    # profile and the report; the hash of an anonymous report's check code
+    (
+        """ALTER TABLE profiles ADD COLUMN place TEXT""",
+        """ALTER TABLE reports ADD COLUMN place TEXT""",
+        """ALTER TABLE reports ADD COLUMN check_hash TEXT""",
+        # an officer's typed "1" answers the newest alert sent to them
+        """CREATE INDEX outbox_recipient ON outbox (recipient, id)""",
+    ),
+    # 5 (issue 16, "nothing lost, nothing doubled"): Telegram updates kept before they are
     # acknowledged; when an outbox send was last started, while its outcome is unknown; the
     # replies of a WhatsApp turn, for a webhook Twilio delivers again.
     (
@@ -108,8 +117,9 @@ T = TypeVar("T")
 # Units per group commit at most: a few milliseconds of SQL, so no message waits behind a huge group.
 MAX_GROUP = 128
 
-_UPSERT_PROFILE = """INSERT INTO profiles (sender_key, village_id, greeted, updated_at) VALUES (?, ?, ?, ?)
-    ON CONFLICT (sender_key) DO UPDATE SET village_id = excluded.village_id,
+_UPSERT_PROFILE = """INSERT INTO profiles (sender_key, village_id, place, greeted, updated_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (sender_key) DO UPDATE SET village_id = excluded.village_id, place = excluded.place,
     greeted = excluded.greeted, updated_at = excluded.updated_at"""
 _TOUCH_INBOUND = """INSERT INTO profiles (sender_key, last_inbound_at, updated_at) VALUES (?, ?, ?)
     ON CONFLICT (sender_key) DO UPDATE SET last_inbound_at = excluded.last_inbound_at"""
@@ -159,6 +169,7 @@ class Profile:
     sender_key: str
     village_id: str | None
     greeted: bool
+    place: dict[str, Any] | None = None   # a place typed by hand (bot.villages.Place as JSON)
 
 
 @dataclass(frozen=True)
@@ -200,6 +211,7 @@ class TurnEnd:
     kept_replies: Sequence[Reply] | None = None   # answered again to a redelivered webhook (WhatsApp)
     forget: bool = False
     opted_out: bool | None = None
+    place: dict[str, Any] | None = None   # a place typed by hand, for a village not in the config
 
 
 @dataclass(frozen=True)
@@ -237,6 +249,8 @@ class Report:
     closed_at: dt.datetime | None
     outcome: str | None
     public_note: str | None
+    place: dict[str, Any] | None = None   # set when the village is not a Desa Imigrasi village
+    check_hash: str | None = None         # an anonymous reporter's check code, hashed
 
 
 @dataclass(frozen=True)
@@ -252,6 +266,8 @@ class NewReport:
     recruiter_company: str | None
     reporter_key: str | None
     contactable: bool
+    place: dict[str, Any] | None = None
+    check_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -276,7 +292,7 @@ class OutboxItem:
 
 _REPORT_COLUMNS = ("id, case_no, office_id, village_id, status, risk, flags, answers, media, "
                    "recruiter_phone, recruiter_name, recruiter_company, reporter_key, contactable, "
-                   "created_at, acknowledged_at, closed_at, outcome, public_note")
+                   "created_at, acknowledged_at, closed_at, outcome, public_note, place, check_hash")
 
 
 def _report(row: Sequence[Any]) -> Report:
@@ -286,7 +302,7 @@ def _report(row: Sequence[Any]) -> Report:
         recruiter_phone=row[9], recruiter_name=row[10], recruiter_company=row[11],
         reporter_key=row[12], contactable=bool(row[13]), created_at=_parse(row[14]) or dt.datetime.min,
         acknowledged_at=_parse(row[15]), closed_at=_parse(row[16]), outcome=row[17],
-        public_note=row[18],
+        public_note=row[18], place=json.loads(row[19]) if row[19] else None, check_hash=row[20],
     )
 
 
@@ -456,7 +472,7 @@ class Store:
             if message_key is not None and conn.execute(
                     "SELECT 1 FROM processed WHERE message_key = ?", (message_key,)).fetchone():
                 return None
-            return (conn.execute("SELECT village_id, greeted FROM profiles WHERE sender_key = ?",
+            return (conn.execute("SELECT village_id, greeted, place FROM profiles WHERE sender_key = ?",
                                  (sender.key,)).fetchone(),
                     conn.execute("SELECT state, data FROM conversations WHERE sender_key = ?",
                                  (sender.key,)).fetchone())
@@ -466,7 +482,8 @@ class Store:
             return None
         profile, conv = rows
         # Parsed here, not on the database thread: the write lock is held there.
-        return TurnStart(Profile(sender.key, profile[0], bool(profile[1])) if profile
+        return TurnStart(Profile(sender.key, profile[0], bool(profile[1]),
+                                 json.loads(profile[2]) if profile[2] else None) if profile
                          else Profile(sender.key, None, False),
                          Conversation(conv[0], json.loads(conv[1])) if conv else Conversation("menu", {}))
 
@@ -488,6 +505,7 @@ class Store:
         data = json.dumps(end.conversation.data, ensure_ascii=False) if end.conversation is not None else None
         kept = None if end.kept_replies is None else json.dumps(
             [[r.text, [[o.label, o.payload] for o in r.options]] for r in end.kept_replies], ensure_ascii=False)
+        place = json.dumps(end.place, ensure_ascii=False) if end.place is not None else None
 
         def work(conn: sqlite3.Connection) -> TurnResult:
             if end.message_key is not None:
@@ -504,7 +522,7 @@ class Store:
                                  (int(end.opted_out), sender.key))
             if end.conversation is not None:
                 if end.profile:
-                    conn.execute(_UPSERT_PROFILE, (sender.key, end.village_id, 1, stamp))
+                    conn.execute(_UPSERT_PROFILE, (sender.key, end.village_id, place, 1, stamp))
                 conn.execute(_UPSERT_CONVERSATION, (sender.key, end.conversation.state, data, stamp))
             if end.faq is not None:
                 conn.execute(_LOG_FAQ, (stamp, end.faq.decision, end.faq.entry_id, end.faq.office_id))
@@ -575,15 +593,15 @@ class Store:
 
     # Profiles and conversation state ------------------------------------------------------
     async def profile(self, sender: Sender) -> Profile:
-        row = await self._one("SELECT village_id, greeted FROM profiles WHERE sender_key = ?",
+        row = await self._one("SELECT village_id, greeted, place FROM profiles WHERE sender_key = ?",
                               (sender.key,))
         if row is None:
             return Profile(sender.key, None, False)
-        return Profile(sender.key, row[0], bool(row[1]))
+        return Profile(sender.key, row[0], bool(row[1]), json.loads(row[2]) if row[2] else None)
 
     async def save_profile(self, sender: Sender, *, village_id: str | None, greeted: bool,
                            now: dt.datetime) -> None:
-        await self._write(_UPSERT_PROFILE, (sender.key, village_id, int(greeted), _iso(now)))
+        await self._write(_UPSERT_PROFILE, (sender.key, village_id, None, int(greeted), _iso(now)))
 
     async def last_inbound(self, sender: Sender) -> dt.datetime | None:
         row = await self._one("SELECT last_inbound_at FROM profiles WHERE sender_key = ?",
@@ -650,11 +668,13 @@ class Store:
         cur = conn.execute(
             """INSERT INTO reports (case_no, office_id, village_id, status, risk, flags, answers,
                media, recruiter_phone, recruiter_name, recruiter_company, reporter_key,
-               contactable, created_at) VALUES (?, ?, ?, 'baru', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               contactable, created_at, place, check_hash)
+               VALUES (?, ?, ?, 'baru', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (case_no, new.office_id, new.village_id, new.risk, json.dumps(list(new.flags)),
              json.dumps(new.answers, ensure_ascii=False), json.dumps(list(new.media)),
              new.recruiter_phone, new.recruiter_name, new.recruiter_company,
-             new.reporter_key, int(new.contactable), _iso(now)))
+             new.reporter_key, int(new.contactable), _iso(now),
+             json.dumps(new.place, ensure_ascii=False) if new.place else None, new.check_hash))
         report_id = int(cur.lastrowid or 0)
         for alert in alerts:
             self._enqueue_sync(conn, _with_case(alert, case_no, report_id), now)
@@ -857,6 +877,14 @@ class Store:
                                "AND kind = 'alert' AND status = 'sent' AND provider_id IS NOT NULL "
                                "ORDER BY id", (report_id,))
         return [(Sender.from_key(r[0]), r[1]) for r in rows]
+
+    async def last_options_to(self, recipient: Sender) -> tuple[Option, ...]:
+        """The options of the newest message the outbox sent `recipient` with any (an alert's)."""
+        row = await self._one(
+            "SELECT options FROM outbox WHERE recipient = ? AND options != '[]' AND kind != 'reply' "
+            "ORDER BY id DESC LIMIT 1",
+            (recipient.key,))
+        return tuple(Option(label, payload) for label, payload in json.loads(row[0])) if row else ()
 
     async def outbox_item(self, item_id: int) -> dict[str, Any] | None:
         row = await self._one("SELECT id, recipient, status, attempts, provider_id, provider_status, "

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.app import Knowledge, build_knowledge
+from tests.villagers import Bot, make_desk, open_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -14,3 +17,31 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def knowledge() -> Knowledge:
     return build_knowledge(ROOT / "config.example.yaml", {})
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
+    """The shipped config with officers and an alert group filled in, as an office would."""
+    return make_desk(tmp_path_factory.mktemp("cfg"))
+
+
+@pytest.fixture
+async def bot(desk: Knowledge, tmp_path: Path) -> AsyncIterator[Bot]:
+    """The whole conversation on a fresh SQLite file, its outbox delivering to a recorder."""
+    async with open_bot(desk, tmp_path) as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def channel_knowledge(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
+    """Two offices' officers and groups on both channels, as tests/faults_rigs.py configures them."""
+    from tests.faults_rigs import knowledge_for  # faults_rigs reads ROOT from here
+    return knowledge_for(tmp_path_factory.mktemp("channels"))
+
+
+@pytest.fixture
+async def channels(channel_knowledge: Knowledge, tmp_path: Path) -> AsyncIterator[Any]:
+    """The real app with both channel adapters, talking to fake Telegram and Twilio on loopback."""
+    from tests.faults_rigs import open_desk
+    async with open_desk(channel_knowledge, tmp_path) as desk:
+        yield desk

@@ -139,7 +139,7 @@ class FakeTelegram:
     def _result(self, call: Call) -> Any:
         if call.method == "getMe":
             return BOT_USER
-        if call.method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
+        if call.method in ("sendMessage", "sendPhoto", "sendDocument", "sendVoice", "editMessageText"):
             chat_id = call.chat_id or 0
             message: dict[str, Any] = {
                 "message_id": int(call.params["message_id"]) if "message_id" in call.params
@@ -155,5 +155,7 @@ class FakeTelegram:
                                      "width": 90, "height": 90}]
             if call.method == "sendDocument":
                 message["document"] = {"file_id": call.params.get("document", ""), "file_unique_id": "u"}
+            if call.method == "sendVoice":
+                message["voice"] = {"file_id": call.params.get("voice", ""), "file_unique_id": "u", "duration": 5}
             return message
         return True   # answerCallbackQuery, setWebhook, deleteWebhook, setMyCommands, ...

@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from bot.channels.console import render
-from bot.dialogue import Dialogue
+from bot.conversation import Dialogue
 from bot.models import Channel, IncomingMessage, Media, Outgoing, Reply, Sender
 from bot.outbox import DeliveryError
 

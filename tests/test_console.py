@@ -12,25 +12,17 @@ SCRIPT = """halo
 paspor sy ilang di kuching
 lapor
 sutra
-Pak Budi
-0812-3456-7890
-PT Maju Jaya
-2
-kerja restoran
-Malaysia
-4 juta
-1
-2
-2
-1
-2
+Pak Budi 0812-3456-7890 dari PT Maju Jaya ajak kerja restoran di Malaysia, gaji 4 juta
 Ditawari lewat Facebook.
+selesai
+fb
+1 2
 2
 1
 petugas> KASUS
-petugas> TANGANI KTG-2026-0001
+petugas> TANGANI KTG-2026-1
 menu
-6
+cek laporan KTG-2026-0001 000000
 """
 
 
@@ -45,7 +37,39 @@ def test_a_scripted_chat_files_a_report_and_shows_the_officer_alert(tmp_path: Pa
     assert "[petugas KTG] 🚨 LAPORAN BARU KTG-2026-0001" in out
     assert "Pelapor: anonim" in out
     assert "DITANGANI" in out
-    assert "Cek laporan saya" in out
+    assert "Kode cek Anda" in out and "tidak cocok" in out   # a wrong code learns nothing
     unanswered = subprocess.run([sys.executable, "-m", "bot", "unanswered", "--db", str(db)],
                                 capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert unanswered.returncode == 0
+
+
+VILLAGER_DAY = """tolong kakak sy dikurung majikan di kuching hp nya diambil
+2
+temajuk
+sambas
+kakak sy kerja di restoran, dibawa agen namanya Pak Ujang lewat jalan tikus
+gatau
+gak ada
+👍
+iya
+petugas> bantuan
+petugas> 1
+terimakasih bah
+"""
+
+
+def test_a_day_of_villager_typing_in_the_terminal(tmp_path: Path) -> None:
+    """Danger first, a village outside the list, everyday words, and the officer's side, piped in."""
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(tmp_path / "day.sqlite3")],
+                            input=VILLAGER_DAY, capture_output=True, text=True, cwd=ROOT, timeout=120,
+                            check=False)
+    out = result.stdout
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "polisi 110" in out and "KJRI Kuching" in out
+    assert 'Desa "temajuk" belum termasuk Desa Imigrasi' in out
+    assert "Laporan Anda tercatat dengan nomor SBS-2026-0001" in out
+    assert "[petugas SBS] 🚨 LAPORAN BARU SBS-2026-0001" in out and "Orang dalam bahaya saat ini" in out
+    assert "Nama: Pak Ujang" in out and "lewat jalan tikus" in out and "Lewat jalur tidak resmi" in out
+    assert "Perintah petugas" in out and "DITANGANI oleh petugas Kantor Imigrasi Kelas II TPI Sambas" in out
+    assert "[kabar] Laporan SBS-2026-0001 sudah diterima" in out and "Sama-sama" in out
+    assert "GANTI" not in out

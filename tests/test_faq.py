@@ -20,7 +20,8 @@ def index(knowledge: Knowledge) -> FaqIndex:
 @pytest.mark.parametrize(
     ("text", "entry"),
     [
-        ("paspor sy ilang di kuching gmn", "paspor-hilang"),
+        ("paspor sy ilang di kuching gmn", "paspor-hilang-luar-negeri"),
+        ("paspor sy ilang di rumah gmn", "paspor-hilang"),
         ("pasport anak umur 3 thn syaratnya apa", "paspor-anak"),
         ("ditawari kerja online di kamboja jadi admin judi", "bahaya-online-scam"),
         ("agen nyuruh berangkat pake visa turis", "bahaya-visa-turis"),
@@ -47,7 +48,8 @@ def test_chitchat_and_junk_are_not_in_the_faq(index: FaqIndex, text: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "text", ["harga cabai di pasar hari ini", "jadwal bola nanti malam", "ktp hilang gmn ngurusnya"])
+    "text", ["harga cabai di pasar hari ini", "jadwal bola nanti malam", "sim motor hilang gmn ngurusnya",
+             "jam berape sholat jumat"])
 def test_near_misses_are_never_answered_outright(index: FaqIndex, text: str) -> None:
     assert index.match(text).decision is not Decision.ANSWER
 
@@ -66,8 +68,43 @@ def test_suggestions_are_two_or_three_entries_in_score_order(index: FaqIndex) ->
         assert scores == sorted(scores, reverse=True)
 
 
+# Questions of the development set whose right entry changed when issue 12 added entries: ID
+# cards, family cards and birth certificates were off-topic and now have their answer (where to
+# go: Disdukcapil), and a passport lost abroad has its own entry (SPLP, the way home) beside the
+# general one. The set itself is left as written; the new scope is applied here, in the open.
+
+
+def test_id_card_questions_go_to_disdukcapil_without_a_warning_about_fake_ages(index: FaqIndex,
+                                                                              knowledge: Knowledge) -> None:
+    for text in ("anak sy blm ada ktp", "KK sy rusak kena air", "akta lahir hilang", "ktp hilang gmn ngurusnya"):
+        match = index.match(text)
+        assert match.decision is Decision.ANSWER and match.best == "dokumen-kependudukan", (text, match)
+    answer = knowledge.content.entry("dokumen-kependudukan").answer
+    assert "Disdukcapil" in answer and "dipidana" not in answer and "penjara" not in answer
+
+
+def test_every_issue12_question_gets_its_entry(index: FaqIndex) -> None:
+    """The questions quoted in issue 12 and the audit topics (tests/data/issue12_questions.yaml).
+
+    One question fits two entries' words about equally and gets both offered; every other one is
+    answered outright with its entry, and none is answered wrongly.
+    """
+    offered_only = {"bayar paspor sebelum atau sesudah wawancara"}
+    for question in load_questions(ROOT / "tests" / "data" / "issue12_questions.yaml"):
+        match = index.match(question.text)
+        if question.acceptable is None:
+            assert match.decision is not Decision.ANSWER, (question.text, match)
+        elif question.text in offered_only:
+            assert match.decision is Decision.SUGGEST, (question.text, match)
+            assert question.acceptable & {c.entry_id for c in match.candidates}, (question.text, match)
+        else:
+            assert match.decision is Decision.ANSWER, (question.text, match)
+            assert match.best in question.acceptable, (question.text, match)
+
+
 def test_matcher_holds_its_measured_level_on_the_development_set(index: FaqIndex) -> None:
-    """Guards against regressions at the level measured on 2026-11-28 (86.1% / 97.0% / 2.0% / 1.4%).
+    """Guards against regressions at the level measured on 2026-11-30, with the issue-12 scope
+    above (87.0% / 96.7% / 2.0% / 1.5%); as written, without that scope: 86.1% / 96.0% / 2.6% / 7.1%.
 
     Unseen questions are measured on tests/data/holdout_questions.yaml; see the README.
     """

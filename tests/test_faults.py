@@ -50,7 +50,7 @@ from tests.faults_rigs import (
     twiml_messages,
     wa_file_report,
     wa_form,
-    wa_report_until_story,
+    wa_report_until_identity,
     write_config,
 )
 
@@ -162,8 +162,7 @@ async def test_sigkill_mid_work_loses_no_confirmed_report_and_no_alert(tmp_path:
             await c.tap("Desa saya")
             await c.say("sungai kelik")
             await c.say("lapor")
-            await c.say("Pak Anton")
-            await c.say("0813-1111-2222")
+            await c.say("Pak Anton 0813-1111-2222 ajak kerja kebun")
             # B's alert is accepted by Twilio, and the process is killed before it hears so.
             twilio.hold_accepted = 1
             case_b = case_in(await wa_file_report(b, name="Bu Sari", phone="0813-2222-3333"))
@@ -174,13 +173,11 @@ async def test_sigkill_mid_work_loses_no_confirmed_report_and_no_alert(tmp_path:
 
             proc = await start_bot(config, db, url, remote, log)
             # C goes on where it was: the conversation state survived the kill.
-            assert "menghubungi" in (await c.say("PT Sinar")).lower()
+            assert "Tercatat" in await c.say("Dijemput malam hari.")
+            assert "negara" in (await c.tap("Selesai")).lower()
+            await c.say("Malaysia")
             await c.tap("WhatsApp")
-            for text in ("kerja kebun", "Malaysia", "3 juta"):
-                await c.say(text)
-            for label in ("Ya", "Visa turis", "Tidak", "Ya, lewat pos resmi", "Tidak"):
-                await c.tap(label)
-            await c.say("Dijemput malam hari.")
+            await c.say("1 2")
             await c.tap("hubungi saya")
             case_c = case_in(await c.tap("Kirim"))
             case_d = case_in(await wa_file_report(d, name="Pak Dedi", phone="0813-4444-5555"))
@@ -398,27 +395,24 @@ async def test_whatsapp_redeliveries_and_late_duplicates_change_nothing(desk: De
     await chat.tap("Desa saya")
     await chat.say("semuntai")
     await chat.say("lapor")
-    name = wa_form(From=chat.number, Body="Pak Budi")
-    asked_phone = twiml_messages(await (await desk.wa_post(name)).text())
-    assert asked_phone
-    phone = wa_form(From=chat.number, Body="0812-3456-7890")
+    name = wa_form(From=chat.number, Body="Pak Budi dari PT Maju Jaya")
+    first_answer = twiml_messages(await (await desk.wa_post(name)).text())
+    assert first_answer
+    phone = wa_form(From=chat.number, Body="nomornya 0812-3456-7890")
     # The same message delivered twice at the same moment: handled once, both get its answer
     # (Twilio retries only a webhook whose answer it did not get).
     first, second = await asyncio.gather(desk.wa_post(phone), desk.wa_post(phone))
     bodies = [twiml_messages(await first.text()), twiml_messages(await second.text())]
-    assert bodies[0] == bodies[1] and "perusahaan" in " ".join(bodies[0]).lower()
-    # An older message arriving again after a newer one: its own answer, the answers stay as they were.
-    assert twiml_messages(await (await desk.wa_post(name)).text()) == asked_phone
+    assert bodies[0] == bodies[1] and "Tercatat" in " ".join(bodies[0])
+    # An older message arriving again after a newer one: its own answer, the story stays as it was.
+    assert twiml_messages(await (await desk.wa_post(name)).text()) == first_answer
     conv = await desk.store.conversation(_wa(chat.number))
-    assert conv.data["answers"] == {"nama": "Pak Budi", "telepon": "0812-3456-7890"}
+    assert conv.data["story"] == ["Pak Budi dari PT Maju Jaya", "nomornya 0812-3456-7890"]
     # The confirmation delivered twice: one report, one alert.
-    await chat.say("PT Maju Jaya")
+    await chat.say("selesai")
+    await chat.say("Malaysia")
     await chat.tap("WhatsApp")
-    for text in ("kerja restoran", "Malaysia", "4 juta sebulan"):
-        await chat.say(text)
-    for label in ("Ya", "Visa turis", "Tidak", "Ya, lewat pos resmi", "Tidak"):
-        await chat.tap(label)
-    await chat.say("Disuruh berangkat.")
+    await chat.say("1 2")
     await chat.tap("hubungi saya")
     send = next(m.group(1) for line in chat.last[-1].splitlines() if (m := re.match(r"^(\d+)\. Kirim", line)))
     confirm = wa_form(From=chat.number, Body=send)
@@ -493,8 +487,7 @@ async def test_a_turn_that_fails_at_its_commit_leaves_no_trace_and_its_redeliver
     await chat.say("halo")
     await chat.tap("Desa saya")
     await chat.say("semuntai")
-    await wa_report_until_story(chat)
-    await chat.say("Disuruh berangkat.")
+    await wa_report_until_identity(chat)
     await chat.tap("hubungi saya")
     send = next(m.group(1) for line in chat.last[-1].splitlines() if (m := re.match(r"^(\d+)\. Kirim", line)))
     confirm = wa_form(From=chat.number, Body=send)

@@ -75,11 +75,7 @@ async def _to_story(chat: Chat) -> None:
     await chat.say("halo")
     await chat.tap("Desa saya")
     await chat.say("semuntai")
-    await chat.say("lapor")
-    for _ in range(15):
-        if "Ceritakan" in await chat.say("lewati"):
-            return
-    raise AssertionError("never reached the story")
+    assert "Ceritakan" in await chat.say("lapor")
 
 
 Inputs = list[tuple[str, str | None, tuple[Media, ...]]]
@@ -91,6 +87,7 @@ async def _scenario(knowledge: Knowledge, start: str, who: str, inputs: Inputs) 
         reporter = Chat(dialogue, Sender(Channel.TELEGRAM, "500777"))
         await _to_story(reporter)
         await reporter.say("selesai")
+        await reporter.tap("Lewati semua")
         await reporter.tap("hubungi saya")
         await reporter.tap("Kirim")                                   # SGU-2026-0001 exists
         chat = Chat(dialogue, SENDERS[who])
@@ -103,6 +100,7 @@ async def _scenario(knowledge: Knowledge, start: str, who: str, inputs: Inputs) 
         elif start == "confirm":
             await _to_story(chat)
             await chat.say("selesai")
+            await chat.tap("Lewati semua")
             await chat.tap("hubungi saya")
         elif start == "village":
             await chat.say("halo")
@@ -256,10 +254,10 @@ async def test_sql_metacharacters_are_stored_and_shown_verbatim(desk: Desk) -> N
     second = case_in(await wa_file_report(desk.wa_chat("whatsapp:+6281200000002"), **nasty))
     report = await desk.store.report_by_case(first)
     assert report is not None
-    assert report.recruiter_name == nasty["name"] and report.recruiter_company == nasty["company"]
-    assert report.answers["cerita"] == nasty["story"]
+    story = report.answers["cerita"]
+    assert nasty["name"] in story and nasty["company"] in story and story.endswith(nasty["story"])
     detail = await desk.wa_chat(SGU_WA).say(f"KASUS {second}")
-    assert nasty["name"] in detail and nasty["company"] in detail and first in detail   # linked by name
+    assert nasty["name"] in detail and nasty["company"] in detail and first in detail   # linked by phone
     assert await desk.rows("SELECT count(*) FROM reports") == [(2,)]
 
 

@@ -14,14 +14,14 @@ import pytest
 import yaml
 
 from bot.app import Knowledge, build_dialogue, build_knowledge, build_outbox
-from bot.dialogue import Dialogue
+from bot.conversation import Dialogue
 from bot.models import Channel, Sender
 from bot.outbox import Outbox
 from bot.runtime import reload_content
 from bot.store import Store
 from tests.conftest import ROOT
 from tests.fakes import Chat, Clock, RecordingDeliverer, villager
-from tests.test_dialogue import file_report, register
+from tests.villagers import file_report, register
 
 ANNOUNCER = Sender(Channel.TELEGRAM, "1001")     # Sanggau, may broadcast
 COLLEAGUE = Sender(Channel.TELEGRAM, "1002")     # Sanggau, may not
@@ -35,7 +35,7 @@ def office_config(tmp: Path, content_dir: Path) -> Path:
     offices["SGU"]["officers"] = [{"name": "Petugas Sanggau", "telegram_id": 1001, "can_broadcast": True},
                                   {"name": "Petugas Dua", "telegram_id": 1002}]
     offices["KTG"]["officers"] = [{"name": "Petugas Ketapang", "telegram_id": 2002, "can_broadcast": True}]
-    data["limits"] = {"messages_per_minute": 1000}
+    data["limits"] = {"messages_per_minute": 1000, "burst": 1000}
     path = tmp / "config.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     return path

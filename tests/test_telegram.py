@@ -177,21 +177,15 @@ async def file_report(h: Harness, user: int = VILLAGER) -> None:
     await h.tap(user, "Desa saya")
     await h.say(user, "semuntai")
     await h.say(user, "/lapor")
-    for text in ("Pak Budi", "0812-3456-7890", "PT Maju Jaya"):
-        await h.say(user, text)
-    await h.tap(user, "WhatsApp")
-    for text in ("kerja restoran", "Malaysia", "4 juta sebulan"):
-        await h.say(user, text)
-    await h.tap(user, "Ya")
-    await h.tap(user, "Visa turis")
-    await h.tap(user, "Tidak")
-    await h.tap(user, "Ya, lewat pos resmi")
-    await h.tap(user, "Tidak")
+    await h.say(user, "Pak Budi 0812-3456-7890 dari PT Maju Jaya menawarkan kerja restoran di Malaysia")
     photo = payload("photo")
     photo["update_id"] = next(h.ids)
     await h.post(photo)
     assert "Lampiran diterima (jumlah: 1)" in sent_texts(h, user)[-1]
     await h.say(user, "Disuruh berangkat minggu depan.")
+    await h.tap(user, "Selesai")
+    await h.tap(user, "WhatsApp")
+    await h.say(user, "1 2")
     await h.tap(user, "hubungi saya")
     await h.tap(user, "Kirim")
     assert "SGU-2026-0001" in sent_texts(h, user)[-1]
@@ -461,7 +455,7 @@ async def test_long_messages_are_split_and_the_keyboard_goes_on_the_last_part(tg
 
 def test_payloads_over_64_bytes_fall_back_to_numbered_lines() -> None:
     text, markup = keyboard("Pilih:", (Option("Satu", "menu"), Option("Dua", "faq:" + "x" * 70)))
-    assert markup is None and text == "Pilih:\n1. Satu\n2. Dua"
+    assert markup is None and text == "Pilih:\n\n────────────\n1. Satu\n2. Dua"
     text, markup = keyboard("Pilih:", (Option("Satu", "menu"),))
     assert markup is not None and text == "Pilih:"
 

@@ -22,7 +22,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot import markup
 from bot.app import Knowledge, build_knowledge, build_outbox
 from bot.channels.whatsapp import _NOT_XML, WhatsAppChannel, render_text, twiml
-from bot.dialogue import Dialogue
+from bot.conversation import Dialogue
 from bot.models import Channel, Reply, Sender
 from bot.outbox import Backoff, Outbox
 from bot.server import build_web_app
@@ -150,21 +150,13 @@ async def register(chat: WaChat, village: str = "semuntai") -> None:
 async def file_report(chat: WaChat) -> str:
     """A whole report over WhatsApp, with a photo and a shared location; returns the last answer."""
     await chat.say("lapor")
-    await chat.say("Pak Budi")
-    await chat.say("0812-3456-7890")
-    await chat.say("PT Maju Jaya")
-    await chat.tap("WhatsApp")
-    await chat.say("kerja restoran")
-    await chat.say("Malaysia")
-    await chat.say("4 juta sebulan")
-    await chat.tap("Ya")                                      # asked to pay
-    await chat.tap("Visa turis")
-    await chat.tap("Tidak")                                   # documents held
-    await chat.tap("Ya, lewat pos resmi")
-    await chat.tap("Tidak")                                   # under 18
+    await chat.say("Pak Budi 0812-3456-7890 dari PT Maju Jaya menawarkan kerja restoran di Malaysia")
     saved = await chat.send("media")                          # the photo of the offer
     assert saved and "1" in saved[0]
     await chat.send("location")                               # where they met: the story
+    await chat.tap("Selesai")
+    await chat.tap("WhatsApp")
+    await chat.say("1 2")                                     # asked to pay, tourist visa
     await chat.tap("hubungi saya")
     return await chat.tap("Kirim")
 

@@ -13,7 +13,7 @@ import logging
 from typing import TextIO
 
 from bot import markup
-from bot.dialogue import Dialogue
+from bot.conversation import Dialogue
 from bot.models import Channel, IncomingMessage, Outgoing, Reply, Sender
 from bot.outbox import Outbox
 from bot.routing import console_officer
@@ -24,9 +24,8 @@ OFFICER_PREFIX = "petugas>"
 
 
 def render(reply: Reply) -> str:
-    lines = [markup.to_plain(reply.text)]
-    lines += [f"{i}. {option.label}" for i, option in enumerate(reply.options, 1)]
-    return "\n".join(lines)
+    text = markup.to_plain(reply.text)
+    return f"{text}\n{markup.numbered([o.label for o in reply.options])}" if reply.options else text
 
 
 class ConsoleDeliverer:
@@ -54,8 +53,8 @@ class ConsoleChat:
 
     async def _officer_sender(self) -> Sender:
         profile = await self.dialogue.store.profile(VILLAGER)
-        village = self.dialogue.routing.village(profile.village_id)
-        office_id = village.office_id if village else self.dialogue.settings.offices[0].id
+        place = self.dialogue.place(profile.village_id, profile.place)
+        office_id = place.office_id if place else self.dialogue.settings.offices[0].id
         return console_officer(office_id)
 
     async def say(self, line: str) -> None:

@@ -56,11 +56,11 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import markup
-from bot.casework import CASE_NO, parse_command
+from bot.casework import normalize_case_no, parse_command
 from bot.config import Settings
-from bot.dialogue import Dialogue, log_id
+from bot.conversation import Dialogue, log_id
 from bot.errors import ConfigError, StoreError
-from bot.models import Channel, IncomingMessage, Media, Option, Outgoing, Reply, Sender
+from bot.models import Channel, IncomingMessage, Media, Option, Outgoing, Reply, Sender, stored_media
 from bot.outbox import DeliveryError, Outbox
 from bot.store import Store
 
@@ -107,8 +107,7 @@ def keyboard(text: str, options: Sequence[Option]) -> tuple[str, InlineKeyboardM
     limit = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
     if any(not o.payload or len(o.payload.encode()) > limit for o in options):
         # The core reads a typed number as the option of that number.
-        lines = [f"{i}. {markup.to_plain(o.label)}" for i, o in enumerate(options, 1)]
-        return "\n".join([text, *lines]), None
+        return f"{text}\n\n{markup.numbered([o.label for o in options])}", None
     buttons = [InlineKeyboardButton(markup.to_plain(o.label), callback_data=o.payload) for o in options]
     if len(buttons) <= 3 and all(len(b.text) <= _SHORT_LABEL for b in buttons):
         return text, InlineKeyboardMarkup([buttons])
@@ -362,6 +361,10 @@ class TelegramChannel:
             return (Media(message.photo[-1].file_id, "image/jpeg"),)   # the largest size
         if message.document:
             return (Media(message.document.file_id, message.document.mime_type or ""),)
+        if message.voice:
+            return (Media(message.voice.file_id, message.voice.mime_type or "audio/ogg"),)
+        if message.audio:
+            return (Media(message.audio.file_id, message.audio.mime_type or "audio/mpeg"),)
         return ()
 
     async def _on_message(self, update_id: int, message: Message) -> None:
@@ -380,7 +383,7 @@ class TelegramChannel:
             if not text or not await self._officer_command(sender, text):
                 return
             media = ()
-        # Stickers, voice notes and the like arrive as "" and get the core's no_text answer.
+        # Stickers and the like arrive as "" and get the core's no_text answer.
         await self._core(IncomingMessage(sender, text, str(update_id), None, media),
                          self._reply_chat(sender, message.chat_id, message.chat.type))
 
@@ -536,14 +539,19 @@ class TelegramChannel:
 
     async def _send_attachments(self, chat_id: int, item: Outgoing, alert_message_id: int) -> None:
         """The report's photos and documents follow the alert, as replies to it (best effort)."""
-        found = CASE_NO.search(" ".join(o.payload for o in item.options))
-        report = await self.store.report_by_case(found.group(1)) if found else None
+        case_no = normalize_case_no(" ".join(o.payload for o in item.options))
+        report = await self.store.report_by_case(case_no) if case_no else None
         if report is None or not report.media:
             return
         caption = self.dialogue.msg("tg_alert_media", case_no=report.case_no)
         where = ReplyParameters(alert_message_id, allow_sending_without_reply=True)
-        for ref in report.media:
+        for stored in report.media:
+            voice, ref = stored_media(stored)
             try:
+                if voice:
+                    await self.bot.send_voice(chat_id, ref, caption=caption, reply_parameters=where,
+                                              rate_limit_args=2)
+                    continue
                 try:
                     await self.bot.send_photo(chat_id, ref, caption=caption, reply_parameters=where,
                                               rate_limit_args=2)

@@ -30,11 +30,11 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 from twilio.rest import Client  # type: ignore[import-untyped]
 
 from bot import markup
-from bot.casework import CASE_NO
+from bot.casework import normalize_case_no
 from bot.config import Settings
-from bot.dialogue import Dialogue, log_id
+from bot.conversation import Dialogue, log_id
 from bot.errors import ConfigError, StoreError
-from bot.models import Channel, IncomingMessage, Media, Outgoing, Reply, Sender
+from bot.models import Channel, IncomingMessage, Media, Outgoing, Reply, Sender, stored_media
 from bot.outbox import DeliveryError
 from bot.store import Report, Store, TurnEnd
 
@@ -90,7 +90,7 @@ def render_text(reply: Reply | Outgoing) -> str:
     """A reply in WhatsApp's markup, its options as a numbered list ("2" picks the second)."""
     text = markup.to_whatsapp(reply.text)
     if reply.options:
-        text += "\n\n" + "\n".join(f"{i}. {o.label}" for i, o in enumerate(reply.options, 1))
+        text += "\n\n" + markup.numbered([o.label for o in reply.options])
     return text
 
 
@@ -349,7 +349,8 @@ class WhatsAppChannel:
         variables: dict[str, str] = {"1": case_no}
         if item.kind != "status":
             village = self.dialogue.routing.village(report.village_id) if report else None
-            variables["2"] = village.name if village else (report.village_id if report else "-")
+            place = (report.place or {}) if report else {}
+            variables["2"] = village.name if village else str(place.get("name") or "-")
             variables["3"] = self.dialogue.msg(f"risk_{report.risk}") if report else "-"
         return await self._create(item, content_sid=content_sid,
                                   content_variables=json.dumps(variables, ensure_ascii=False))
@@ -422,12 +423,12 @@ class WhatsAppChannel:
 
     @staticmethod
     def _case_in(text: str) -> str | None:
-        found = CASE_NO.search(markup.to_plain(text))
-        return found.group(1).upper() if found else None
+        return normalize_case_no(markup.to_plain(text))
 
     async def _media_links(self, item: Outgoing) -> str:
         report = await self._report(item)
         if report is None:
             return ""
-        return "\n".join(ref for ref in report.media if ref.startswith("https://"))
+        refs = [stored_media(stored)[1] for stored in report.media]
+        return "\n".join(ref for ref in refs if ref.startswith("https://"))
 

@@ -1,0 +1,175 @@
+"""The end of a report: may officers contact you, the summary to check or change, and sending it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from typing import Any
+
+from bot.conversation.turn import Kit, Turn
+from bot.models import Option
+from bot.reporting import assess
+from bot.store import NewReport
+
+log = logging.getLogger(__name__)
+CODE_DIGITS = 6
+
+
+def hash_code(code: str, salt: str | None = None) -> str:
+    """A check code as stored: salted, so the database alone does not give the code back."""
+    salt = salt or secrets.token_hex(8)
+    return f"{salt}${hashlib.sha256((salt + code).encode()).hexdigest()}"
+
+
+def code_matches(code: str, stored: str | None) -> bool:
+    if not stored or "$" not in stored:
+        return False
+    salt = stored.split("$", 1)[0]
+    return hmac.compare_digest(hash_code(code, salt), stored)
+
+
+class FilingFlow:
+    def __init__(self, kit: Kit) -> None:
+        self.kit = kit
+
+    def ask_identity(self, turn: Turn) -> None:
+        kit = self.kit
+        turn.go("identity", **{k: v for k, v in turn.data.items() if k != "options"})
+        turn.say(kit.msg("identity_prompt"), (
+            Option(kit.msg("identity_contact"), "identity:contact"),
+            Option(kit.msg("identity_anonymous"), "identity:anonymous")))
+
+    def identity(self, turn: Turn) -> None:
+        kit = self.kit
+        payload = turn.payload
+        if payload is None and turn.text:
+            chosen = kit.words.choose(turn.text, {
+                "identity:contact": ("@ya", "hubungi", "hubungi saya", "boleh dihubungi"),
+                "identity:anonymous": ("@tidak", "anonim", "rahasia", "jangan hubungi", "tanpa nama")})
+            payload = chosen
+        if payload not in ("identity:contact", "identity:anonymous"):
+            turn.say(kit.msg("choice_unknown", n="2"))
+            self.ask_identity(turn)
+            return
+        turn.data["contactable"] = payload == "identity:contact"
+        self.summary(turn)
+
+    def summary(self, turn: Turn) -> None:
+        kit = self.kit
+        data = turn.data
+        turn.go("confirm", **{k: v for k, v in data.items() if k not in ("options", "editing")})
+        answers = data["answers"]
+        lines = []
+        for q in kit.content.reporting.questions:
+            if q.kind == "story":
+                value = " / ".join(data["story"])
+                if len(value) > 300:
+                    value = value[:300] + "…"
+            else:
+                value = q.label_of(answers[q.key]) if answers.get(q.key) else ""
+            if value or q.key in ("nama", "telepon", "negara"):
+                lines.append(kit.msg("summary_line", label=q.label, value=value or kit.msg("summary_unanswered")))
+        if data["media"]:
+            lines.append(kit.msg("summary_media", n=str(len(data["media"]))))
+        place = turn.place
+        office = kit.settings.office(place.office_id).name if place else ""
+        identity = kit.msg("summary_identity_contact" if data.get("contactable")
+                           else "summary_identity_anonymous")
+        turn.say(kit.msg("summary", lines="\n".join(lines), identity=identity, kantor_nama=office),
+                 self._confirm_options())
+
+    def _confirm_options(self) -> tuple[Option, ...]:
+        kit = self.kit
+        return (Option(kit.msg("send"), "report:send"), Option(kit.msg("edit"), "report:edit"),
+                Option(kit.msg("cancel"), "report:cancel"))
+
+    async def confirm(self, turn: Turn) -> None:
+        kit = self.kit
+        payload = turn.payload
+        if payload is None and turn.text:
+            payload = kit.words.choose(turn.text, {
+                "report:send": ("@ya", "kirim", "kirim laporan", "kirimkan", "send", "lanjut"),
+                "report:edit": ("ubah", "ganti", "ubah jawaban", "edit", "salah", "ada yang salah")})
+        if payload == "report:cancel":
+            turn.say(kit.msg("report_cancelled"))
+            turn.data.pop("draft", None)
+            kit.flows.menu.show(turn)
+            return
+        if payload == "report:edit":
+            self.choose_edit(turn)
+            return
+        if payload != "report:send":
+            turn.say(kit.msg("choice_unknown", n="3"))
+            self.summary(turn)
+            return
+        await self.send(turn)
+
+    def choose_edit(self, turn: Turn) -> None:
+        kit = self.kit
+        turn.go("edit", **{k: v for k, v in turn.data.items() if k != "options"})
+        options = tuple(Option(q.label, f"edit:{q.key}") for q in kit.content.reporting.questions
+                        if q.ask and q.key != "darurat")
+        turn.say(kit.msg("edit_pick"), options + (Option(kit.msg("edit_back"), "edit:back"),))
+
+    def edit(self, turn: Turn) -> None:
+        payload = turn.payload or ""
+        if not payload and turn.text:
+            # "negara" or "nomor hp" typed instead of picked
+            labels = {f"edit:{q.key}": (q.label, q.key) for q in self.kit.content.reporting.questions if q.ask}
+            payload = self.kit.words.choose(turn.text, labels) or ""
+        key = payload[5:] if payload.startswith("edit:") else ""
+        if key and key != "back":
+            self.kit.flows.intake.edit(turn, key)
+            return
+        if not key:
+            turn.say(self.kit.msg("choice_unknown", n=str(len(turn.data.get("options") or []))))
+        self.summary(turn)
+
+    async def send(self, turn: Turn) -> None:
+        kit = self.kit
+        place = turn.place
+        if place is None:   # the village was removed from the config while the report was written
+            kept = {k: v for k, v in turn.data.items() if k != "options"}
+            kept["paused_in"] = "confirm"
+            kit.flows.intake.ask_village(turn, kept, "village_needed")
+            return
+        data: dict[str, Any] = turn.data
+        answers: dict[str, str] = {k: v for k, v in data["answers"].items() if v}
+        if data["story"]:
+            answers["cerita"] = "\n".join(data["story"])
+        if data.get("urgent"):
+            answers["darurat"] = "ya"
+        result = assess(kit.content.reporting, answers)
+        contactable = bool(data.get("contactable"))
+        code = None if contactable else "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+        new = NewReport(
+            office_id=place.office_id, village_id=place.village_id or "", risk=result.level,
+            flags=tuple(f.key for f in result.flags), answers=answers,
+            media=tuple(data["media"]), recruiter_phone=data.get("phone"),
+            recruiter_name=answers.get("nama"), recruiter_company=answers.get("perusahaan"),
+            # Anonymous means no link to the person at all, not a hidden one.
+            reporter_key=turn.sender.key if contactable else None, contactable=contactable,
+            place=None if place.listed else place.to_json(),
+            check_hash=hash_code(code) if code else None)
+        # Filed by end_turn with the new state, in one transaction: the case number is given
+        # there, and "{case_no}" in the replies is replaced with it.
+        turn.report = new
+        turn.alerts = await kit.casework.alerts_for(new, result)
+        office = kit.settings.office(place.office_id).name
+        if code:
+            text = kit.msg("report_done_anonymous", case_no="{case_no}", kode=code, kantor_nama=office)
+        else:
+            text = kit.msg("report_done", case_no="{case_no}", kantor_nama=office)
+        if result.flags:
+            text += "\n\n" + self.flag_lines(result.flags)
+        turn.go("menu")
+        turn.data.pop("draft", None)
+        turn.say(text, tuple(kit.entry_option(f.entry) for f in result.flags[:3]
+                             if f.entry in kit.content.by_id) + (kit.menu_option(),))
+
+    def flag_lines(self, flags: Any) -> str:
+        kit = self.kit
+        return "\n".join([kit.msg("flags_heading")] + [
+            kit.msg("flag_line", label=f.label, why=f.why) for f in flags])

@@ -1,0 +1,486 @@
+"""The guided questions of a report or an offer check: story first, then only what is missing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from bot.conversation.reading import Reading, read, read_who
+from bot.conversation.turn import Kit, Turn
+from bot.faq import Decision
+from bot.models import Option, Reply
+from bot.reporting import Question, Step, normalize_phone
+
+MAX_ANSWER = 500
+MAX_STORY = 4000
+_NUMBERS = re.compile(r"^\s*\d{1,2}(?:\s*(?:,|dan|&|\+|/|-|\.|\s)\s*\d{1,2})*\s*\.?$")
+# The states in which a report is being written; leaving one of them keeps or drops the draft.
+REPORT_STATES = ("report", "identity", "confirm", "edit")
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat()
+
+
+class IntakeFlow:
+    def __init__(self, kit: Kit) -> None:
+        self.kit = kit
+
+    # Starting, pausing and resuming ---------------------------------------------------------
+    def new(self, mode: str, turn: Turn, *, story: str = "", media: list[str] | None = None,
+            urgent: bool = False, done: list[str] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"mode": mode, "answers": {}, "media": list(media or []), "story": [],
+                                "phone": None, "done": list(done or []), "history": [], "step": None,
+                                "urgent": urgent, "started": _iso(turn.now)}
+        if story:
+            data["story"].append(story[:MAX_STORY])
+            self._absorb(data, read(story, self.kit.content.reporting, self.kit.words))
+            data["done"].append("cerita")
+        return data
+
+    def draft_of(self, turn: Turn) -> dict[str, Any] | None:
+        """A report left half-way, if it is still fresh enough to offer again."""
+        draft = turn.data.get("draft")
+        if not isinstance(draft, dict):
+            return None
+        try:
+            saved = dt.datetime.fromisoformat(draft["saved"])
+        except (KeyError, ValueError):
+            return None
+        if turn.now - saved > dt.timedelta(days=self.kit.settings.draft_days):
+            turn.data.pop("draft", None)
+            return None
+        return draft
+
+    async def start_report(self, turn: Turn, *, story: str = "", media: list[str] | None = None,
+                           answers: dict[str, str] | None = None, urgent: bool = False,
+                           done: list[str] | None = None, phone: str | None = None) -> None:
+        kit = self.kit
+        draft = self.draft_of(turn)
+        if draft is not None and not story and not answers and not media and not urgent:
+            turn.go("resume_offer", draft=draft)
+            turn.say(kit.msg("draft_offer"), (
+                Option(kit.msg("draft_resume"), "report:resume"),
+                Option(kit.msg("draft_new"), "report:new")))
+            return
+        data = self.new("report", turn, story=story, media=media, urgent=urgent, done=done)
+        data["answers"].update(answers or {})
+        data["phone"] = data["phone"] or phone
+        if turn.place is None:
+            self.ask_village(turn, data, "village_needed")
+            return
+        await self.resume(turn, data, intro=True)
+
+    def ask_village(self, turn: Turn, data: dict[str, Any], intro: str) -> None:
+        """The report needs the office: ask the village, keeping the report to carry on after."""
+        turn.go("menu")
+        turn.data["keep"] = data
+        self.kit.flows.village.prompt(turn, then="report", intro=self.kit.msg(intro))
+
+    async def resume(self, turn: Turn, data: dict[str, Any], intro: bool = False) -> None:
+        """Carry on with a report (new, kept while the village was asked, or a draft)."""
+        kit = self.kit
+        if not data:
+            data = self.new("report", turn)
+            intro = True
+        state = data.pop("paused_in", "report")
+        turn.go(state, **{k: v for k, v in data.items() if k != "saved"})
+        turn.data.pop("draft", None)
+        if data.get("send_now"):
+            await kit.flows.filing.send(turn)
+            return
+        if intro:
+            key = "report_intro_urgent" if data.get("urgent") else (
+                "report_intro" if data["mode"] == "report" else "check_intro")
+            turn.say(kit.msg(key))
+            if data["answers"]:
+                turn.say(self.understood(data))
+        if state == "identity":
+            kit.flows.filing.ask_identity(turn)
+        elif state in ("confirm", "edit"):
+            kit.flows.filing.summary(turn)
+        else:
+            self.next_step(turn)
+
+    def pause(self, turn: Turn) -> dict[str, Any]:
+        """The report being written, as a draft to keep."""
+        source = turn.data.get("keep") if turn.state == "village" else turn.data
+        data = {k: v for k, v in (source or {}).items() if k not in ("options", "draft", "guard")}
+        data["paused_in"] = turn.state if turn.state in ("report", "identity", "confirm") else "report"
+        data["saved"] = _iso(turn.now)
+        return data
+
+    def understood(self, data: dict[str, Any]) -> str:
+        """What the villager's own words already told us, so it is not asked again."""
+        kit = self.kit
+        lines = []
+        for q in kit.content.reporting.questions:
+            value = data["answers"].get(q.key)
+            if value and q.kind != "story" and q.key != "darurat":
+                lines.append(kit.msg("summary_line", label=q.label, value=q.label_of(value)))
+        return kit.msg("understood", lines="\n".join(lines))
+
+    # Asking ------------------------------------------------------------------------------------
+    def _steps(self, mode: str) -> tuple[Step, ...]:
+        return self.kit.content.reporting.steps[mode]
+
+    def current_step(self, turn: Turn) -> Step | None:
+        key = turn.data.get("step")
+        return self.step_by_key(turn.data["mode"], key) if isinstance(key, str) else None
+
+    def next_step(self, turn: Turn) -> None:
+        data = turn.data
+        if data.get("editing"):
+            data.pop("editing")
+            self.kit.flows.filing.summary(turn)
+            return
+        for step in self._steps(data["mode"]):
+            if step.key in data["done"]:
+                continue
+            answered = [bool(data["answers"].get(f)) for f in step.fills]
+            # One known detail of who offered it is enough to find them; the rest is asked in full.
+            if step.kind != "checklist" and (any(answered) if step.kind == "who" else all(answered)):
+                continue
+            data["step"] = step.key
+            self.ask(turn, step)
+            return
+        data["step"] = None
+        if data["mode"] == "check":
+            self.kit.flows.offer_check.result(turn)
+        else:
+            self.kit.flows.filing.ask_identity(turn)
+
+    def ask(self, turn: Turn, step: Step, again: bool = False) -> None:
+        kit = self.kit
+        skip = (Option(kit.msg("skip"), "ans:skip"),)
+        rest = () if turn.data.get("editing") else (Option(kit.msg("skip_rest"), "ans:rest"),)
+        if step.kind == "story":
+            options: tuple[Option, ...] = (Option(kit.msg("done_word"), "ans:selesai"),)
+            text = step.ask
+            if turn.data["story"]:
+                text = kit.msg("story_more")
+        elif step.kind == "checklist":
+            text, options = self._checklist(turn, step)
+        elif step.kind == "choice":
+            question = kit.content.reporting.question(step.key)
+            options = tuple(Option(label, f"ans:{value}") for value, label in question.options) + rest
+            text = step.ask
+        else:
+            options = skip + rest
+            text = step.ask
+        turn.say(text, options)
+
+    def _checklist(self, turn: Turn, step: Step) -> tuple[str, tuple[Option, ...]]:
+        kit = self.kit
+        answers = turn.data["answers"]
+        options = []
+        for question in kit.content.reporting.signs:
+            assert question.sign is not None
+            mark = "✓ " if answers.get(question.key) == question.sign.value else ""
+            options.append(Option(f"{mark}{question.sign.label}", f"sign:{question.key}"))
+        picked = any(o.label.startswith("✓ ") for o in options)
+        options.append(Option(kit.msg("checklist_done" if picked else "checklist_none"), "sign:done"))
+        if turn.data.get("picked_here"):
+            text = kit.msg("checklist_more")
+        elif picked:
+            text = f"{step.ask}\n{kit.msg('checklist_marked')}"
+        else:
+            text = step.ask
+        return text, tuple(options)
+
+    # Answering ---------------------------------------------------------------------------------
+    async def handle(self, turn: Turn) -> None:
+        """A message while a question of the report or check is open."""
+        kit = self.kit
+        step = self.current_step(turn)
+        if step is None:
+            self.next_step(turn)
+            return
+        if turn.message.media:
+            self.attach(turn)
+            if not turn.text:
+                if step.kind == "story":
+                    turn.say(kit.msg("media_saved", n=str(len(turn.data["media"]))),
+                             (Option(kit.msg("done_word"), "ans:selesai"),))
+                else:
+                    turn.say(kit.msg("media_saved", n=str(len(turn.data["media"]))))
+                    self.ask(turn, step)
+                return
+            if step.kind != "story":
+                # A caption belongs to the story, never to the question that happens to be open.
+                turn.data["story"].append(turn.text[:MAX_ANSWER * 4])
+                self._absorb(turn.data, read(turn.text, kit.content.reporting, kit.words))
+                turn.say(kit.msg("media_saved", n=str(len(turn.data["media"]))))
+                self.ask(turn, step)
+                return
+        payload = turn.payload or ""
+        words = kit.words
+        if payload == "ans:rest":
+            turn.data["done"].extend(s.key for s in self._steps(turn.data["mode"]))
+            self.next_step(turn)
+            return
+        if payload == "ans:skip" or (not payload and step.kind not in ("story", "checklist", "choice")
+                                     and words.is_("skip", turn.text)):
+            self._finish(turn, step)
+            return
+        if not payload and words.is_("back", turn.text):
+            self._back(turn, step)
+            return
+        if step.kind == "story":
+            self._story(turn, step)
+        elif step.kind == "checklist":
+            self._checklist_answer(turn, step)
+        elif step.kind == "choice":
+            self._choice(turn, step)
+        elif step.kind == "who":
+            self._who(turn, step)
+        else:
+            self._text(turn, step)
+
+    def _finish(self, turn: Turn, step: Step) -> None:
+        if step.key not in turn.data["done"]:
+            turn.data["done"].append(step.key)
+        turn.data["history"].append(step.key)
+        self.next_step(turn)
+
+    def _back(self, turn: Turn, step: Step) -> None:
+        history = turn.data["history"]
+        if not history:
+            self.ask(turn, step)
+            return
+        previous = history.pop()
+        for key in (previous,):
+            if key in turn.data["done"]:
+                turn.data["done"].remove(key)
+        prev = next(s for s in self._steps(turn.data["mode"]) if s.key == previous)
+        if prev.kind != "story":
+            for f in prev.fills:
+                turn.data["answers"].pop(f, None)
+        turn.data["step"] = prev.key
+        self.ask(turn, prev)
+
+    def attach(self, turn: Turn) -> None:
+        turn.data["media"].extend(m.stored for m in turn.message.media)
+
+    def _absorb(self, data: dict[str, Any], reading: Reading) -> None:
+        """Answers read from the villager's words, where they have not answered themselves."""
+        for key, value in reading.answers.items():
+            data["answers"].setdefault(key, value)
+        if reading.phone and not data.get("phone"):
+            data["phone"] = reading.phone
+
+    def _question_asked(self, turn: Turn, step: Step) -> bool:
+        """A question typed in the middle of the report: answer it and ask ours again."""
+        kit = self.kit
+        text = turn.text
+        menu = kit.flows.menu
+        if not text or turn.payload or not menu.looks_like_question(text):
+            return False
+        match = kit.index.match(text)
+        if match.decision is Decision.ANSWER:
+            self.aside(turn, match.candidates[0].entry_id)
+        elif match.decision is Decision.SUGGEST and match.reason != "weak":
+            # The guesses and this question's own options in one list, so a number means one thing.
+            before = len(turn.replies)
+            self.ask(turn, step)
+            asked = turn.replies.pop(before)
+            guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates)
+            turn.say(f"{kit.msg('question_in_report')}\n\n{asked.text}", guesses + asked.options)
+        else:
+            turn.say(kit.msg("question_not_now"))
+            self.ask(turn, step)
+        return True
+
+    def aside(self, turn: Turn, entry_id: str) -> None:
+        """An FAQ answer given without leaving the report; then the open question again."""
+        kit = self.kit
+        entry = kit.content.entry(entry_id)
+        turn.say(entry.render(kit.office_values(turn.place) if turn.place else None))
+        turn.say(kit.msg("back_to_report"))
+        step = self.current_step(turn)
+        if step is not None:
+            self.ask(turn, step)
+
+    def _story(self, turn: Turn, step: Step) -> None:
+        kit = self.kit
+        words = kit.words
+        done = turn.payload == "ans:selesai" or words.is_("done", turn.text)
+        if done or (not turn.data["story"] and words.is_("skip", turn.text)):
+            story = "\n".join(turn.data["story"])
+            if story:
+                self._absorb(turn.data, read(story, kit.content.reporting, kit.words))
+            self._finish(turn, step)
+            if story and turn.data["answers"]:
+                turn.replies.insert(len(turn.replies) - 1, Reply(self.understood(turn.data)))
+            return
+        if not turn.text:
+            self.ask(turn, step)
+            return
+        if len(turn.text.split()) <= 12 and self.kit.flows.menu.looks_like_question(turn.text) and \
+                self.kit.index.match(turn.text).decision is Decision.ANSWER:
+            self.aside(turn, self.kit.index.match(turn.text).candidates[0].entry_id)
+            return
+        total = sum(len(s) for s in turn.data["story"]) + len(turn.text)
+        if total > MAX_STORY:
+            turn.say(kit.msg("answer_too_long", max=str(MAX_STORY)),
+                     (Option(kit.msg("done_word"), "ans:selesai"),))
+            return
+        turn.data["story"].append(turn.text)
+        turn.say(kit.msg("story_noted"), (Option(kit.msg("done_word"), "ans:selesai"),))
+
+    def _checklist_answer(self, turn: Turn, step: Step) -> None:
+        kit = self.kit
+        signs = kit.content.reporting.signs
+        answers = turn.data["answers"]
+        payload = turn.payload or ""
+        if payload == "sign:done":
+            self._finish(turn, step)
+            return
+        if payload.startswith("sign:"):
+            question = next((q for q in signs if q.key == payload[5:]), None)
+            if question is not None and question.sign is not None:
+                answers[question.key] = question.sign.value
+                turn.data["picked_here"] = True
+            if turn.message.payload is None:
+                self._finish(turn, step)   # "3" typed is the whole answer; taps may pick several
+            else:
+                self.ask(turn, step)
+            return
+        text = turn.text
+        if _NUMBERS.match(text):
+            picked = [int(n) for n in re.findall(r"\d+", text)]
+            if all(1 <= n <= len(signs) + 1 for n in picked):
+                for n in picked:
+                    if n <= len(signs):
+                        sign = signs[n - 1].sign
+                        assert sign is not None
+                        answers[signs[n - 1].key] = sign.value
+                self._finish(turn, step)
+                return
+            turn.say(kit.msg("option_unknown", n=str(len(signs) + 1)))
+            self.ask(turn, step)
+            return
+        words = kit.words
+        if words.is_("tidak", text) or words.is_("tidak_tahu", text) or words.is_("skip", text) \
+                or words.is_("done", text):
+            self._finish(turn, step)
+            return
+        if self._question_asked(turn, step):
+            return
+        turn.say(kit.msg("checklist_unknown"))
+        self.ask(turn, step)
+
+    def _choice(self, turn: Turn, step: Step) -> None:
+        kit = self.kit
+        question = kit.content.reporting.question(step.key)
+        chosen = None
+        payload = turn.payload or ""
+        values = dict(question.options)
+        if payload.startswith("ans:") and payload[4:] in values:
+            chosen = payload[4:]
+        elif turn.text and not payload:
+            chosen = kit.words.choose(turn.text, question.phrases())
+        if chosen is None and not payload and kit.words.is_("skip", turn.text):
+            self._finish(turn, step)
+            return
+        if chosen is None:
+            if self._question_asked(turn, step):
+                return
+            turn.say(kit.msg("choice_unknown", n=str(len(values) + 1)))
+            self.ask(turn, step)
+            return
+        turn.data["answers"][question.key] = chosen
+        self._finish(turn, step)
+
+    def _who(self, turn: Turn, step: Step) -> None:
+        kit = self.kit
+        text = turn.text
+        if not text:
+            self.ask(turn, step)
+            return
+        if self._question_asked(turn, step):
+            return
+        if len(text) > MAX_ANSWER:
+            turn.say(kit.msg("answer_too_long", max=str(MAX_ANSWER)))
+            return
+        reading = read_who(text)
+        if not reading:
+            turn.say(kit.msg("who_unknown"))
+            self.ask(turn, step)
+            return
+        for key, value in reading.answers.items():
+            turn.data["answers"][key] = value
+        if reading.phone:
+            turn.data["phone"] = reading.phone
+        self._keep_more(turn, text)
+        self._finish(turn, step)
+
+    def _keep_more(self, turn: Turn, text: str) -> None:
+        """An answer that tells more than was asked joins the story, so the officer reads all of it."""
+        if len(text.split()) > 6:
+            turn.data["story"].append(text)
+            self._absorb(turn.data, read(text, self.kit.content.reporting, self.kit.words))
+
+    def _text(self, turn: Turn, step: Step) -> None:
+        kit = self.kit
+        text = turn.text
+        question: Question = kit.content.reporting.question(step.key)
+        if not text:
+            self.ask(turn, step)
+            return
+        if self._question_asked(turn, step):
+            return
+        if text.isdigit() and len(text) <= 2:
+            # A number picked from a list the villager saw earlier, not an answer to this question.
+            turn.say(kit.msg("number_not_answer"))
+            self.ask(turn, step)
+            return
+        if len(text) > MAX_ANSWER:
+            turn.say(kit.msg("answer_too_long", max=str(MAX_ANSWER)))
+            return
+        value = text
+        if question.kind == "phone":
+            phone = normalize_phone(text)
+            if phone is None:
+                turn.say(kit.msg("phone_invalid"))
+                return
+            turn.data["phone"] = phone
+        for display, phrases in question.read.items():
+            tokens = kit.words.tokens(text)
+            if any(kit.words.tokens(p) and _has(tokens, kit.words.tokens(p)) for p in phrases):
+                if display.lower() not in text.lower():
+                    value = f"{display} ({text})"
+                break
+        turn.data["answers"][question.key] = value
+        self._keep_more(turn, text)
+        self._finish(turn, step)
+
+    def edit(self, turn: Turn, key: str) -> None:
+        """Ask one question again from the summary; its answer goes back to the summary."""
+        step = next((s for s in self._steps("report") if key in s.fills), None) or \
+            self.step_by_key("report", key)
+        if step is None:
+            self.kit.flows.filing.summary(turn)
+            return
+        data = dict(turn.data)
+        data["editing"] = True
+        data["step"] = step.key
+        if step.kind == "story":
+            data["story"] = []
+        turn.go("report", **{k: v for k, v in data.items() if k != "options"})
+        self.ask(turn, step)
+
+    def step_by_key(self, mode: str, key: str) -> Step | None:
+        step = next((s for s in self._steps(mode) if s.key == key), None)
+        if step is None:
+            question = next((q for q in self.kit.content.reporting.questions if q.key == key), None)
+            if question is not None and question.ask:
+                step = Step(question.key, question.kind, question.ask, (question.key,))
+        return step
+
+
+def _has(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tokens[i:i + n] == phrase for i in range(len(tokens) - n + 1))
+

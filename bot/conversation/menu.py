@@ -1,0 +1,169 @@
+"""The menu, topics and FAQ answers, the way to a person, and what comes outside any flow."""
+
+from __future__ import annotations
+
+import re
+
+from bot.content import FaqEntry
+from bot.conversation.reading import read
+from bot.conversation.turn import Kit, Turn
+from bot.faq import Decision
+from bot.models import Option
+from bot.store import FaqDecision
+from bot.textnorm import fold
+
+MENU = ("ask", "topics", "check", "report", "village", "status")
+TOPICS = ("paspor", "kerja", "bahaya", "bantuan")
+_PHONE = re.compile(r"\+?\d[\d\s().-]{4,}\d")
+# A message this long that reads like a story about an offer is kept for a report it may start.
+STORY_WORDS = 12
+_QUESTION_WORDS = frozenset({"apa", "bagaimana", "berapa", "kapan", "di mana", "dimana", "mana", "kenapa",
+                             "siapa", "apakah", "bisakah", "bolehkah", "gimana"})
+
+
+class MenuFlow:
+    def __init__(self, kit: Kit) -> None:
+        self.kit = kit
+
+    def show(self, turn: Turn, intro: str | None = None) -> None:
+        turn.go("menu")
+        options = tuple(Option(self.kit.msg(f"menu_{k}"), f"menu:{k}") for k in MENU)
+        if self.kit.flows.intake.draft_of(turn) is not None:
+            options += (Option(self.kit.msg("menu_resume"), "report:resume"),)
+        turn.say(intro or self.kit.msg("menu"), options)
+
+    async def choice(self, turn: Turn, choice: str) -> None:
+        flows = self.kit.flows
+        if choice == "ask":
+            turn.go("menu")
+            turn.say(self.kit.msg("ask_prompt"), (self.kit.menu_option(),))
+        elif choice == "topics":
+            self.topics(turn)
+        elif choice == "check":
+            await flows.offer_check.start(turn)
+        elif choice == "report":
+            await flows.intake.start_report(turn)
+        elif choice == "village":
+            flows.village.current(turn)
+        elif choice == "status":
+            await flows.status.mine(turn)
+        else:
+            self.show(turn)
+
+    def topics(self, turn: Turn) -> None:
+        turn.go("menu")
+        turn.say(self.kit.msg("topics_prompt"), tuple(
+            Option(self.kit.msg(f"topic_{t}"), f"topic:{t}") for t in TOPICS) + (self.kit.menu_option(),))
+
+    def topic(self, turn: Turn, topic: str) -> None:
+        entries = [e for e in self.kit.content.entries if e.category == topic]
+        turn.say(self.kit.msg("topic_pick"), tuple(
+            Option(e.question, f"faq:{e.id}") for e in entries) + (self.kit.menu_option(),))
+
+    def person(self, turn: Turn) -> None:
+        """A way to a person: the office of the villager's place, or the national channels."""
+        kit = self.kit
+        turn.go("menu")
+        if turn.place is None:
+            turn.say(kit.msg("person_general"), (
+                Option(kit.msg("menu_village"), "menu:village"), kit.menu_option()))
+            return
+        office = kit.settings.office(turn.place.office_id)
+        values = kit.office_values(turn.place)
+        lines = [kit.msg("person_office", **{k: values.get(k) for k in (
+            "kantor_nama", "kantor_alamat", "kantor_telepon", "kantor_jam")})]
+        contacts = [o for o in office.officers if o.public_contact]
+        if contacts:
+            lines.append(kit.msg("person_officers", petugas="\n".join(
+                kit.msg("person_officer_line", nama=o.name, kontak=o.public_contact) for o in contacts)))
+        turn.say("\n\n".join(lines), (Option(kit.msg("menu_report"), "menu:report"), kit.menu_option()))
+
+    def media_outside(self, turn: Turn) -> None:
+        """A photo or a voice note with no report going on: offer what can be done with it."""
+        kit = self.kit
+        media = [m.stored for m in turn.message.media]
+        voice = all(m.content_type.startswith("audio") for m in turn.message.media)
+        turn.go("media_offer", media=media, caption=turn.text[:2000])
+        if voice:
+            turn.say(kit.msg("voice_not_yet"), (
+                Option(kit.msg("media_to_report"), "media:report"), kit.menu_option()))
+        else:
+            turn.say(kit.msg("media_offer"), (
+                Option(kit.msg("media_to_check"), "media:check"),
+                Option(kit.msg("media_to_report"), "media:report"), kit.menu_option()))
+
+    async def media_choice(self, turn: Turn, choice: str) -> None:
+        media = list(turn.data.get("media") or [])
+        caption = str(turn.data.get("caption") or "")
+        if turn.state != "media_offer" or choice not in ("report", "check"):
+            self.show(turn)
+            return
+        if choice == "report":
+            await self.kit.flows.intake.start_report(turn, story=caption, media=media)
+        else:
+            await self.kit.flows.offer_check.start(turn, story=caption)
+
+    def looks_like_question(self, text: str) -> bool:
+        folded = fold(text)
+        words = set(self.kit.index.normalizer.standard_words(text))
+        return text.rstrip().endswith("?") or bool(words & _QUESTION_WORDS) or folded.startswith("syarat")
+
+    async def ask(self, turn: Turn) -> None:
+        """A question for the FAQ."""
+        kit = self.kit
+        text = turn.text
+        match = kit.index.match(text)
+        office_id = turn.place.office_id if turn.place else None
+        if match.reason != "chitchat":
+            turn.faq = FaqDecision(match.decision.value,
+                                   match.best if match.decision is Decision.ANSWER else None, office_id)
+        reading_offer = self._story_offer(turn)
+        if match.decision is Decision.ANSWER:
+            self.answer(turn, kit.content.entry(match.candidates[0].entry_id), extra=reading_offer)
+        elif match.decision is Decision.SUGGEST and match.reason != "weak":
+            turn.go("menu", **self._kept_story(turn))
+            turn.say(kit.msg("faq_suggest"), reading_offer + tuple(
+                kit.entry_option(c.entry_id) for c in match.candidates))
+        elif match.reason == "chitchat":
+            self.show(turn)
+        else:
+            # Kept for editors without the sender, and without any number that looks like a phone.
+            turn.unanswered = fold(_PHONE.sub(" # ", text))
+            values = kit.office_values(turn.place)
+            if turn.place is not None:
+                contact = kit.msg("faq_none_office", kantor_nama=values.get("kantor_nama"),
+                                  kantor_telepon=values.get("kantor_telepon"))
+            else:
+                contact = kit.msg("faq_none_general")
+            guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates
+                            if c.entry_id != "kontak-darurat") if match.decision is Decision.SUGGEST else ()
+            reply = f"{kit.msg('faq_none')}\n\n{contact}"
+            if guesses:
+                reply += f"\n\n{kit.msg('faq_maybe')}"
+            turn.go("menu", **self._kept_story(turn))
+            turn.say(reply, reading_offer + guesses + (
+                kit.entry_option("kontak-darurat"), kit.menu_option()))
+
+    def _kept_story(self, turn: Turn) -> dict[str, str]:
+        return {"story": turn.text} if len(turn.text.split()) >= STORY_WORDS else {}
+
+    def _story_offer(self, turn: Turn) -> tuple[Option, ...]:
+        """A long message that already tells of an offer: one tap makes it a report."""
+        if len(turn.text.split()) < STORY_WORDS:
+            return ()
+        reading = read(turn.text, self.kit.content.reporting, self.kit.words)
+        if len(reading.answers) < 2:
+            return ()
+        return (Option(self.kit.msg("story_to_report"), "story:report"),
+                Option(self.kit.msg("story_to_check"), "story:check"))
+
+    def answer(self, turn: Turn, entry: FaqEntry, extra: tuple[Option, ...] = ()) -> None:
+        kit = self.kit
+        values = kit.office_values(turn.place) if turn.place is not None else None
+        related = tuple(kit.entry_option(r) for r in entry.related[:3])
+        turn.go("menu", **self._kept_story(turn))
+        if entry.placeholders and values is None:
+            turn.say(entry.render(None))
+            kit.flows.village.prompt(turn, then=f"faq:{entry.id}")
+            return
+        turn.say(entry.render(values), extra + related + (kit.menu_option(),))

@@ -1,0 +1,98 @@
+"""Officers in chat: case commands (KASUS, TANGANI, CATATAN, TUTUP), announcements and figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bot import stats
+from bot.broadcast import Broadcasts, Draft, targets
+from bot.casework import OfficerCommand, parse_command
+from bot.conversation.turn import Kit, Turn
+from bot.models import Reply
+from bot.routing import OfficerIdentity
+from bot.store import Conversation
+from bot.textnorm import fold
+
+log = logging.getLogger(__name__)
+
+
+class OfficerFlow:
+    def __init__(self, kit: Kit, broadcasts: Broadcasts) -> None:
+        self.kit = kit
+        self.broadcasts = broadcasts
+
+    async def handle(self, officer: OfficerIdentity, turn: Turn) -> list[Reply] | None:
+        """The officer's replies, or None when the message is not an officer's command."""
+        kit = self.kit
+        text, conv, now = turn.text, turn.conv, turn.now
+        payload = turn.message.payload
+        folded = fold(text)
+        if payload is None and folded.isdigit() and len(folded) <= 2 and not conv.data.get("options"):
+            # "1" under an alert's "1. Tangani": the alert came through the outbox, not this chat.
+            options = await kit.store.last_options_to(turn.sender)
+            if 1 <= int(folded) <= len(options):
+                payload = options[int(folded) - 1].payload
+        tools = await self._office_tools(officer, turn, payload)
+        if tools is not None:
+            return tools
+        command = parse_command(text, payload)
+        if command is None and conv.state == "officer_pending" and text:
+            if kit.words.is_("menu", text) or kit.words.is_("cancel", text):
+                turn.officer_state = Conversation("menu", {})
+                return [Reply(kit.msg("cancelled"))]
+            command = OfficerCommand(conv.data["verb"], conv.data["case_no"], text)
+        if command is None and folded.lstrip("/") in ("bantuan", "help", "petugas", "perintah"):
+            return [Reply(kit.msg("officer_help"))]
+        if command is None:
+            return None
+        # The case step commits on its own (casework); a redelivery after a crash before the
+        # turn's commit repeats it, which TANGANI and TUTUP ignore (the case's status).
+        replies, prompted = await kit.casework.handle(officer, turn.sender, command, now)
+        turn.officer_state = Conversation("officer_pending", {"verb": command.verb, "case_no": command.case_no}) \
+            if prompted else Conversation("menu", {})
+        log.info("officer command verb=%s case=%s", command.verb, command.case_no)
+        return replies
+
+    async def _office_tools(self, officer: OfficerIdentity, turn: Turn,
+                            payload: str | None) -> list[Reply] | None:
+        """SIARAN (announcements, previewed then confirmed) and STATISTIK (the office's figures)."""
+        kit = self.kit
+        text, conv, now, sender = turn.text, turn.conv, turn.now, turn.sender
+        words = text.split()
+        verb = fold(words[0]).lstrip("/") if words else ""
+        if payload in ("broadcast:send", "broadcast:cancel") or (
+                conv.state == "broadcast_pending" and fold(text) in {"1", "2"}):
+            chosen = payload or ("broadcast:send" if fold(text) == "1" else "broadcast:cancel")
+            # Committed before the broadcast is: a redelivery after a crash cannot send it twice.
+            await kit.store.save_conversation(sender, Conversation("menu", {}), now)
+            turn.officer_state = Conversation("menu", {})
+            if conv.state != "broadcast_pending" or chosen == "broadcast:cancel":
+                return [Reply(kit.msg("broadcast_cancelled"))]
+            confirmed = Draft(conv.data["office_id"], conv.data["target"], tuple(conv.data["villages"]),
+                              conv.data["text"])
+            broadcast_id, count = await self.broadcasts.send(officer, confirmed, now)
+            log.info("broadcast queued id=%d recipients=%d", broadcast_id, count)
+            return [Reply(kit.msg("broadcast_sent", n=str(count), id=str(broadcast_id)))]
+        if verb in ("siaran", "pengumuman"):
+            rest = words[1:]
+            target, body = "", ""
+            for k in range(min(4, len(rest)), 0, -1):
+                if targets(kit.settings, officer, " ".join(rest[:k])) is not None:
+                    target, body = " ".join(rest[:k]), " ".join(rest[k:]).lstrip(":- ")
+                    break
+            if not target and rest:
+                target, body = rest[0], " ".join(rest[1:])
+            reply, draft = await self.broadcasts.prepare(officer, target, body)
+            state = Conversation("menu", {}) if draft is None else Conversation("broadcast_pending", {
+                "office_id": draft.office_id, "target": draft.target,
+                "villages": list(draft.village_ids), "text": draft.text})
+            turn.officer_state = state
+            return [reply]
+        if verb in ("statistik", "stats", "angka"):
+            end = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+            figures = await stats.collect(kit.store, kit.settings,
+                                          None if officer.regional else officer.office_id,
+                                          end - dt.timedelta(days=30), end)
+            return [Reply(stats.render_text(figures, kit.content))]
+        return None

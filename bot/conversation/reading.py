@@ -1,0 +1,167 @@
+"""Reading a villager's own words for what a report needs: phone, name, company, country, red flags."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import phonenumbers
+
+from bot.conversation.words import Words
+from bot.reporting import Rules
+
+_HONORIFIC = r"(?:pak|bu|bapak|ibu|bang|abang|mas|kak|mbak|om|tante|cik|encik|mr|mrs|ms)"
+# "namanya Budi", "nama agennya: pak Budi Santoso"
+_NAMED = re.compile(rf"\bnama\w*\s*(?:adalah|ialah|:|=)?\s*((?:{_HONORIFIC}\.?\s+)?"
+                    r"[a-z][a-z'.-]{2,}(?:\s+[a-z][a-z'.-]{2,})?)", re.IGNORECASE)
+# "Pak Budi" with a capital: a name, not "pak" said to the officer.
+_TITLED = re.compile(r"\b((?:Pak|Bu|Bapak|Ibu|Bang|Abang|Mas|Kak|Mbak|Om|Cik|Encik)\.?\s+"
+                     r"[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)")
+_COMPANY = re.compile(r"\b(PT|CV|UD|LPK|P3MI|Yayasan|Sdn\.?\s*Bhd)\.?\s+([a-z0-9&'.-]+(?:\s+[a-z0-9&'.-]+){0,3})",
+                      re.IGNORECASE)
+_AGENCY = re.compile(r"\b(?:agen|agensi|agency)\s+([A-Z][A-Za-z0-9&'.-]+(?:\s+[A-Z][A-Za-z0-9&'.-]+){0,2})")
+_WAGE = re.compile(r"\b(?:gaji|upah|digaji|dibayar)\w*\s*(?:sebesar|sekitar|kira\W*kira|katanya|nya|:)?\s*"
+                   r"((?:rp\.?|rm|ringgit)?\s*\d[\d.,]*\s*(?:juta|jt|ribu|rb|ringgit|rm|k)?"
+                   r"(?:\s*(?:per|/|se)\s*(?:bulan|bln|hari|minggu))?)", re.IGNORECASE)
+_AGE = re.compile(r"\b(?:umur|usia|umurnya|usianya)\s*(\d{1,2})\b|"
+                  r"\b(?:anak|adik|ponakan|keponakan|cucu)\b[^.\n]{0,25}?\b(\d{1,2})\s*(?:tahun|thn|th)\b",
+                  re.IGNORECASE)
+# Words that end a name or a company name typed without punctuation.
+_STOP = frozenset(["nomornya", "tau", "tahu", "pasti", "lupa", "ingat", "kurang",
+    "di", "yang", "dan", "dari", "ke", "untuk", "nawarin", "menawarkan", "nawarkan", "katanya", "gaji",
+    "no", "nomor", "nomer", "hp", "wa", "mau", "itu", "tsb", "namanya", "nama", "dia", "ini", "ada",
+    "kerja", "bekerja", "berangkat", "dengan", "dgn", "sama", "telp", "telepon", "tlp", "pt", "cv",
+    "agen", "alamat", "lewat", "via", "terus", "trus", "lalu", "tapi", "tp", "jd", "jadi", "bilang",
+    "minta", "suruh", "pak", "bu", "orangnya", "orang", "sy", "saya", "kami", "kamek", "aku", "yg",
+    "utk", "dr", "ga", "gak", "tidak", "tdk"
+])
+_NOT_NAMES = frozenset([
+    "saya", "sy", "aku", "kamek", "kami", "dia", "agen", "agennya", "orang", "orangnya", "perusahaan",
+    "pt", "cv", "desa", "kampung", "kantor", "petugas", "tidak", "gak", "ga", "lupa"
+])
+
+
+@dataclass
+class Reading:
+    """What one message already says, as report answers (only fields it is sure of)."""
+
+    answers: dict[str, str] = field(default_factory=dict)
+    phone: str | None = None      # the recruiter's number in E.164
+
+    def __bool__(self) -> bool:
+        return bool(self.answers)
+
+
+def _trim(words: str) -> str:
+    kept: list[str] = []
+    for w in words.split():
+        if w.lower().strip(".,") in _STOP:
+            break
+        kept.append(w.strip(".,"))
+    return " ".join(kept)
+
+
+def find_phone(text: str) -> tuple[str, str] | None:
+    """(E.164, as typed) for the first phone number in the text: Indonesian or international."""
+    for match in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE):
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        return e164, match.raw_string
+    return None
+
+
+def find_company(text: str) -> str | None:
+    m = _COMPANY.search(text)
+    if m:
+        name = _trim(m.group(2))
+        if name:
+            return f"{m.group(1).upper() if len(m.group(1)) <= 4 else m.group(1)} {name}".strip()
+    m = _AGENCY.search(text)
+    if m:
+        return _trim(m.group(1)) or None
+    return None
+
+
+def find_name(text: str) -> str | None:
+    for pattern in (_TITLED, _NAMED):
+        for m in pattern.finditer(text):
+            words = m.group(1).split()
+            title = words[0] if len(words) > 1 and re.fullmatch(_HONORIFIC, words[0], re.IGNORECASE) else ""
+            name = _trim(" ".join(words[1:] if title else words))
+            name = f"{title.capitalize()} {name}".strip() if name else ""
+            if name and name.lower().split()[-1] not in _NOT_NAMES:
+                return name.title() if name.islower() else name
+    return None
+
+
+def read(text: str, rules: Rules, words: Words) -> Reading:
+    """Every field the text states plainly; nothing guessed from a single vague word."""
+    reading = Reading()
+    phone = find_phone(text)
+    if phone:
+        reading.phone, reading.answers["telepon"] = phone
+    if company := find_company(text):
+        reading.answers["perusahaan"] = company
+    if name := find_name(text):
+        reading.answers["nama"] = name
+    if m := _WAGE.search(text):
+        wage = m.group(1).strip()
+        if any(c.isdigit() for c in wage):
+            reading.answers["gaji"] = wage
+    for m in _AGE.finditer(text):
+        age = int(m.group(1) or m.group(2))
+        if 5 <= age < 18:
+            reading.answers["umur"] = "ya"
+    tokens = words.tokens(text)
+    for question in rules.questions:
+        if question.key in reading.answers:
+            continue
+        for value, phrases in question.read.items():
+            if any(_contains(tokens, words.tokens(p)) for p in phrases):
+                reading.answers[question.key] = value
+                break
+    return reading
+
+
+def read_who(text: str) -> Reading:
+    """The answer to "who offered it": a phone, a company, and the rest of the words as the name."""
+    reading = Reading()
+    rest = text
+    phone = find_phone(text)
+    if phone:
+        reading.phone, reading.answers["telepon"] = phone
+        rest = rest.replace(phone[1], " ")
+    if company := find_company(rest):
+        reading.answers["perusahaan"] = company
+        rest = re.sub(re.escape(company), " ", rest, flags=re.IGNORECASE)
+        rest = re.sub(r"\b(PT|CV|UD|LPK|agen|agensi)\b\.?", " ", rest, flags=re.IGNORECASE)
+    name = find_name(rest)
+    if name is None:
+        # What is left is the name, if it is short enough to be one ("Budi", "bang Anto").
+        leftover = [w for w in re.sub(r"[^\w\s'.-]", " ", rest).split()
+                    if w.lower() not in _STOP and not w.isdigit()]
+        name = " ".join(leftover).strip(" .-") if 0 < len(leftover) <= 3 else None
+    if name:
+        reading.answers["nama"] = name[:80]
+    return reading
+
+
+# "paspor nanti dipegang agen" says "paspor dipegang": a phrase's words may stand this far apart.
+_GAP = 2
+
+
+def _contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """The phrase's words in order, each at most _GAP words after the one before."""
+    if not phrase:
+        return False
+    for start, token in enumerate(tokens):
+        if token != phrase[0]:
+            continue
+        at = start
+        for word in phrase[1:]:
+            window = tokens[at + 1:at + 2 + _GAP]
+            if word not in window:
+                break
+            at = at + 1 + window.index(word)
+        else:
+            return True
+    return False

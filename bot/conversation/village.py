@@ -1,0 +1,186 @@
+"""Which village the villager lives in: a Desa Imigrasi village, or any other place in the province."""
+
+from __future__ import annotations
+
+from bot.config import Area
+from bot.conversation.turn import Kit, Turn
+from bot.models import Option
+from bot.villages import Place, find_area, find_village, office_for, place_of
+
+# Longer than this is a message, not a village name.
+_MAX_NAME = 60
+
+
+class VillageFlow:
+    def __init__(self, kit: Kit) -> None:
+        self.kit = kit
+
+    def _areas(self) -> tuple[Option, ...]:
+        return tuple(Option(a.kabupaten, f"kab:{a.kabupaten}") for a in self.kit.settings.areas) or tuple(
+            Option(k, f"kab:{k}") for k in sorted({v.kabupaten for v in self.kit.settings.villages}))
+
+    def _area(self, name: str) -> Area | None:
+        return next((a for a in self.kit.settings.areas if a.kabupaten == name), None)
+
+    def prompt(self, turn: Turn, then: str, intro: str | None = None) -> None:
+        turn.go("village", then=then, stage="name", keep=turn.data.get("keep"))
+        text = self.kit.msg("village_prompt")
+        turn.say(f"{intro}\n{text}" if intro else text, self._areas())
+
+    def current(self, turn: Turn) -> None:
+        kit = self.kit
+        if turn.place is None:
+            self.prompt(turn, then="menu")
+            return
+        values = kit.office_values(turn.place)
+        key = "village_current" if turn.place.listed else "village_current_unlisted"
+        turn.go("menu")
+        turn.say(kit.msg(key, **{k: values.get(k) for k in ("desa_nama", "kantor_nama", "petugas_nama")}), (
+            Option(kit.msg("village_change"), "kab:"), Option(kit.msg("person_option"), "person"),
+            kit.menu_option()))
+
+    async def handle(self, turn: Turn) -> None:
+        """A message while the village is being asked."""
+        payload = turn.payload
+        stage = turn.data.get("stage", "name")
+        if payload is not None:
+            kind, _, value = payload.partition(":")
+            if kind == "kab":
+                await self.kabupaten(turn, value)
+            elif kind == "village" and value == "other":
+                turn.data["stage"] = "other_name"
+                turn.say(self.kit.msg("village_other_name"), (self.kit.menu_option(),))
+            elif kind == "village":
+                await self.chosen(turn, value)
+            elif kind == "kec":
+                await self._kecamatan(turn, "" if value == "skip" else value)
+            else:
+                self.prompt(turn, turn.data.get("then", "menu"))
+            return
+        text = turn.text
+        if not text or len(text) > _MAX_NAME:
+            turn.say(self.kit.msg("village_type_name"), self._areas())
+            return
+        if stage == "kecamatan":
+            await self._kecamatan(turn, text)
+            return
+        if stage == "other_name":
+            await self._named(turn, text, turn.data.get("kabupaten", ""), turn.data.get("kecamatan", ""))
+            return
+        if stage == "name_kab":
+            village = find_village(self.kit.settings, text)
+            if village is not None:   # the name typed again, right this time
+                await self.chosen(turn, village.id)
+                return
+            area = find_area(self.kit.settings, text)
+            if area is None:
+                turn.say(self.kit.msg("village_kab_unknown", text=text[:_MAX_NAME]), self._areas())
+                return
+            turn.data.update(kabupaten=area[0].kabupaten, kecamatan=area[1])
+            self._ask_kecamatan_or_finish(turn)
+            if turn.data["stage"] == "ready":
+                await self._finish_unlisted(turn)
+            return
+        village = find_village(self.kit.settings, text)
+        if village is not None:
+            await self.chosen(turn, village.id)
+            return
+        area = find_area(self.kit.settings, text)
+        if area is not None:
+            await self.kabupaten(turn, area[0].kabupaten, kecamatan=area[1])
+            return
+        # A village we do not know: keep the name as typed and ask where it is.
+        turn.data.update(stage="name_kab", name=text.strip())
+        turn.say(self.kit.msg("village_not_listed", text=text.strip()), self._areas())
+
+    async def kabupaten(self, turn: Turn, kabupaten: str, kecamatan: str = "") -> None:
+        if not kabupaten:
+            self.prompt(turn, then=turn.data.get("then", "menu"))
+            return
+        if turn.state != "village":
+            turn.go("village", then="menu", stage="name")
+        if turn.data.get("stage") == "name_kab":
+            # The name was typed first: the kabupaten completes it.
+            turn.data.update(kabupaten=kabupaten, kecamatan=kecamatan)
+            self._ask_kecamatan_or_finish(turn)
+            if turn.data["stage"] == "ready":
+                await self._finish_unlisted(turn)
+            return
+        villages = [v for v in self.kit.settings.villages if v.kabupaten == kabupaten
+                    and (not kecamatan or v.kecamatan == kecamatan)]
+        turn.data.update(stage="other_name", kabupaten=kabupaten, kecamatan=kecamatan)
+        options = tuple(Option(v.name, f"village:{v.id}") for v in villages)
+        turn.say(self.kit.msg("village_pick" if villages else "village_other_name"),
+                 options + ((Option(self.kit.msg("village_other"), "village:other"),) if villages else ()))
+
+    def _needs_kecamatan(self, kabupaten: str) -> bool:
+        """Only where an office serves part of a kabupaten does the kecamatan change the office."""
+        area = self._area(kabupaten)
+        if area is None:
+            return False
+        kecamatan = {k for o in self.kit.settings.offices for k in o.kecamatan}
+        return bool(kecamatan & set(area.kecamatan))
+
+    def _ask_kecamatan_or_finish(self, turn: Turn) -> None:
+        kabupaten = turn.data["kabupaten"]
+        if turn.data.get("kecamatan") or not self._needs_kecamatan(kabupaten):
+            turn.data["stage"] = "ready"
+            return
+        area = self._area(kabupaten)
+        turn.data["stage"] = "kecamatan"
+        options = tuple(Option(k, f"kec:{k}") for k in (area.kecamatan if area else ()))
+        turn.say(self.kit.msg("village_kecamatan", kabupaten=kabupaten),
+                 options + (Option(self.kit.msg("village_kecamatan_skip"), "kec:skip"),))
+
+    async def _kecamatan(self, turn: Turn, typed: str) -> None:
+        if typed:
+            found = find_area(self.kit.settings, typed)
+            turn.data["kecamatan"] = found[1] if found and found[1] else typed.strip()
+        await self._finish_unlisted(turn)
+
+    async def _named(self, turn: Turn, name: str, kabupaten: str, kecamatan: str) -> None:
+        village = find_village(self.kit.settings, name)
+        if village is not None and (not kabupaten or village.kabupaten == kabupaten):
+            await self.chosen(turn, village.id)
+            return
+        turn.data.update(name=name.strip(), kabupaten=kabupaten, kecamatan=kecamatan)
+        if not kabupaten:
+            turn.data["stage"] = "name_kab"
+            turn.say(self.kit.msg("village_not_listed", text=name.strip()), self._areas())
+            return
+        self._ask_kecamatan_or_finish(turn)
+        if turn.data["stage"] == "ready":
+            await self._finish_unlisted(turn)
+
+    async def _finish_unlisted(self, turn: Turn) -> None:
+        data = turn.data
+        office = office_for(self.kit.settings, data["kabupaten"], data.get("kecamatan", ""))
+        if office is None:
+            office = self.kit.settings.offices[0]
+        place = Place(data["name"][:_MAX_NAME], data.get("kecamatan", ""), data["kabupaten"], office.id)
+        await self._done(turn, place)
+
+    async def chosen(self, turn: Turn, village_id: str) -> None:
+        village = self.kit.routing.village(village_id)
+        if village is None:
+            self.prompt(turn, then=turn.data.get("then", "menu"))
+            return
+        await self._done(turn, place_of(village))
+
+    async def _done(self, turn: Turn, place: Place) -> None:
+        kit = self.kit
+        then = turn.data.get("then", "menu") if turn.state == "village" else "menu"
+        keep = turn.data.get("keep") if turn.state == "village" else None
+        turn.place = place
+        values = kit.office_values(place)
+        key = "village_saved" if place.listed else "village_saved_unlisted"
+        turn.say(kit.msg(key, desa_nama=place.name, kantor_nama=values.get("kantor_nama")))
+        if then == "report":
+            turn.go("menu")
+            await kit.flows.intake.resume(turn, keep if isinstance(keep, dict) else {}, intro=True)
+        elif then.startswith("faq:") and then[4:] in kit.content.by_id:
+            kit.flows.menu.answer(turn, kit.content.entry(then[4:]))
+        elif then == "person":
+            kit.flows.menu.person(turn)
+        else:
+            kit.flows.menu.show(turn)

@@ -1,0 +1,70 @@
+"""The officers' side in chat, read as transcripts: typed option numbers, help, headings, links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from bot.app import build_knowledge
+from bot.routing import console_officer
+from tests.conftest import ROOT
+from tests.fakes import villager
+from tests.faults_rigs import SGU_WA, Desk, case_in, wa_file_report
+from tests.villagers import KTG_OFFICER, SGU_OFFICER, Bot, file_report, open_bot, register
+
+
+async def test_an_officer_on_whatsapp_answers_an_alert_with_its_option_number(channels: Desk) -> None:
+    officer = channels.wa_chat(SGU_WA)
+    await officer.say("KASUS")                                   # inside the 24-hour window
+    case_no = case_in(await wa_file_report(channels.wa_chat("whatsapp:+6281200000101")))
+    await channels.outbox.deliver_due()
+    [alert] = [m["Body"] for m in channels.twilio.to(SGU_WA) if case_no in m.get("Body", "")]
+    assert "1. Tangani" in alert
+    assert "DITANGANI" in await officer.say("1")
+    report = await channels.store.report_by_case(case_no)
+    assert report is not None and report.status == "ditangani"
+
+
+async def test_bantuan_gives_an_officer_the_officer_help(bot: Bot) -> None:
+    said = await bot.chat(SGU_OFFICER).say("bantuan")
+    assert "TANGANI <nomor>" in said and "SGU-2026-1" in said and "Tanya tentang paspor" not in said
+    assert "Menu utama" in await bot.chat(SGU_OFFICER).say("menu")   # officers may still ask the FAQ
+
+
+async def test_a_closed_case_is_not_headed_as_new_and_short_case_numbers_work(bot: Bot) -> None:
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    officer = bot.chat(SGU_OFFICER)
+    assert "LAPORAN BARU SGU-2026-0001" in await officer.say("kasus sgu-2026-1")
+    await officer.say("TUTUP SGU-2026-01 selesai diperiksa")
+    detail = await officer.say("KASUS SGU-2026-1")
+    assert "LAPORAN SGU-2026-0001" in detail and "BARU" not in detail and "selesai" in detail
+
+
+async def test_a_repeat_recruiter_link_names_the_office_that_holds_the_other_case(bot: Bot) -> None:
+    first = bot.chat(villager(1))
+    await register(first, "semuntai")
+    await file_report(first)
+    second = bot.chat(villager(2))
+    await register(second, "sutera")
+    await file_report(second, name="Pak Budi", phone="+62 812 3456 7890", company="CV Lain")
+    detail = await bot.chat(KTG_OFFICER).say("KASUS KTG-2026-1")
+    assert "SGU-2026-0001 (Kantor Imigrasi Kelas II TPI Sanggau)" in detail
+
+
+async def test_an_officer_whose_name_is_unknown_is_shown_as_the_office(tmp_path: Path) -> None:
+    data = yaml.safe_load((ROOT / "config.example.yaml").read_text())
+    data["content_dir"] = str(ROOT / "content")
+    data["limits"] = {"messages_per_minute": 1000, "burst": 1000}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    async with open_bot(build_knowledge(path, {}), tmp_path) as plain:
+        reporter = plain.chat(villager())
+        await register(reporter)
+        await file_report(reporter)
+        said = await plain.chat(console_officer("SGU")).say("TANGANI SGU-2026-1")
+        assert "oleh petugas Kantor Imigrasi Kelas II TPI Sanggau" in said and "GANTI" not in said
+        updates = [o.text for o in (await plain.deliver()).sent if o.kind == "status"]
+        assert updates and all("GANTI" not in u for u in updates)

@@ -1,0 +1,98 @@
+"""Which village a villager lives in, read as transcripts: listed villages, and every other one."""
+
+from __future__ import annotations
+
+from bot.routing import console_officer
+from tests.fakes import villager
+from tests.villagers import Bot
+
+
+async def test_a_village_not_in_the_list_is_asked_its_kabupaten_and_can_report(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await chat.say("halo")
+    said = await chat.say("sy mau lapor")
+    assert "desa mana" in said and "Sambas" in said and "Bengkayang" in said   # all 14 kabupaten/kota
+    said = await chat.say("temajuk")
+    assert 'Desa "temajuk" belum termasuk Desa Imigrasi' in said and "kabupaten mana" in said
+    said = await chat.tap("Sambas")
+    assert "Kantor Imigrasi Kelas II TPI Sambas" in said and "Ceritakan" in said
+    await chat.say("ada org nawarin kerja kebun di sarawak lewat jalan tikus")
+    await chat.tap("Selesai")
+    await chat.tap("Lewati semua")
+    await chat.tap("hubungi saya")
+    done = await chat.tap("Kirim")
+    assert "SBS-2026-0001" in done
+    report = await bot.dialogue.store.report_by_case("SBS-2026-0001")
+    assert report is not None and report.village_id == "" and report.office_id == "SBS"
+    assert report.place == {"name": "temajuk", "kecamatan": "", "kabupaten": "Sambas", "office_id": "SBS",
+                            "village_id": None}
+    detail = await bot.chat(console_officer("SBS")).say("KASUS SBS-2026-1")
+    assert "temajuk (ditulis warga; belum termasuk Desa Imigrasi)" in detail and "Kabupaten: Sambas" in detail
+
+
+async def test_typing_the_kabupaten_or_a_kecamatan_instead_of_the_village_is_understood(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await chat.say("halo")
+    await chat.tap("Desa saya")
+    said = await chat.say("Sanggau")
+    assert "Semuntai" in said and "Sungai Batu" in said and "tidak ada di daftar" in said
+    said = await chat.tap("tidak ada di daftar")
+    assert "Tulis nama desa" in said
+    said = await chat.say("Sei Tekam")
+    # Kab. Sanggau is served by two offices: the kecamatan decides which.
+    assert "kecamatan" in said.lower() and "Sekayam" in said
+    said = await chat.tap("Sekayam")
+    assert "Sei Tekam" in said and "Entikong" in said
+    other = bot.chat(villager(2))
+    await other.say("halo")
+    await other.tap("Desa saya")
+    said = await other.say("kec sekayam")
+    assert "Bungkang" in said                                    # the villages of that kecamatan
+    said = await other.say("Lubuk Sabuk")
+    assert "Lubuk Sabuk" in said and "Entikong" in said          # the kecamatan was already known
+
+
+async def test_short_forms_of_village_names_are_understood(bot: Bot) -> None:
+    for n, typed, expected in ((1, "sei batu", "Sungai Batu"), (2, "Ds. Semuntai", "Semuntai"),
+                               (3, "desa sg kelik", "Sungai Kelik"), (4, "nga mahap", "Nanga Mahap")):
+        chat = bot.chat(villager(n))
+        await chat.say("halo")
+        await chat.tap("Desa saya")
+        assert f"Desa Anda tercatat {expected}." in await chat.say(typed)
+
+
+async def test_a_kabupaten_typed_wrong_is_asked_again_with_the_list(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await chat.say("halo")
+    await chat.tap("Desa saya")
+    await chat.say("Kampung Baru Jaya")
+    said = await chat.say("atlantis")
+    assert 'Kabupaten "atlantis" tidak saya kenal' in said and "Sintang" in said
+    said = await chat.say("kab sintang")
+    assert "Kampung Baru Jaya" in said and "Sanggau" in said     # Sintang is served by Kanim Sanggau
+
+
+async def test_a_village_removed_from_the_config_mid_report_is_asked_again_and_nothing_is_lost(
+        bot: Bot) -> None:
+    from dataclasses import replace
+
+    from bot.conversation import Dialogue
+    chat = bot.chat(villager())
+    await chat.say("halo")
+    await chat.tap("Desa saya")
+    await chat.say("semuntai")
+    await chat.say("lapor")
+    await chat.say("Pak Budi 0812 3456 7890 ajak kerja ke Brunei")
+    await chat.tap("Selesai")
+    await chat.tap("WhatsApp")
+    await chat.say("tidak ada")
+    await chat.tap("hubungi saya")
+    settings = bot.dialogue.settings
+    fewer = replace(settings, villages=tuple(v for v in settings.villages if v.id != "semuntai"))
+    # The office edited its config and restarted: the same store, a new dialogue.
+    chat.dialogue = Dialogue(fewer, bot.dialogue.content, bot.dialogue.index, bot.dialogue.store, bot.clock)
+    said = await chat.tap("Kirim")
+    assert "desa mana" in said
+    said = await chat.say("sungai batu")
+    assert "Ringkasan laporan" in said and "Pak Budi" in said and "Brunei" in said
+    assert "SGU-2026-0001" in await chat.tap("Kirim")
