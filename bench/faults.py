@@ -1,6 +1,6 @@
 """Random SIGKILLs while villagers report: counts of what was lost or doubled, over many trials.
 
-Run: .venv/bin/python bench/faults.py [--trials 100] [--seed 16]    (about 12 s per trial)
+Run: .venv/bin/python bench/faults.py [--trials 100] [--seed 16]    (about 8 s per trial)
 
 Each trial (tests/faults_rigs.py `crash_trial`, the same code as the CI test in
 tests/test_faults.py, which runs 8 of them): a fresh SQLite file; `python -m bot run` as a child

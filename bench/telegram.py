@@ -97,6 +97,7 @@ async def serve(port: int, config: Path, db: Path, limiter: bool) -> None:
                                  rate_limiter=AIORateLimiter(overall_max_rate=0, group_max_rate=0,
                                                              max_retries=0))
         outbox = build_outbox(store, {Channel.TELEGRAM: channel})
+        channel.use_outbox(outbox)   # as `desa-imigrasi run`: replies go right after their turn
         await channel.start()
         runner = web.AppRunner(build_web_app([channel], store, knowledge.content.version))
         await runner.setup()
