@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import sqlite3
+import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -492,7 +493,8 @@ class Store:
         row = await self._one("SELECT replies FROM processed WHERE message_key = ?", (message_key,))
         if not row or not row[0]:
             return []
-        return [Reply(text, tuple(Option(a, b) for a, b in options)) for text, options in json.loads(row[0])]
+        kept = json.loads(zlib.decompress(row[0]))
+        return [Reply(text, tuple(Option(a, b) for a, b in options)) for text, options in kept]
 
     async def end_turn(self, sender: Sender, end: TurnEnd, now: dt.datetime) -> TurnResult:
         """Everything one message changed, in one transaction: all of it, or (after a crash) none.
@@ -505,11 +507,14 @@ class Store:
         data = json.dumps(end.conversation.data, ensure_ascii=False) if end.conversation is not None else None
         kept = None if end.kept_replies is None else json.dumps(
             [[r.text, [[o.label, o.payload] for o in r.options]] for r in end.kept_replies], ensure_ascii=False)
+        # Compressed: every WhatsApp message keeps its answer, and bytes written to the WAL are
+        # what the webhook's slowest answers wait for (checkpoints).
+        packed = zlib.compress(kept.encode(), 1) if kept is not None else None
         place = json.dumps(end.place, ensure_ascii=False) if end.place is not None else None
 
         def work(conn: sqlite3.Connection) -> TurnResult:
             if end.message_key is not None:
-                if conn.execute(_FIRST_TIME, (end.message_key, stamp, kept)).rowcount != 1:
+                if conn.execute(_FIRST_TIME, (end.message_key, stamp, packed)).rowcount != 1:
                     raise _Duplicate
                 conn.execute(_INBOX_DONE, (stamp, end.message_key))
             unlinked = 0
@@ -531,9 +536,9 @@ class Store:
             case_no = report_id = None
             if end.report is not None:
                 report_id, case_no = self._file_sync(conn, end.report, end.alerts, now.year, now)
-            if case_no is not None and kept is not None:
-                conn.execute("UPDATE processed SET replies = replace(replies, '{case_no}', ?) "
-                             "WHERE message_key = ?", (case_no, end.message_key))
+            if case_no is not None and kept is not None:   # the answer names the new case
+                conn.execute("UPDATE processed SET replies = ? WHERE message_key = ?",
+                             (zlib.compress(kept.replace("{case_no}", case_no).encode(), 1), end.message_key))
             for item in end.outgoing:
                 if case_no is not None:
                     item = _with_case(item, case_no, item.report_id)
