@@ -237,7 +237,7 @@ class Dialogue:
             turn.data.pop("draft", None)
             flows.menu.show(turn)
             return
-        if plain and words.is_("forget", text):
+        if plain and words.choose(text, {"forget": ("@forget",)}):   # "tolong hapus data sy" too
             flows.forget.ask(turn)
             return
         if plain and (m := CODE_CHECK.search(text)) and state not in REPORT_STATES:
@@ -314,6 +314,8 @@ class Dialogue:
         labels = {fold(self.msg(f"menu_{k}")): f"menu:{k}" for k in MENU}
         if fold(text) in labels:
             return labels[fold(text)]
+        if words.within("status_hint", text):
+            return "menu:status"
         for name, payload in _REQUESTS:
             if words.is_(name, text) or (name == "start_report" and words.starts(name, text)):
                 return payload

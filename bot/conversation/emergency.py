@@ -37,7 +37,7 @@ class EmergencyFlow:
         if detailed:
             await intake.start_report(turn, story=story, urgent=True)
             return
-        data = intake.new("report", turn, story=story, urgent=True)
+        data = intake.new("urgent", turn, story=story, urgent=True)
         data.update(contactable=True, send_now=True)
         if turn.place is None:
             intake.ask_village(turn, data, "village_needed_urgent")

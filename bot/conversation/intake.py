@@ -36,7 +36,8 @@ class IntakeFlow:
         if story:
             data["story"].append(story[:MAX_STORY])
             self._absorb(data, read(story, self.kit.content.reporting, self.kit.words))
-            data["done"].append("cerita")
+            if mode != "urgent":
+                data["done"].append("cerita")
         return data
 
     def draft_of(self, turn: Turn) -> dict[str, Any] | None:
@@ -64,7 +65,8 @@ class IntakeFlow:
                 Option(kit.msg("draft_resume"), "report:resume"),
                 Option(kit.msg("draft_new"), "report:new")))
             return
-        data = self.new("report", turn, story=story, media=media, urgent=urgent, done=done)
+        data = self.new("urgent" if urgent else "report", turn, story=story, media=media, urgent=urgent,
+                        done=done)
         data["answers"].update(answers or {})
         data["phone"] = data["phone"] or phone
         if turn.place is None:
@@ -158,7 +160,7 @@ class IntakeFlow:
         if step.kind == "story":
             options: tuple[Option, ...] = (Option(kit.msg("done_word"), "ans:selesai"),)
             text = step.ask
-            if turn.data["story"]:
+            if turn.data["story"] and turn.data["mode"] != "urgent":
                 text = kit.msg("story_more")
         elif step.kind == "checklist":
             text, options = self._checklist(turn, step)
@@ -264,10 +266,18 @@ class IntakeFlow:
         turn.data["media"].extend(m.stored for m in turn.message.media)
 
     def _absorb(self, data: dict[str, Any], reading: Reading) -> None:
-        """Answers read from the villager's words, where they have not answered themselves."""
+        """Answers read from the villager's words, where they have not answered themselves.
+
+        In an urgent report a name or number may be the victim's, so only the signs and the
+        country are taken from it; the officer reads the rest in the story itself.
+        """
+        rules = self.kit.content.reporting
+        urgent = data.get("mode") == "urgent"
         for key, value in reading.answers.items():
+            if urgent and not (key == "negara" or rules.question(key).kind == "choice"):
+                continue
             data["answers"].setdefault(key, value)
-        if reading.phone and not data.get("phone"):
+        if reading.phone and not data.get("phone") and not urgent:
             data["phone"] = reading.phone
 
     def _question_asked(self, turn: Turn, step: Step) -> bool:
