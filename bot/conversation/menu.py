@@ -64,18 +64,23 @@ class MenuFlow:
         """A way to a person: the office of the villager's place, or the national channels."""
         kit = self.kit
         turn.go("menu")
+        kp2mi = kit.content.danger.line("kp2mi")
+        national = kit.msg("person_national", kp2mi=kp2mi.text if kp2mi else None)
         if turn.place is None:
-            turn.say(kit.msg("person_general"), (
+            turn.say(f"{kit.msg('person_general')}\n\n{national}", (
                 Option(kit.msg("menu_village"), "menu:village"), kit.menu_option()))
             return
         office = kit.settings.office(turn.place.office_id)
         values = kit.office_values(turn.place)
         lines = [kit.msg("person_office", **{k: values.get(k) for k in (
-            "kantor_nama", "kantor_alamat", "kantor_telepon", "kantor_jam")})]
+            "kantor_nama", "kantor_alamat", "kantor_telepon", "kantor_jam", "petugas_nama")})]
+        if "kantor_telepon" not in values:
+            lines.append(kit.msg("person_phone_unknown"))
         contacts = [o for o in office.officers if o.public_contact]
         if contacts:
             lines.append(kit.msg("person_officers", petugas="\n".join(
                 kit.msg("person_officer_line", nama=o.name, kontak=o.public_contact) for o in contacts)))
+        lines.append(national)
         turn.say("\n\n".join(lines), (Option(kit.msg("menu_report"), "menu:report"), kit.menu_option()))
 
     def media_outside(self, turn: Turn) -> None:
