@@ -27,7 +27,7 @@ from bot.conversation.intake import REPORT_STATES, IntakeFlow
 from bot.conversation.menu import MENU, TOPICS, MenuFlow
 from bot.conversation.offer_check import OfferCheckFlow
 from bot.conversation.officer import OfficerFlow
-from bot.conversation.status import CODE_CHECK, StatusFlow
+from bot.conversation.status import CASE_ONLY, CODE_CHECK, StatusFlow
 from bot.conversation.turn import Kit, Turn
 from bot.conversation.village import VillageFlow
 from bot.faq import FaqIndex
@@ -199,7 +199,12 @@ class Dialogue:
             step = self.flows.intake.current_step(turn) if turn.state == "report" else None
             if step is not None and step.kind in ("story", "text"):
                 return True   # the report says itself what a stray number means
-            turn.say(self.msg("option_unknown", n=str(len(options))),
+            if turn.state == "menu" and 1 <= n <= len(MENU):
+                # After a report or an answer, "6" is still the main menu's "Cek laporan saya".
+                turn.payload = f"menu:{MENU[n - 1]}"
+                return True
+            key = "option_unknown" if len(options) > 1 else "option_unknown_one"
+            turn.say(self.msg(key, n=str(len(options))),
                      tuple(Option(label, payload) for label, payload in options))
             return False
         if 1 <= n <= len(MENU):
@@ -243,6 +248,9 @@ class Dialogue:
         if plain and (m := CODE_CHECK.search(text)) and state not in REPORT_STATES:
             await flows.status.with_code(turn, m.group(1), m.group(2))
             return
+        if plain and (m := CASE_ONLY.match(text)) and state not in REPORT_STATES:
+            await flows.status.case_typed(turn, m.group(1))
+            return
         if payload is not None and await self._payload(turn, payload):
             return
         if in_report and plain and self._request(turn) not in (None, "menu:report"):
@@ -269,6 +277,8 @@ class Dialogue:
             await flows.forget.handle(turn)
         elif state == "guard":
             await self._guard_answer(turn)
+        elif state == "status_code" and plain:
+            await flows.status.handle(turn)
         elif state == "resume_offer" and plain and (words.is_("ya", text) or words.is_("tidak", text)):
             await self._payload(turn, "report:resume" if words.is_("ya", text) else "report:new")
         elif state == "village" and not turn.message.media:
@@ -347,6 +357,8 @@ class Dialogue:
             flows.menu.topic(turn, value)
         elif kind == "person":
             flows.menu.person(turn)
+        elif kind == "status" and value == "code":
+            flows.status.ask_number(turn)
         elif kind == "kab" and turn.state != "village":
             if value:
                 await flows.village.kabupaten(turn, value)
