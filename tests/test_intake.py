@@ -262,3 +262,25 @@ async def test_every_everyday_word_from_the_trial_answers_the_question(bot: Bot)
         assert kit.words.choose(typed, contact) == value, typed
     for typed in ("gak ada", "lupa", "kosong", "tidak tahu", "lewati"):
         assert kit.words.is_("skip", typed), typed
+
+
+async def test_what_is_typed_instead_of_picked_is_read_and_kept(bot: Bot) -> None:
+    """From the hands-on trial: sentences at a choice, at the signs and at "may we contact you"."""
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("Pak Amir 0812 1212 3434 ajak kerja ke Malaysia")
+    await chat.tap("Selesai")
+    said = await chat.say("dia datang langsung ke kampung")
+    assert "Mana yang terjadi" in said                           # contacted in person: understood
+    said = await chat.say("dia minta duit 2jt utk tiket")
+    assert "✓ Diminta membayar uang dulu" in said and "saya catat di cerita" in said
+    await chat.say("udah itu aja")
+    said = await chat.say("eh pak kalau ke brunei perlu visa gak?")
+    assert "boleh menghubungi" in said and "belum paham" not in said
+    await chat.say("iya")
+    summary = await chat.say("ok")
+    data = (await bot.dialogue.store.report_by_case("SGU-2026-0001"))
+    assert "SGU-2026-0001" in summary and data is not None
+    assert data.answers["kontak"] == "langsung" and data.answers["bayar"] == "ya"
+    assert "dia minta duit 2jt utk tiket" in data.answers["cerita"]

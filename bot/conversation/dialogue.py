@@ -349,7 +349,7 @@ class Dialogue:
                 return True
             await flows.menu.choice(turn, value)
         elif kind == "faq" and value in self.kit.content.by_id:
-            if turn.state == "report":
+            if turn.state in REPORT_STATES:
                 flows.intake.aside(turn, value)   # read it without losing the report
             else:
                 flows.menu.answer(turn, self.kit.content.entry(value))

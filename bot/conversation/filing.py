@@ -50,6 +50,8 @@ class FilingFlow:
                 "identity:anonymous": ("@tidak", "anonim", "rahasia", "jangan hubungi", "tanpa nama")})
             payload = chosen
         if payload not in ("identity:contact", "identity:anonymous"):
+            if kit.flows.intake.question_aside(turn):
+                return
             turn.say(kit.msg("choice_unknown", n="2"))
             self.ask_identity(turn)
             return
@@ -101,6 +103,8 @@ class FilingFlow:
             self.choose_edit(turn)
             return
         if payload != "report:send":
+            if kit.flows.intake.question_aside(turn):
+                return
             turn.say(kit.msg("choice_unknown", n="3"))
             self.summary(turn)
             return

@@ -308,9 +308,43 @@ class IntakeFlow:
         entry = kit.content.entry(entry_id)
         turn.say(entry.render(kit.office_values(turn.place) if turn.place else None))
         turn.say(kit.msg("back_to_report"))
-        step = self.current_step(turn)
-        if step is not None:
+        self.reask(turn)
+
+    def reask(self, turn: Turn) -> None:
+        """The report's open question again, whichever part of the report it is in."""
+        filing = self.kit.flows.filing
+        if turn.state == "identity":
+            filing.ask_identity(turn)
+        elif turn.state == "confirm":
+            filing.summary(turn)
+        elif turn.state == "edit":
+            filing.choose_edit(turn)
+        elif (step := self.current_step(turn)) is not None:
             self.ask(turn, step)
+
+    def question_aside(self, turn: Turn) -> bool:
+        """Outside a question step (the identity, the summary): a typed question answered, or False."""
+        kit = self.kit
+        if not turn.text or turn.payload or not kit.flows.menu.looks_like_question(turn.text):
+            return False
+        match = kit.index.match(turn.text)
+        if match.decision is Decision.ANSWER:
+            self.aside(turn, match.candidates[0].entry_id)
+        elif match.decision is Decision.SUGGEST and match.reason != "weak":
+            turn.say(kit.msg("question_in_report"), tuple(kit.entry_option(c.entry_id) for c in match.candidates))
+            self.reask(turn)
+        else:
+            turn.say(kit.msg("question_not_now"))
+            self.reask(turn)
+        return True
+
+    def keep_said(self, turn: Turn, text: str) -> bool:
+        """What a villager typed instead of picking joins the story and is read; True if it was long."""
+        if len(text.split()) <= 3:
+            return False
+        turn.data["story"].append(text)
+        self._absorb(turn.data, read(text, self.kit.content.reporting, self.kit.words))
+        return True
 
     def _story(self, turn: Turn, step: Step) -> None:
         kit = self.kit
@@ -378,7 +412,13 @@ class IntakeFlow:
             return
         if self._question_asked(turn, step):
             return
-        turn.say(kit.msg("checklist_unknown"))
+        before = dict(answers)
+        if self.keep_said(turn, text):
+            if answers != before:
+                turn.data["picked_here"] = True   # "dia minta duit 2jt" ticks "asked to pay"
+            turn.say(kit.msg("said_kept"))
+        else:
+            turn.say(kit.msg("checklist_unknown"))
         self.ask(turn, step)
 
     def _choice(self, turn: Turn, step: Step) -> None:
@@ -397,7 +437,13 @@ class IntakeFlow:
         if chosen is None:
             if self._question_asked(turn, step):
                 return
-            turn.say(kit.msg("choice_unknown", n=str(len(values) + 1)))
+            if self.keep_said(turn, turn.text):
+                if turn.data["answers"].get(question.key):   # the words answered it after all
+                    self._finish(turn, step)
+                    return
+                turn.say(kit.msg("said_kept"))
+            else:
+                turn.say(kit.msg("choice_unknown", n=str(len(values) + 1)))
             self.ask(turn, step)
             return
         turn.data["answers"][question.key] = chosen
