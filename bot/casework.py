@@ -148,7 +148,8 @@ class Casework:
         if cmd.verb == "kasus" and cmd.case_no is None:
             return [await self._list(who)], False
         if cmd.case_no is None:
-            return [Reply(self._msg("officer_help"))], False
+            # "TANGANI" alone: which case? The open ones are listed to pick from.
+            return [Reply(self._msg("officer_needs_number")), await self._list(who)], False
         report = await self.store.report_by_case(cmd.case_no)
         # Another office's case is "not found": an officer cannot read or change it.
         if report is None or not self.routing.can_act(who, report.office_id):

@@ -186,7 +186,7 @@ async def test_a_long_first_message_is_read_and_becomes_a_report_without_typing_
     said = await chat.say(LONG_STORY)
     assert "Laporkan ini ke petugas" in said
     said = await chat.tap("Laporkan ini")
-    for understood in ("Pak Hendra", "0813 4567 8910", "PT Sinar Borneo Jaya", "Malaysia", "kebun sawit",
+    for understood in ("Pak Hendra", "0813 4567 8910", "PT Sinar Borneo Jaya", "Malaysia", "kebun atau ladang",
                        "6 juta", "Di bawah 18 tahun: Ya", "Paspor/KTP ditahan: Ya", "Lewat pos resmi: Tidak",
                        "Diminta bayar dulu: Ya", "Dihubungi lewat: WhatsApp"):
         assert understood in said, understood
@@ -284,3 +284,37 @@ async def test_what_is_typed_instead_of_picked_is_read_and_kept(bot: Bot) -> Non
     assert "SGU-2026-0001" in summary and data is not None
     assert data.answers["kontak"] == "langsung" and data.answers["bayar"] == "ya"
     assert "dia minta duit 2jt utk tiket" in data.answers["cerita"]
+
+
+async def test_trial_findings_on_the_report_are_fixed(bot: Bot) -> None:
+    """From the hands-on trial: names after "nya", an empty report, the check's own words, a recap."""
+    chat = bot.chat(villager())
+    await register(chat)
+    said = await chat.say("mau lapor, ada calo nama nya pak anton hp 081234567890 gaji RM1500, kerja ladang")
+    assert "Nama perekrut: Pak Anton" in said and "Gaji dijanjikan: RM1500\n" in said
+    assert "kebun atau ladang" in said and "Nya" not in said
+    empty = bot.chat(villager(2))
+    await register(empty)
+    await empty.say("lapor")
+    await empty.tap("Selesai")
+    await empty.tap("Lewati semua")
+    assert "belum berisi keterangan" in await empty.tap("hubungi saya")
+    check = bot.chat(villager(3))
+    await register(check)
+    said = await check.say("cek tawaran kerja")
+    assert "Lewati semua, lihat hasilnya" in said and "lanjut kirim" not in said
+    said = await check.say("ada tawaran kerja di kamboja, jadi admin online gaji 15jt, tiket dibayarin")
+    await check.tap("Facebook")
+    await check.say("tidak ada")
+    said = await check.tap("Jadikan laporan")
+    assert "Negara tujuan: Kamboja\n" in said
+    await chat.say("menu")
+    assert "Lanjutkan laporan" not in await chat.say("batal")   # the report above was cancelled
+    later = bot.chat(villager(4))
+    await register(later)
+    await later.say("lapor")
+    await later.say("agen dari PT Sinar mau bawa orang ke Sabah")
+    await later.say("menu")
+    await later.tap("Simpan dulu")
+    said = await later.tap("Lanjutkan laporan yang belum selesai")
+    assert "Ini laporan Anda yang belum selesai" in said and "PT Sinar" in said

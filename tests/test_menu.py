@@ -106,3 +106,11 @@ async def test_options_are_set_apart_from_numbered_steps(bot: Bot) -> None:
     said = await bot.chat(villager()).say("syarat bikin paspor")
     steps, _, options = said.rpartition("────────────")
     assert "1." in steps and options.strip().startswith("1. ")
+
+
+async def test_a_lone_word_and_suggestions_always_leave_a_way_back(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await chat.say("halo")
+    assert "Menu utama. Balas" in await chat.say("pak")
+    said = await chat.say("paspor")
+    assert "Maksud Anda" in said and said.rstrip().endswith("Menu utama")

@@ -316,6 +316,9 @@ class Dialogue:
             return
         if await self._yes_to_single(turn):
             return
+        if set(words.normalizer.standard_words(text)) <= words.filler:
+            flows.menu.show(turn)   # "pak", "bu": someone waiting to be helped
+            return
         await flows.menu.ask(turn)
 
     def _request(self, turn: Turn) -> str | None:
@@ -380,7 +383,7 @@ class Dialogue:
             draft = flows.intake.draft_of(turn)
             turn.data.pop("draft", None)
             if value == "resume" and draft is not None:
-                await flows.intake.resume(turn, dict(draft))
+                await flows.intake.resume(turn, dict(draft), recap=True)
             else:
                 turn.go("menu")
                 turn.data.pop("draft", None)

@@ -75,12 +75,16 @@ class FilingFlow:
                 lines.append(kit.msg("summary_line", label=q.label, value=value or kit.msg("summary_unanswered")))
         if data["media"]:
             lines.append(kit.msg("summary_media", n=str(len(data["media"]))))
+        empty = not data["story"] and not data["media"] and not any(
+            v for k, v in answers.items() if k != "darurat")
         place = turn.place
         office = kit.settings.office(place.office_id).name if place else ""
         identity = kit.msg("summary_identity_contact" if data.get("contactable")
                            else "summary_identity_anonymous")
-        turn.say(kit.msg("summary", lines="\n".join(lines), identity=identity, kantor_nama=office),
-                 self._confirm_options())
+        text = kit.msg("summary", lines="\n".join(lines), identity=identity, kantor_nama=office)
+        if empty:
+            text = f"{kit.msg('summary_empty')}\n\n{text}"
+        turn.say(text, self._confirm_options())
 
     def _confirm_options(self) -> tuple[Option, ...]:
         kit = self.kit

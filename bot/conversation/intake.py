@@ -80,9 +80,16 @@ class IntakeFlow:
         turn.data["keep"] = data
         self.kit.flows.village.prompt(turn, then="report", intro=self.kit.msg(intro))
 
-    async def resume(self, turn: Turn, data: dict[str, Any], intro: bool = False) -> None:
+    async def resume(self, turn: Turn, data: dict[str, Any], intro: bool = False,
+                     recap: bool = False) -> None:
         """Carry on with a report (new, kept while the village was asked, or a draft)."""
         kit = self.kit
+        if recap and (data.get("story") or data.get("answers")):
+            lines = [kit.msg("summary_line", label=kit.content.reporting.question("cerita").label,
+                             value=" / ".join(data.get("story") or []) or kit.msg("summary_unanswered"))]
+            turn.say("\n".join([kit.msg("draft_recap"), *lines]))
+            if data.get("answers"):
+                turn.say(self.understood(data))
         if not data:
             data = self.new("report", turn)
             intro = True
@@ -156,7 +163,8 @@ class IntakeFlow:
     def ask(self, turn: Turn, step: Step, again: bool = False) -> None:
         kit = self.kit
         skip = (Option(kit.msg("skip"), "ans:skip"),)
-        rest = () if turn.data.get("editing") else (Option(kit.msg("skip_rest"), "ans:rest"),)
+        rest_label = kit.msg("skip_rest_check" if turn.data["mode"] == "check" else "skip_rest")
+        rest = () if turn.data.get("editing") else (Option(rest_label, "ans:rest"),)
         if step.kind == "story":
             options: tuple[Option, ...] = (Option(kit.msg("done_word"), "ans:selesai"),)
             text = step.ask
@@ -505,7 +513,10 @@ class IntakeFlow:
         for display, phrases in question.read.items():
             tokens = kit.words.tokens(text)
             if any(kit.words.tokens(p) and _has(tokens, kit.words.tokens(p)) for p in phrases):
-                if display.lower() not in text.lower():
+                # "kamboja" stays; "di kuching" -> "Malaysia (di kuching)"; a whole sentence -> "Kamboja"
+                if len(text.split()) > 4:
+                    value = display
+                elif display.lower() not in text.lower():
                     value = f"{display} ({text})"
                 break
         turn.data["answers"][question.key] = value

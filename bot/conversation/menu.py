@@ -128,7 +128,7 @@ class MenuFlow:
         elif match.decision is Decision.SUGGEST and match.reason != "weak":
             turn.go("menu", **self._kept_story(turn))
             turn.say(kit.msg("faq_suggest"), reading_offer + tuple(
-                kit.entry_option(c.entry_id) for c in match.candidates))
+                kit.entry_option(c.entry_id) for c in match.candidates) + (kit.menu_option(),))
         elif match.reason == "chitchat":
             self.show(turn)
         else:

@@ -42,7 +42,9 @@ class OfficerFlow:
                 await kit.store.save_conversation(turn.sender, Conversation("menu", {}), now)
                 return [Reply(kit.msg("cancelled"))]
             command = OfficerCommand(conv.data["verb"], conv.data["case_no"], text)
-        if command is None and folded.lstrip("/") in ("bantuan", "help", "petugas", "perintah"):
+        if command is None and (folded.lstrip("/") in ("bantuan", "help", "petugas", "perintah") or (
+                folded.isdigit() and len(folded) <= 2 and payload is None and not conv.data.get("options"))):
+            # A number with no alert or list to pick from is an officer looking for the commands.
             return [Reply(kit.msg("officer_help"))]
         if command is None:
             return None

@@ -12,8 +12,8 @@ from bot.reporting import Rules
 
 _HONORIFIC = r"(?:pak|bu|bapak|ibu|bang|abang|mas|kak|mbak|om|tante|cik|encik|mr|mrs|ms)"
 # "namanya Budi", "nama agennya: pak Budi Santoso"
-_NAMED = re.compile(rf"\bnama\w*\s*(?:adalah|ialah|:|=)?\s*((?:{_HONORIFIC}\.?\s+)?"
-                    r"[a-z][a-z'.-]{2,}(?:\s+[a-z][a-z'.-]{2,})?)", re.IGNORECASE)
+_NAMED = re.compile(rf"\bnama(?:\s*nya|\s*ny|\w*)\s*(?:adalah|ialah|:|=)?\s*((?:{_HONORIFIC}\.?\s+)?"
+                    r"[a-z][a-z'.-]+(?:\s+[a-z][a-z'.-]+)?)", re.IGNORECASE)
 # "Pak Budi" with a capital: a name, not "pak" said to the officer.
 _TITLED = re.compile(r"\b((?:Pak|Bu|Bapak|Ibu|Bang|Abang|Mas|Kak|Mbak|Om|Cik|Encik)\.?\s+"
                      r"[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)")
@@ -21,7 +21,7 @@ _COMPANY = re.compile(r"\b(PT|CV|UD|LPK|P3MI|Yayasan|Sdn\.?\s*Bhd)\.?\s+([a-z0-9
                       re.IGNORECASE)
 _AGENCY = re.compile(r"\b(?:agen|agensi|agency)\s+([A-Z][A-Za-z0-9&'.-]+(?:\s+[A-Z][A-Za-z0-9&'.-]+){0,2})")
 _WAGE = re.compile(r"\b(?:gaji|upah|digaji|dibayar)\w*\s*(?:sebesar|sekitar|kira\W*kira|katanya|nya|:)?\s*"
-                   r"((?:rp\.?|rm|ringgit)?\s*\d[\d.,]*\s*(?:juta|jt|ribu|rb|ringgit|rm|k)?"
+                   r"((?:rp\.?|rm|ringgit)?\s*\d(?:[\d.,]*\d)?(?:\s*(?:juta|jt|ribu|rb|ringgit|rm|k)\b)?"
                    r"(?:\s*(?:per|/|se)\s*(?:bulan|bln|hari|minggu))?)", re.IGNORECASE)
 _AGE = re.compile(r"\b(?:umur|usia|umurnya|usianya)\s*(\d{1,2})\b|"
                   r"\b(?:anak|adik|ponakan|keponakan|cucu)\b[^.\n]{0,25}?\b(\d{1,2})\s*(?:tahun|thn|th)\b",
@@ -35,7 +35,7 @@ _STOP = frozenset(["nomornya", "tau", "tahu", "pasti", "lupa", "ingat", "kurang"
     "minta", "suruh", "pak", "bu", "orangnya", "orang", "sy", "saya", "kami", "kamek", "aku", "yg",
     "utk", "dr", "ga", "gak", "tidak", "tdk"
 ])
-_NOT_NAMES = frozenset([
+_NOT_NAMES = frozenset(["nya", "ny",
     "saya", "sy", "aku", "kamek", "kami", "dia", "agen", "agennya", "orang", "orangnya", "perusahaan",
     "pt", "cv", "desa", "kampung", "kantor", "petugas", "tidak", "gak", "ga", "lupa"
 ])
@@ -87,9 +87,10 @@ def find_name(text: str) -> str | None:
             words = m.group(1).split()
             title = words[0] if len(words) > 1 and re.fullmatch(_HONORIFIC, words[0], re.IGNORECASE) else ""
             name = _trim(" ".join(words[1:] if title else words))
+            name = name.title() if name.islower() else name
             name = f"{title.capitalize()} {name}".strip() if name else ""
             if name and name.lower().split()[-1] not in _NOT_NAMES:
-                return name.title() if name.islower() else name
+                return name
     return None
 
 
@@ -104,7 +105,7 @@ def read(text: str, rules: Rules, words: Words) -> Reading:
     if name := find_name(text):
         reading.answers["nama"] = name
     if m := _WAGE.search(text):
-        wage = m.group(1).strip()
+        wage = m.group(1).strip(" ,.;")
         if any(c.isdigit() for c in wage):
             reading.answers["gaji"] = wage
     for m in _AGE.finditer(text):
@@ -138,8 +139,8 @@ def read_who(text: str) -> Reading:
     if name is None:
         # What is left is the name, if it is short enough to be one ("Budi", "bang Anto").
         leftover = [w for w in re.sub(r"[^\w\s'.-]", " ", rest).split()
-                    if w.lower() not in _STOP and not w.isdigit()]
-        name = " ".join(leftover).strip(" .-") if 0 < len(leftover) <= 3 else None
+                    if (w.lower() not in _STOP or re.fullmatch(_HONORIFIC, w, re.IGNORECASE)) and not w.isdigit()]
+        name = " ".join(leftover).strip(" .-").title() if 0 < len(leftover) <= 3 else None
     if name:
         reading.answers["nama"] = name[:80]
     return reading
