@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from bot.conversation.reading import Reading, read, read_who
+from bot.conversation.reading import Reading, read, read_who, says
 from bot.conversation.turn import Kit, Turn
 from bot.faq import Decision
 from bot.models import Option, Reply
@@ -512,7 +512,7 @@ class IntakeFlow:
             turn.data["phone"] = phone
         for display, phrases in question.read.items():
             tokens = kit.words.tokens(text)
-            if any(kit.words.tokens(p) and _has(tokens, kit.words.tokens(p)) for p in phrases):
+            if any(says(tokens, kit.words.tokens(p)) for p in phrases):
                 # "kamboja" stays; "di kuching" -> "Malaysia (di kuching)"; a whole sentence -> "Kamboja"
                 if len(text.split()) > 4:
                     value = display
@@ -545,9 +545,3 @@ class IntakeFlow:
             if question is not None and question.ask:
                 step = Step(question.key, question.kind, question.ask, (question.key,))
         return step
-
-
-def _has(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(tokens[i:i + n] == phrase for i in range(len(tokens) - n + 1))
-

@@ -117,7 +117,7 @@ def read(text: str, rules: Rules, words: Words) -> Reading:
         if question.key in reading.answers:
             continue
         for value, phrases in question.read.items():
-            if any(_contains(tokens, words.tokens(p)) for p in phrases):
+            if any(says(tokens, words.tokens(p)) for p in phrases):
                 reading.answers[question.key] = value
                 break
     return reading
@@ -150,7 +150,7 @@ def read_who(text: str) -> Reading:
 _GAP = 2
 
 
-def _contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+def says(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     """The phrase's words in order, each at most _GAP words after the one before."""
     if not phrase:
         return False
