@@ -77,7 +77,7 @@ class Casework:
         if village is not None:
             return self._msg("alert_place", desa_nama=village.name, kabupaten=village.kabupaten)
         place = report.place or {}
-        return self._msg("alert_place_unlisted", desa_nama=str(place.get("name") or "-"),
+        return self._msg("alert_place_unlisted", desa_nama=str(place.get("name") or self._msg("village_unnamed")),
                          kecamatan=str(place.get("kecamatan") or "") or None,
                          kabupaten=str(place.get("kabupaten") or "-"))
 
@@ -187,6 +187,15 @@ class Casework:
         await self.store.record_case_event(report, actor=self.officer_name(who), kind=kind, text=text,
                                            status=status, public_note=note, outgoing=outgoing, now=now)
 
+    async def add_info(self, report: Report, text: str, now: dt.datetime) -> None:
+        """More from the reporter (an answer to an officer's question): kept on the case, sent to the office."""
+        office = self.routing.settings.office(report.office_id)
+        message = self._msg("officer_more_info", case_no=report.case_no, text=text)
+        outgoing = [Outgoing(r, message, "alert", report.id, self.buttons(report.case_no))
+                    for r in self.routing.recipients(office)]
+        await self.store.record_case_event(report, actor=self._msg("reporter_actor"), kind="tambahan", text=text,
+                                           status=None, public_note=None, outgoing=outgoing, now=now)
+
     async def _list(self, who: OfficerIdentity) -> Reply:
         reports = await self.store.open_reports(None if who.regional else who.office_id)
         if not reports:
@@ -195,10 +204,16 @@ class Casework:
         for r in reports:
             village = self.routing.village(r.village_id)
             lines.append(self._msg("officer_case_line", case_no=r.case_no,
-                                   desa_nama=village.name if village else str((r.place or {}).get("name", "-")),
+                                   desa_nama=village.name if village else self._unlisted_name(r),
                                    level=self._msg(f"risk_{r.risk}"),
                                    status=self._msg(f"status_{r.status}")))
-        return Reply("\n".join(lines))
+        # "2" typed under the list opens the second case.
+        return Reply("\n".join(lines), tuple(Option(r.case_no, f"case:kasus:{r.case_no}") for r in reports[:20]))
+
+    def _unlisted_name(self, report: Report) -> str:
+        place = report.place or {}
+        kabupaten = str(place.get("kabupaten") or "-")
+        return str(place.get("name") or self._msg("village_unnamed_short", kabupaten=kabupaten))
 
     async def _detail(self, report: Report) -> Reply:
         related = await self.store.related_reports(
@@ -220,7 +235,7 @@ class Casework:
             office = self.routing.settings.office(report.office_id)
             village = self.routing.village(report.village_id)
             text = self._msg("officer_reminder", case_no=report.case_no,
-                             desa_nama=village.name if village else str((report.place or {}).get("name", "-")),
+                             desa_nama=village.name if village else self._unlisted_name(report),
                              jam=str(int(after.total_seconds() // 3600)))
             outgoing = [Outgoing(r, text, "reminder", report.id, self.buttons(report.case_no))
                         for r in self.routing.recipients(office)]

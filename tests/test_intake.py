@@ -12,7 +12,7 @@ from tests.villagers import SGU_GROUP, Bot, register
 LONG_STORY = (
     "pak sy mau cerita, kemarin ada orang namanya Pak Hendra datang ke kampung, dia bilang dari PT Sinar "
     "Borneo Jaya, nomor wa nya 0813 4567 8910. dia nawarin kerja di kebun sawit di sabah gaji 6 juta "
-    "sebulan. anak tetangga sy umur 16 tahun mau diajak, katanya umurnya nanti dituakan di paspor. "
+    "sebulan. anak tetangga sy umur 17 tahun juga ditawari, katanya umurnya nanti dituakan di paspor. "
     "berangkatnya lewat jalan tikus supaya cepat, dan paspor nanti dipegang agen sampai kontrak habis. "
     "kami disuruh bayar 2 juta dulu buat ongkos. sy curiga ini penipuan, gimana ya pak")
 
@@ -152,7 +152,7 @@ async def test_menu_mid_report_asks_first_and_a_kept_report_is_offered_again_unt
     assert "Tambah cerita" in said
     await chat.say("cek laporan saya")                       # another flow typed mid-report
     said = await chat.tap("Simpan dulu")
-    assert "belum punya laporan" in said
+    assert "Belum ada laporan" in said
     bot.clock.advance(days=8)
     said = await chat.say("lapor")
     assert "belum selesai" not in said and "Ceritakan" in said   # too old: a new report starts
@@ -174,7 +174,7 @@ async def test_plain_requests_start_the_right_flow(bot: Bot) -> None:
     await register(chat)
     for typed, expected in (("sy mau lapor", "Ceritakan"), ("mau lapor agen", "Ceritakan"),
                             ("Laporkan tawaran mencurigakan", "Ceritakan"), ("cek tawaran kerja", "negara"),
-                            ("Cek laporan saya", "belum punya laporan"), ("desa saya", "Semuntai"),
+                            ("Cek laporan saya", "Belum ada laporan"), ("desa saya", "Semuntai"),
                             ("lihat topik", "Pilih topik")):
         await chat.say("batal")
         assert expected in await chat.say(typed), typed

@@ -22,7 +22,7 @@ async def test_an_anonymous_reporter_is_told_the_truth_and_checks_with_the_code(
     assert "diberi kabar di chat ini" not in done and "tidak bisa memberi kabar" in done
     code = re.search(r"Kode cek Anda: (\d{6})", done)
     assert code is not None and "cek laporan SGU-2026-0001" in done
-    assert "belum punya laporan" in await chat.say("Cek laporan saya")   # nothing links them to it
+    assert "Belum ada laporan" in await chat.say("Cek laporan saya")   # nothing links them to it
     officer = bot.chat(SGU_OFFICER)
     said = await officer.say("CATATAN SGU-2026-1 Terima kasih, sudah kami cek ke lapangan.")
     assert "tidak bisa dikirim" in said and "tersimpan dan dikirim" not in said

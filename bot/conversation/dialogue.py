@@ -358,8 +358,12 @@ class Dialogue:
                 flows.menu.answer(turn, self.kit.content.entry(value))
         elif kind == "topic" and value in TOPICS:
             flows.menu.topic(turn, value)
+        elif kind == "person" and value == "village":
+            flows.village.prompt(turn, then="person")   # the village first, then who to talk to
         elif kind == "person":
             flows.menu.person(turn)
+        elif kind == "addinfo" and value:
+            await flows.menu.add_info(turn, value)
         elif kind == "status" and value == "code":
             flows.status.ask_number(turn)
         elif kind == "kab" and turn.state != "village":

@@ -36,6 +36,9 @@ class FilingFlow:
 
     def ask_identity(self, turn: Turn) -> None:
         kit = self.kit
+        if "contactable" in turn.data and not turn.data.get("editing"):
+            self.summary(turn)   # answered before the report was kept: not asked twice
+            return
         turn.go("identity", **{k: v for k, v in turn.data.items() if k != "options"})
         turn.say(kit.msg("identity_prompt"), (
             Option(kit.msg("identity_contact"), "identity:contact"),
@@ -61,6 +64,11 @@ class FilingFlow:
     def summary(self, turn: Turn) -> None:
         kit = self.kit
         data = turn.data
+        if turn.place is None:   # the summary names the office: the village comes first
+            kept = {k: v for k, v in data.items() if k != "options"}
+            kept["paused_in"] = "confirm"
+            kit.flows.intake.ask_village(turn, kept, "village_needed")
+            return
         turn.go("confirm", **{k: v for k, v in data.items() if k not in ("options", "editing")})
         answers = data["answers"]
         lines = []

@@ -14,7 +14,8 @@ from bot.reporting import Question, Step, normalize_phone
 
 MAX_ANSWER = 500
 MAX_STORY = 4000
-_NUMBERS = re.compile(r"^\s*\d{1,2}(?:\s*(?:,|dan|&|\+|/|-|\.|\s)\s*\d{1,2})*\s*\.?$")
+_NUMBERS = re.compile(r"^\s*\d{1,2}(?:\s*(?:,|dan|sama|samo|ama|&|\+|/|-|\.|\s)\s*\d{1,2})*\s*\.?$",
+                      re.IGNORECASE)
 # The states in which a report is being written; leaving one of them keeps or drops the draft.
 REPORT_STATES = ("report", "identity", "confirm", "edit")
 
@@ -468,8 +469,15 @@ class IntakeFlow:
         if len(text) > MAX_ANSWER:
             turn.say(kit.msg("answer_too_long", max=str(MAX_ANSWER)))
             return
-        reading = read_who(text)
+        if kit.words.choose(text, {"skip": ("@tidak_tahu", "@skip")}):
+            self._finish(turn, step)   # "sy gak tau namanya pak"
+            return
+        reading = read_who(text) if len(text.split()) <= 8 else None
         if not reading:
+            if self.keep_said(turn, text):   # a story typed here is kept, not refused
+                turn.say(kit.msg("said_kept_story"))
+                self._finish(turn, step)
+                return
             turn.say(kit.msg("who_unknown"))
             self.ask(turn, step)
             return

@@ -28,7 +28,11 @@ class OfficerFlow:
         text, conv, now = turn.text, turn.conv, turn.now
         payload = turn.message.payload
         folded = fold(text)
-        if payload is None and folded.isdigit() and len(folded) <= 2 and not conv.data.get("options"):
+        listed = conv.data.get("options") or []
+        if payload is None and folded.isdigit() and len(folded) <= 2 and conv.state == "officer_list" and \
+                1 <= int(folded) <= len(listed):
+            payload = str(listed[int(folded) - 1][1])   # "2" under the KASUS list: the second case
+        elif payload is None and folded.isdigit() and len(folded) <= 2 and not listed:
             # "1" under an alert's "1. Tangani": the alert came through the outbox, not this chat.
             options = await kit.store.last_options_to(turn.sender)
             if 1 <= int(folded) <= len(options):
@@ -49,8 +53,12 @@ class OfficerFlow:
         if command is None:
             return None
         replies, prompted = await kit.casework.handle(officer, turn.sender, command, now)
-        state = Conversation("officer_pending", {"verb": command.verb, "case_no": command.case_no}) \
-            if prompted else Conversation("menu", {})
+        listed = [[o.label, o.payload] for o in replies[-1].options] if command.verb == "kasus" and \
+            command.case_no is None and replies else []
+        if prompted:
+            state = Conversation("officer_pending", {"verb": command.verb, "case_no": command.case_no})
+        else:
+            state = Conversation("officer_list", {"options": listed}) if listed else Conversation("menu", {})
         await kit.store.save_conversation(turn.sender, state, now)
         log.info("officer command verb=%s case=%s", command.verb, command.case_no)
         return replies

@@ -12,11 +12,20 @@ from bot.reporting import Rules
 
 _HONORIFIC = r"(?:pak|bu|bapak|ibu|bang|abang|mas|kak|mbak|om|tante|cik|encik|mr|mrs|ms)"
 # "namanya Budi", "nama agennya: pak Budi Santoso"
-_NAMED = re.compile(rf"\bnama(?:\s*nya|\s*ny|\w*)\s*(?:adalah|ialah|:|=)?\s*((?:{_HONORIFIC}\.?\s+)?"
-                    r"[a-z][a-z'.-]+(?:\s+[a-z][a-z'.-]+)?)", re.IGNORECASE)
+_NAMED = re.compile(rf"\bnama(?:[ \t]*nya|[ \t]*ny|\w*)[ \t]*(?:adalah|ialah|:|=)?[ \t]*"
+                    rf"((?:{_HONORIFIC}\.?[ \t]+)?[a-z][a-z'.-]+(?:[ \t]+[a-z][a-z'.-]+)?)", re.IGNORECASE)
+# "agen pak joko", "calo bu sri": a lower-case title is a name when it follows who they are.
+_ROLE_TITLED = re.compile(rf"\b(?:agen|agennya|calo|calonya|sponsor|tekong|perekrut|bos|tauke|toke|majikan)[ \t]+"
+                          rf"({_HONORIFIC}[ \t]+[a-z]{{3,}})", re.IGNORECASE)
+# "anak sy namanya siti": the name of the person taken, not of the recruiter.
+_KIN = re.compile(r"\b(?:anak|adik|adek|kakak|abang|suami|istri|bini|ibu|ayah|bapak|keponakan|ponakan|cucu|"
+                  r"saudara|teman|kawan|sy|saya|kamek|aku)\b\W+(?:\w+\W+)?$", re.IGNORECASE)
+_NOT_KNOWN = re.compile(r"\b(?:tidak|tdk|gak|ga|gk|nggak|ndak|tak|blm|belum)\s+(?:tau|tahu)\W*$", re.IGNORECASE)
+_PAY = re.compile(r"\b(?:minta|bayar|setor|transfer|kasih)\w*\s+(?:uang\s+|duit\s+)?(?:rp\.?\s*|rm\s*)?\d",
+                  re.IGNORECASE)
 # "Pak Budi" with a capital: a name, not "pak" said to the officer.
-_TITLED = re.compile(r"\b((?:Pak|Bu|Bapak|Ibu|Bang|Abang|Mas|Kak|Mbak|Om|Cik|Encik)\.?\s+"
-                     r"[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)")
+_TITLED = re.compile(r"\b((?:Pak|Bu|Bapak|Ibu|Bang|Abang|Mas|Kak|Mbak|Om|Cik|Encik)\.?[ \t]+"
+                     r"[A-Z][a-z'-]+(?:[ \t]+[A-Z][a-z'-]+)?)")
 _COMPANY = re.compile(r"\b(PT|CV|UD|LPK|P3MI|Yayasan|Sdn\.?\s*Bhd)\.?\s+([a-z0-9&'.-]+(?:\s+[a-z0-9&'.-]+){0,3})",
                       re.IGNORECASE)
 _AGENCY = re.compile(r"\b(?:agen|agensi|agency)\s+([A-Z][A-Za-z0-9&'.-]+(?:\s+[A-Z][A-Za-z0-9&'.-]+){0,2})")
@@ -27,7 +36,7 @@ _AGE = re.compile(r"\b(?:umur|usia|umurnya|usianya)\s*(\d{1,2})\b|"
                   r"\b(?:anak|adik|ponakan|keponakan|cucu)\b[^.\n]{0,25}?\b(\d{1,2})\s*(?:tahun|thn|th)\b",
                   re.IGNORECASE)
 # Words that end a name or a company name typed without punctuation.
-_STOP = frozenset(["nomornya", "tau", "tahu", "pasti", "lupa", "ingat", "kurang",
+_STOP = frozenset(["eh", "salah", "bukan", "nomornya", "tau", "tahu", "pasti", "lupa", "ingat", "kurang",
     "di", "yang", "dan", "dari", "ke", "untuk", "nawarin", "menawarkan", "nawarkan", "katanya", "gaji",
     "no", "nomor", "nomer", "hp", "wa", "mau", "itu", "tsb", "namanya", "nama", "dia", "ini", "ada",
     "kerja", "bekerja", "berangkat", "dengan", "dgn", "sama", "telp", "telepon", "tlp", "pt", "cv",
@@ -82,14 +91,18 @@ def find_company(text: str) -> str | None:
 
 
 def find_name(text: str) -> str | None:
-    for pattern in (_TITLED, _NAMED):
+    for pattern in (_TITLED, _ROLE_TITLED, _NAMED):
         for m in pattern.finditer(text):
+            before = text[:m.start()]
+            if pattern is _NAMED and (_KIN.search(before) or _NOT_KNOWN.search(before)):
+                continue   # "anak sy namanya siti": the victim; "gak tau namanya": no name
             words = m.group(1).split()
             title = words[0] if len(words) > 1 and re.fullmatch(_HONORIFIC, words[0], re.IGNORECASE) else ""
             name = _trim(" ".join(words[1:] if title else words))
             name = name.title() if name.islower() else name
             name = f"{title.capitalize()} {name}".strip() if name else ""
-            if name and name.lower().split()[-1] not in _NOT_NAMES:
+            if name and name.lower().split()[-1] not in _NOT_NAMES and \
+                    not re.fullmatch(_HONORIFIC, name.split()[-1], re.IGNORECASE):
                 return name
     return None
 
@@ -104,6 +117,8 @@ def read(text: str, rules: Rules, words: Words) -> Reading:
         reading.answers["perusahaan"] = company
     if name := find_name(text):
         reading.answers["nama"] = name
+    if _PAY.search(text):
+        reading.answers["bayar"] = "ya"   # "minta 1jt", "suruh bayar 3 juta"
     if m := _WAGE.search(text):
         wage = m.group(1).strip(" ,.;")
         if any(c.isdigit() for c in wage):
@@ -147,7 +162,7 @@ def read_who(text: str) -> Reading:
 
 
 # "paspor nanti dipegang agen" says "paspor dipegang": a phrase's words may stand this far apart.
-_GAP = 2
+_GAP = 3
 
 
 def says(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:

@@ -63,7 +63,7 @@ class StatusFlow:
         if number:
             await self.case_typed(turn, number.group(1))
             return
-        code = CODE_ONLY.match(text)
+        code = CODE_ONLY.match(text.replace(" ", ""))   # "656 032" as read aloud
         if case_no and code:
             await self.with_code(turn, case_no, code.group(1))
             return

@@ -15,9 +15,11 @@ class VillageFlow:
     def __init__(self, kit: Kit) -> None:
         self.kit = kit
 
-    def _areas(self) -> tuple[Option, ...]:
-        return tuple(Option(a.kabupaten, f"kab:{a.kabupaten}") for a in self.kit.settings.areas) or tuple(
+    def _areas(self, dont_know: bool = False) -> tuple[Option, ...]:
+        areas = tuple(Option(a.kabupaten, f"kab:{a.kabupaten}") for a in self.kit.settings.areas) or tuple(
             Option(k, f"kab:{k}") for k in sorted({v.kabupaten for v in self.kit.settings.villages}))
+        # Someone who does not know their kabupaten still reaches an office: the regional one.
+        return areas + ((Option(self.kit.msg("village_kab_dont_know"), "kab:-"),) if dont_know else ())
 
     def _area(self, name: str) -> Area | None:
         return next((a for a in self.kit.settings.areas if a.kabupaten == name), None)
@@ -94,9 +96,12 @@ class VillageFlow:
             return
         # A village we do not know: keep the name as typed and ask where it is.
         turn.data.update(stage="name_kab", name=text.strip())
-        turn.say(self.kit.msg("village_not_listed", text=text.strip()), self._areas())
+        turn.say(self.kit.msg("village_not_listed", text=text.strip()), self._areas(dont_know=True))
 
     async def kabupaten(self, turn: Turn, kabupaten: str, kecamatan: str = "") -> None:
+        if kabupaten == "-":
+            await self._nowhere(turn)
+            return
         if not kabupaten:
             self.prompt(turn, then=turn.data.get("then", "menu"))
             return
@@ -139,12 +144,15 @@ class VillageFlow:
         if kit.words.is_("tidak_tahu", text) or kit.words.is_("skip", text):
             if turn.data.get("stage") == "kecamatan":
                 return True
+            if turn.data.get("stage") == "name_kab":
+                await self._nowhere(turn)   # neither the village nor the kabupaten: still an office
+                return False
             turn.data["name"] = ""
             if turn.data.get("kabupaten"):
                 await self._named(turn, "", turn.data["kabupaten"], turn.data.get("kecamatan", ""))
             else:
                 turn.data["stage"] = "name_kab"
-                turn.say(kit.msg("village_name_unknown"), self._areas())
+                turn.say(kit.msg("village_name_unknown"), self._areas(dont_know=True))
             return False
         if kit.flows.menu.looks_like_question(text) and find_village(kit.settings, text) is None:
             turn.go("menu")   # the village can wait; the question is answered
@@ -198,6 +206,13 @@ class VillageFlow:
         if turn.data["stage"] == "ready":
             await self._finish_unlisted(turn)
 
+    async def _nowhere(self, turn: Turn) -> None:
+        """No kabupaten known: the regional office, which sees every office's cases, takes it."""
+        settings = self.kit.settings
+        office = settings.regional_office or settings.offices[0]
+        name = str(turn.data.get("name") or "")
+        await self._done(turn, Place(typed_name(name) if name else "", "", "", office.id))
+
     async def _finish_unlisted(self, turn: Turn) -> None:
         data = turn.data
         office = office_for(self.kit.settings, data["kabupaten"], data.get("kecamatan", ""))
@@ -220,7 +235,8 @@ class VillageFlow:
         keep = turn.data.get("keep") if turn.state == "village" else None
         turn.place = place
         values = kit.office_values(place)
-        key = "village_saved" if place.listed else "village_saved_unlisted" if place.name else "village_saved_kab"
+        key = "village_saved" if place.listed else "village_saved_unlisted" if place.name and place.kabupaten \
+            else "village_saved_kab" if place.kabupaten else "village_saved_nowhere"
         turn.say(kit.msg(key, desa_nama=place.name, kabupaten=place.kabupaten,
                          kantor_nama=values.get("kantor_nama")))
         if then == "report":
