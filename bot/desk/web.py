@@ -304,6 +304,8 @@ async def inbox(request: web.Request) -> web.Response:
 
 async def inbox_search(request: web.Request) -> web.StreamResponse:
     desk = request.app[DESK]
+    if not scope_of(request).cases:
+        raise web.HTTPNotFound()
     form = await request.post()
     text = str(form.get("q", "")).strip()[:100]
     await desk.store.desk_session_search(request[SESSION].token_hash, text or None)
