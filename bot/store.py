@@ -115,8 +115,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE INDEX desk_audit_at ON desk_audit (at)""",
         """CREATE INDEX desk_audit_case ON desk_audit (case_no, id)""",
         """ALTER TABLE reports ADD COLUMN assigned_to TEXT""",
-        """CREATE INDEX reports_inbox ON reports (office_id, status, created_at)""",
-        """CREATE INDEX reports_created ON reports (created_at)""",
+        # The inbox: its filters and sorts read this index alone (bench/console.py).
+        """CREATE INDEX reports_inbox ON reports
+            (office_id, status, created_at, risk, village_id, assigned_to)""",
+        # The figures: a period's reports by office, risk and status, and their response times.
+        """CREATE INDEX reports_figures ON reports
+            (created_at, office_id, risk, status, village_id, acknowledged_at, closed_at)""",
+        """CREATE INDEX faq_log_figures ON faq_log (at, office_id, decision, entry_id)""",
+        # A case's timeline, and earlier reports about the same recruiter's name or company.
+        """CREATE INDEX outbox_report ON outbox (report_id)""",
+        """CREATE INDEX case_events_report ON case_events (report_id, id)""",
+        """CREATE INDEX reports_name ON reports (lower(recruiter_name))""",
+        """CREATE INDEX reports_company ON reports (lower(recruiter_company))""",
+        # Search inside a recruiter's name or company (any 3 letters, any case), kept by triggers.
+        """CREATE VIRTUAL TABLE reports_search USING fts5(recruiter_name, recruiter_company,
+            content='reports', content_rowid='id', tokenize='trigram')""",
+        """CREATE TRIGGER reports_search_insert AFTER INSERT ON reports BEGIN
+            INSERT INTO reports_search (rowid, recruiter_name, recruiter_company)
+            VALUES (new.id, new.recruiter_name, new.recruiter_company); END""",
+        """CREATE TRIGGER reports_search_delete AFTER DELETE ON reports BEGIN
+            INSERT INTO reports_search (reports_search, rowid, recruiter_name, recruiter_company)
+            VALUES ('delete', old.id, old.recruiter_name, old.recruiter_company); END""",
+        """CREATE TRIGGER reports_search_update AFTER UPDATE OF recruiter_name, recruiter_company ON reports BEGIN
+            INSERT INTO reports_search (reports_search, rowid, recruiter_name, recruiter_company)
+            VALUES ('delete', old.id, old.recruiter_name, old.recruiter_company);
+            INSERT INTO reports_search (rowid, recruiter_name, recruiter_company)
+            VALUES (new.id, new.recruiter_name, new.recruiter_company); END""",
+        """INSERT INTO reports_search (reports_search) VALUES ('rebuild')""",
         """ALTER TABLE unanswered ADD COLUMN handled_at TEXT""",
     ),
 )
@@ -825,19 +850,22 @@ class Store:
     # The office console (bot/desk) ----------------------------------------------------------
     # Every case query takes the offices the reader may see: there is no variant without them.
     async def desk_cases(self, offices: Sequence[str], f: CaseFilter) -> tuple[list[Report], int]:
-        """One page of an inbox tab, and how many cases the tab holds with these filters."""
+        """One page of an inbox tab, and how many cases the tab holds with these filters.
+
+        The page's ids are chosen on the index alone; only those 25 rows are read whole.
+        """
         where, args = _case_where(offices, f)
         where += " AND status = ?"
         args.append(f.status)
         if f.assigned_to is not None:
             where += " AND assigned_to = ?"
             args.append(f.assigned_to)
-        order = ("CASE risk WHEN 'tinggi' THEN 0 WHEN 'sedang' THEN 1 ELSE 2 END, created_at"
-                 if f.sort == "risiko" else "created_at")
         direction = "ASC" if f.oldest_first else "DESC"
+        order = (f"CASE risk WHEN 'tinggi' THEN 0 WHEN 'sedang' THEN 1 ELSE 2 END, created_at {direction}"
+                 if f.sort == "risiko" else f"created_at {direction}") + f", id {direction}"
         rows = await self._all(
-            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE {where} "  # noqa: S608 (fixed fragments)
-            f"ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?",
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE id IN (SELECT id FROM reports "  # noqa: S608
+            f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
             (*args, f.per_page, (f.page - 1) * f.per_page))
         total = await self._one(f"SELECT count(*) FROM reports WHERE {where}", args)  # noqa: S608
         return [_report(r) for r in rows], int(total[0])
@@ -846,10 +874,11 @@ class Store:
         """Cases per status with the inbox's filters, and "mine": the handled cases assigned to me."""
         where, args = _case_where(offices, f)
         rows = await self._all(
-            f"SELECT status, count(*), sum(assigned_to = ?) FROM reports WHERE {where} "  # noqa: S608
-            "GROUP BY status", (officer_key, *args))
+            f"SELECT status, count(*) FROM reports WHERE {where} GROUP BY status", args)  # noqa: S608
         counts = {r[0]: int(r[1]) for r in rows}
-        counts["mine"] = sum(int(r[2] or 0) for r in rows if r[0] == "ditangani")
+        mine = await self._one(f"SELECT count(*) FROM reports WHERE {where} "  # noqa: S608
+                               "AND status = 'ditangani' AND assigned_to = ?", (*args, officer_key))
+        counts["mine"] = int(mine[0])
         return counts
 
     async def desk_case(self, offices: Sequence[str], case_no: str) -> Report | None:
@@ -880,13 +909,13 @@ class Store:
         return [_report(r) for r in rows]
 
     # Figures for the console: aggregated in SQL, so a year of reports is never read row by row.
-    async def desk_weekly_reports(self, offices: Sequence[str], start: dt.datetime,
-                                  end: dt.datetime) -> list[tuple[str, str, str, int]]:
-        """(Monday of the week, office, risk, reports) for reports filed in [start, end)."""
+    async def desk_daily_reports(self, offices: Sequence[str], start: dt.datetime,
+                                 end: dt.datetime) -> list[tuple[str, str, str, int]]:
+        """(day, office, risk, reports) for reports filed in [start, end); read from an index alone."""
         rows = await self._all(
-            "SELECT date(created_at, 'weekday 0', '-6 days') AS week, office_id, risk, count(*) "
+            "SELECT substr(created_at, 1, 10) AS day, office_id, risk, count(*) "
             "FROM reports WHERE created_at >= ? AND created_at < ? "
-            "AND office_id IN (SELECT value FROM json_each(?)) GROUP BY week, office_id, risk ORDER BY week",
+            "AND office_id IN (SELECT value FROM json_each(?)) GROUP BY day, office_id, risk",
             (_iso(start), _iso(end), json.dumps(list(offices))))
         return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
@@ -912,20 +941,26 @@ class Store:
     async def desk_by_village(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime
                               ) -> list[tuple[str, str, str, int, int, int]]:
         """(office, village id, typed place name, reports, high risk, still open) per village."""
-        rows = await self._all(
-            "SELECT office_id, village_id, coalesce(json_extract(place, '$.name'), ''), count(*), "
-            "sum(risk = 'tinggi'), sum(status != 'ditutup') FROM reports "
-            "WHERE created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?)) "
-            "GROUP BY 1, 2, 3 ORDER BY 4 DESC", (_iso(start), _iso(end), json.dumps(list(offices))))
-        return [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5])) for r in rows]
+        args = (_iso(start), _iso(end), json.dumps(list(offices)))
+        where = ("created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?))")
+        listed = await self._all(
+            "SELECT office_id, village_id, '', count(*), sum(risk = 'tinggi'), sum(status != 'ditutup') "  # noqa: S608
+            f"FROM reports WHERE {where} AND village_id != '' GROUP BY 1, 2", args)
+        # Places typed by villagers outside the list are rare: only their rows are read whole.
+        typed = await self._all(
+            "SELECT office_id, '', coalesce(json_extract(place, '$.name'), ''), count(*), "  # noqa: S608
+            f"sum(risk = 'tinggi'), sum(status != 'ditutup') FROM reports WHERE {where} AND village_id = '' "
+            "GROUP BY 1, 3", args)
+        rows = [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5])) for r in (*listed, *typed)]
+        return sorted(rows, key=lambda r: -r[3])
 
-    async def desk_weekly_questions(self, offices: Sequence[str], unplaced: bool, start: dt.datetime,
-                                    end: dt.datetime) -> list[tuple[str, str, int]]:
-        """(Monday of the week, decision, questions); `unplaced`: also askers with no village."""
+    async def desk_daily_questions(self, offices: Sequence[str], unplaced: bool, start: dt.datetime,
+                                   end: dt.datetime) -> list[tuple[str, str, int]]:
+        """(day, decision, questions); `unplaced`: also askers with no village."""
         rows = await self._all(
-            "SELECT date(at, 'weekday 0', '-6 days') AS week, decision, count(*) FROM faq_log "
+            "SELECT substr(at, 1, 10) AS day, decision, count(*) FROM faq_log "
             "WHERE at >= ? AND at < ? AND (office_id IN (SELECT value FROM json_each(?)) "
-            "OR (? AND office_id IS NULL)) GROUP BY week, decision ORDER BY week",
+            "OR (? AND office_id IS NULL)) GROUP BY day, decision",
             (_iso(start), _iso(end), json.dumps(list(offices)), int(unplaced)))
         return [(r[0], r[1], int(r[2])) for r in rows]
 
@@ -1092,9 +1127,16 @@ def _case_where(offices: Sequence[str], f: CaseFilter) -> tuple[str, list[Any]]:
         where.append("created_at < ?")
         args.append(_iso(f.until))
     if f.words:
-        like = "%" + f.words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append("(lower(recruiter_name) LIKE ? ESCAPE '\\' OR lower(recruiter_company) LIKE ? ESCAPE '\\')")
-        args += [like, like]
+        # Trigram search finds any 3 letters or more inside a name or company; shorter words scan.
+        words = f.words.strip()
+        if len(words) >= 3:
+            where.append("id IN (SELECT rowid FROM reports_search WHERE reports_search MATCH ?)")
+            args.append('"' + words.replace('"', '""') + '"')
+        else:
+            like = "%" + words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append("(lower(recruiter_name) LIKE ? ESCAPE '\\' "
+                         "OR lower(recruiter_company) LIKE ? ESCAPE '\\')")
+            args += [like, like]
     return " AND ".join(where), args
 
 

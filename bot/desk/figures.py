@@ -40,6 +40,11 @@ def _weeks(start: dt.datetime, end: dt.datetime) -> list[str]:
     return out
 
 
+def _monday(day: str) -> str:
+    date = dt.date.fromisoformat(day)
+    return (date - dt.timedelta(days=date.weekday())).isoformat()
+
+
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
@@ -50,7 +55,8 @@ async def collect(store: Store, settings: Settings, t: ConsoleText, scope: Scope
     """Every figure for `offices` (already within the scope) in [start, end)."""
     names = {o: settings.office(o).id for o in offices}
     weeks = _weeks(start, end)
-    weekly = await store.desk_weekly_reports(offices, start, end)
+    weekly = [(_monday(day), office, risk, n) for day, office, risk, n
+              in await store.desk_daily_reports(offices, start, end)]
     by_office: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_risk: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for week, office, risk, n in weekly:
@@ -91,8 +97,8 @@ async def collect(store: Store, settings: Settings, t: ConsoleText, scope: Scope
          "datasets": [{"label": t("col_hours_ack"), "data": [_median(ack[o]) for o in response]},
                       {"label": t("col_hours_close"), "data": [_median(close[o]) for o in response]}]}))
     questions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for week, decision, n in await store.desk_weekly_questions(offices, scope.unplaced, start, end):
-        questions[decision][week] += n
+    for day, decision, n in await store.desk_daily_questions(offices, scope.unplaced, start, end):
+        questions[decision][_monday(day)] += n
     tables.append(Table(
         "pertanyaan_per_minggu", t("fig_questions"), (t("col_week"), *[t(f"decision_{d}") for d in DECISIONS]),
         tuple((w, *[questions[d][w] for d in DECISIONS]) for w in weeks),
