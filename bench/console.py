@@ -90,9 +90,9 @@ async def main() -> None:
         await asyncio.to_thread(populate, db_path, args.cases, now)
         print(f"populated in {time.perf_counter() - started:.1f} s")
         store = rig.bot.dialogue.store
-        some = (await store._all("SELECT case_no, recruiter_phone, recruiter_name FROM reports "
+        some = (await store._all("SELECT case_no, recruiter_phone, recruiter_name, status FROM reports "
                                  "WHERE office_id = 'SGU' ORDER BY id DESC LIMIT 1"))[0]
-        case_no, phone, name = some
+        case_no, phone, name, status = some
         local_phone = "0" + phone[3:6] + "-" + phone[6:10] + "-" + phone[10:]
         officer, csrf = await rig.login(SGU_OFFICER)
         regional, rcsrf = await rig.login(REGIONAL)
@@ -102,9 +102,10 @@ async def main() -> None:
             ("inbox Ditutup p.40 (officer)", officer, "/console/kasus?tab=ditutup&hal=40", None),
             ("inbox Baru (regional, all 8 offices)", regional, "/console/kasus?tab=baru", None),
             ("inbox Ditangani by risk (regional)", regional, "/console/kasus?tab=ditangani&urut=risiko", None),
-            ("search phone, local format (regional)", regional, "/console/kasus?tab=ditutup&cari=1", local_phone),
-            ("search name (regional)", regional, "/console/kasus?tab=ditutup&cari=1", name),
-            ("search case number (officer)", officer, "/console/kasus?tab=ditutup&cari=1", case_no),
+            ("search phone, local format (regional)", regional, f"/console/kasus?tab={status}&cari=1",
+             local_phone),
+            ("search name (regional)", regional, f"/console/kasus?tab={status}&cari=1", name),
+            ("search case number (officer)", officer, f"/console/kasus?tab={status}&cari=1", case_no),
             ("case page (officer)", officer, f"/console/kasus/{case_no}", None),
             ("figures 12 weeks (officer)", officer, "/console/angka", None),
             ("figures 1 year (regional, all offices)", regional, f"/console/angka?dari={year_ago}", None),
@@ -130,22 +131,21 @@ async def main() -> None:
                     await store.db._execute(conn.set_trace_callback, None)
                     statements[label] = [s for s in captured if s.lstrip().upper().startswith("SELECT")]
                 assert response.status == 200, (label, response.status)
+                if search is not None and i == 0:
+                    assert case_no in await response.text(), f"{label}: the case was not found"
                 if i >= 3:
                     timings.append(elapsed)
             print(f"| {label} | {pct(timings, 50):.1f} | {pct(timings, 95):.1f} | {max(timings):.1f} "
                   f"| {len(timings)} |")
         plan_conn = sqlite3.connect(db_path)
         print("\n## EXPLAIN QUERY PLAN (the SELECTs of one request of each page)")
-        seen: set[str] = set()
         for label, sqls in statements.items():
             print(f"\n### {label}")
             for sql in sqls:
-                shape = sql[:90]
-                if "desk_sessions" in sql or shape in seen:
+                if "desk_sessions" in sql:
                     continue
-                seen.add(shape)
                 plan = plan_conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
-                print(f"- `{' '.join(sql.split())[:150]}...`")
+                print(f"- `{' '.join(sql.split())[:230]}...`")
                 for row in plan:
                     print(f"    {row[3]}")
         plan_conn.close()

@@ -1090,6 +1090,9 @@ class Store:
             cur = await db.execute("DELETE FROM desk_audit WHERE at < ?", (_iso(cutoff),))
             await db.execute("DELETE FROM desk_codes WHERE expires_at < ?", (_iso(cutoff),))
             await db.execute("DELETE FROM desk_sessions WHERE seen_at < ?", (_iso(cutoff),))
+            # A login code's message is useless once sent or given up: its copy here goes.
+            await db.execute("UPDATE outbox SET text = '' WHERE kind = 'login' AND status != 'pending' "
+                             "AND text != ''")
             return cur.rowcount
 
 
