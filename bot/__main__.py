@@ -288,6 +288,15 @@ def _describe(knowledge: Knowledge, match: Match, values: dict[str, str] | None)
 
 
 def _check_content(knowledge: Knowledge, strict: bool) -> int:
+    if knowledge.settings.console:
+        from bot.content import load_console
+        from bot.desk import needed_labels
+        labels = load_console(knowledge.settings.content_dir).labels   # raises ContentError naming the key
+        missing = sorted(needed_labels() - set(labels))
+        if missing:
+            print("\n".join(f"content/console.yaml: labels.{key}: missing (the console needs it)"
+                            for key in missing))
+            return 1
     report = check(knowledge.content, knowledge.settings, knowledge.index, strict=strict)
     for warning in report.warnings:
         print(f"warning: {warning}")

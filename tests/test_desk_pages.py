@@ -264,3 +264,28 @@ async def test_a_foreign_officer_never_learns_a_case_exists(rig: Rig, who: str) 
     assert (await client.get(f"/console/kasus/{case_no}")).status == 404
     assert (await client.get("/console/kasus/SGU-2026-9999")).status == 404
     assert case_no not in await (await client.get("/console/kasus")).text()
+
+
+def test_every_word_the_console_shows_is_in_content(tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    from bot.content import load_console
+    from bot.desk import needed_labels
+    from tests.desk_rig import ROOT
+    labels = load_console(ROOT / "content").labels
+    assert needed_labels() <= set(labels)
+    # An editor who deletes a label hears about it by name, before any page fails.
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    data = yaml.safe_load((tmp_path / "content" / "console.yaml").read_text())
+    del data["labels"]["action_ack"]
+    (tmp_path / "content" / "console.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    import subprocess
+    import sys
+    config = yaml.safe_load((ROOT / "config.example.yaml").read_text())
+    config["content_dir"] = str(tmp_path / "content")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    out = subprocess.run([sys.executable, "-m", "bot", "--config", str(tmp_path / "config.yaml"),
+                          "check-content"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 1 and "labels.action_ack: missing" in out.stdout

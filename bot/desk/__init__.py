@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.casework import Casework
 from bot.content import load_console
+from bot.errors import ContentError
 from bot.models import Channel
 from bot.store import Store
 
@@ -16,7 +17,7 @@ from .auth import Auth
 from .cases import CaseDesk
 from .media import MediaFetcher
 from .scope import Directory
-from .web import Desk, build
+from .web import Desk, build, needed_labels
 
 
 def build_desk(casework: Casework, store: Store, live: frozenset[Channel], *,
@@ -27,6 +28,10 @@ def build_desk(casework: Casework, store: Store, live: frozenset[Channel], *,
     """The console's parts; `live`: the channels running now (where a login code can go)."""
     settings = casework.routing.settings
     text = load_console(settings.content_dir)
+    missing = sorted(needed_labels() - set(text.labels))
+    if missing:
+        raise ContentError([f"{settings.content_dir / 'console.yaml'}: labels.{key}: missing (the console "
+                            "needs it)" for key in missing])
     now = clock or (lambda: dt.datetime.now(dt.UTC))
     directory = Directory(settings)
     auth = Auth(store, directory, live, lambda code: text("login_code_message", code=code), wake, now)
@@ -42,4 +47,4 @@ def mount(app: web.Application, desk: Desk) -> None:
     app.add_subapp("/console", build(desk))
 
 
-__all__ = ["Desk", "build_desk", "mount"]
+__all__ = ["Desk", "build_desk", "mount", "needed_labels"]

@@ -6,6 +6,7 @@ the attachment's number only.
 
 from __future__ import annotations
 
+import base64
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -26,7 +27,8 @@ class TwilioMedia:
     """Twilio media URLs need the account's basic auth; only Twilio's own host is ever fetched."""
 
     def __init__(self, account_sid: str, auth_token: str, api_base: str | None = None) -> None:
-        self.auth = aiohttp.BasicAuth(account_sid, auth_token)
+        token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}"}
         self.hosts = {"api.twilio.com", *([urlsplit(api_base).netloc] if api_base else [])}
 
     def handles(self, ref: str) -> bool:
@@ -35,8 +37,8 @@ class TwilioMedia:
     async def fetch(self, ref: str) -> tuple[bytes, str]:
         timeout = aiohttp.ClientTimeout(total=30)
         async with aiohttp.ClientSession(timeout=timeout) as session, \
-                session.get(ref, auth=self.auth) as response:
-            response.raise_for_status()
+                session.get(ref, headers=self.headers) as response:
+            response.raise_for_status()   # Twilio redirects to its media store; aiohttp follows
             body = await response.content.read(MAX_BYTES + 1)
             if len(body) > MAX_BYTES:
                 raise ValueError("attachment too large")

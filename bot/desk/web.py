@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import io
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -515,6 +516,24 @@ async def trail_csv(request: web.Request) -> web.Response:
     for r in rows:
         w.writerow([r.at.isoformat(), r.officer_key, r.office_id, r.action, r.case_no or "", r.detail, r.net])
     return _csv(out.getvalue(), "jejak.csv")
+
+
+# The words ---------------------------------------------------------------------------------------
+_FAMILIES = {"role_": ("officer", "head", "regional", "editor"), "status_": TABS, "tab_": TABS,
+             "risk_": ("tinggi", "sedang", "rendah"), "decision_": ("answer", "suggest", "none"),
+             "error_": ("403", "404"), "msg_": ("pending", "sent", "failed")}
+_USES = (re.compile(r"\bt\.([a-z][a-z_0-9]*)"), re.compile(r"\bt\['([a-z][a-z_0-9]*)'\]"),
+         re.compile(r"(?:[\s(]t|\.t|\btext)\(\"([a-z][a-z_0-9]*)\""))
+
+
+def needed_labels() -> set[str]:
+    """Every label of content/console.yaml the templates and this package ask for."""
+    found = {f"{prefix}{value}" for prefix, values in _FAMILIES.items() for value in values}
+    for path in (*(HERE / "templates").glob("*.html"), *HERE.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for pattern in _USES:
+            found.update(m for m in pattern.findall(text) if m not in ("get", "labels", "outcomes", "format"))
+    return found
 
 
 # The app -----------------------------------------------------------------------------------------
