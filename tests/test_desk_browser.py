@@ -91,6 +91,12 @@ async def test_an_officer_works_a_case_in_a_real_browser(cdesk: Knowledge, tmp_p
             sent = await rig.bot.deliver()
             assert any(o.recipient == villager(1) and o.kind == "status" and case_no in o.text for o in sent.sent)
 
+            phone = await browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+            await phone.context.add_cookies(await page.context.cookies())
+            await phone.goto(f"{base}/kasus?tab=ditangani")
+            assert case_no in await phone.inner_text("table.cases")
+            await phone.screenshot(path=str(shots / "inbox-phone.png"), full_page=True)
+
             await page.goto(f"{base}/angka")
             await page.wait_for_function("Number(document.body.dataset.chartsDrawn || 0) >= 5")
             drawn = await page.eval_on_selector_all(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -181,3 +182,30 @@ async def test_console_link_prints_a_one_time_link(cdesk: Knowledge, tmp_path: P
         pre2 = csrf_of(await (await other.get(f"/console/tautan/{token.group(1)}")).text())
         again = await other.post(f"/console/tautan/{token.group(1)}", data={"_csrf": pre2})
         assert again.status == 400
+
+
+async def test_cookies_are_secure_when_the_public_address_is_https(cdesk: Knowledge, tmp_path: Path) -> None:
+    import dataclasses
+
+    from bot.config import Secrets
+    settings = dataclasses.replace(cdesk.settings, secrets=Secrets(public_base_url="https://bot.example.org"))
+    async with open_rig(dataclasses.replace(cdesk, settings=settings), tmp_path) as rig:
+        client = await rig.client()
+        page = await client.get("/console/masuk")
+        assert "Secure" in page.headers["Set-Cookie"]
+        form = {"alamat": SGU_OFFICER, "_csrf": csrf_of(await page.text())}
+        sent = await client.post("/console/masuk", data=form, allow_redirects=False)
+        # Over plain http the browser keeps no Secure cookie, so the form is refused: https only.
+        assert sent.status == 403
+
+
+async def test_the_trail_and_old_login_attempts_go_after_the_retention_period(rig: Rig) -> None:
+    client, _ = await rig.login(SGU_OFFICER)
+    store = rig.bot.dialogue.store
+    assert await store.audit_list(("SGU",))
+    rig.bot.clock.advance(days=400)
+    removed = await store.purge_desk_before(rig.bot.clock() - dt.timedelta(days=365))
+    assert removed >= 1 and not await store.audit_list(("SGU",))
+    logins = await store._all("SELECT text FROM outbox WHERE kind = 'login'")
+    assert logins and all(row[0] == "" for row in logins)     # the code's copy is gone too
+    assert (await client.get("/console/kasus", allow_redirects=False)).status == 303
