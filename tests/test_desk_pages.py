@@ -289,3 +289,16 @@ def test_every_word_the_console_shows_is_in_content(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "bot", "--config", str(tmp_path / "config.yaml"),
                           "check-content"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 1 and "labels.action_ack: missing" in out.stdout
+
+
+async def test_failed_logins_for_unknown_addresses_are_in_the_regional_trail(rig: Rig) -> None:
+    stranger = await rig.client()
+    pre = soup(await (await stranger.get("/console/masuk")).text()).select_one("input[name=_csrf]")["value"]
+    await stranger.post("/console/masuk", data={"alamat": "081399998888", "_csrf": pre})
+    await stranger.post("/console/kode", data={"kode": "123456", "_csrf": pre})
+    regional, _ = await rig.login(REGIONAL)
+    html = await (await regional.get("/console/jejak?aksi=gagal_masuk")).text()
+    assert len(soup(html).select("table.trail tbody tr td:nth-of-type(4)")) == 1 and "9998888" not in html
+    head, _ = await rig.login(SGU_HEAD)
+    html = await (await head.get("/console/jejak?aksi=gagal_masuk")).text()
+    assert not soup(html).select("table.trail tbody tr td:nth-of-type(4)")

@@ -494,8 +494,10 @@ async def _trail(request: web.Request) -> list[Any]:
     if not scope.can_trail:
         raise web.HTTPNotFound()
     q = request.query
+    # Failed logins for addresses that are no officer's belong to no office: the Kanwil sees them.
+    offices = (*scope.offices, "-") if scope.role == "regional" else scope.offices
     return await desk.store.audit_list(
-        scope.offices, case_no=(q.get("kasus") or "").upper() or None, officer_key=q.get("petugas") or None,
+        offices, case_no=(q.get("kasus") or "").upper() or None, officer_key=q.get("petugas") or None,
         action=q.get("aksi") or None, since=_date(q.get("dari")), until=_date(q.get("sampai")), limit=500)
 
 
