@@ -12,7 +12,7 @@ from bot.content import Content
 from bot.models import Channel, Option, Outgoing, Reply, Sender
 from bot.reporting import Assessment
 from bot.routing import OfficerIdentity, Routing
-from bot.store import NewReport, Report, Store
+from bot.store import CaseChanged, NewReport, Report, Store
 
 CASE_NO = re.compile(r"\b([A-Za-z]{2,5})\s*-\s*(\d{4})\s*-\s*(\d{1,6})\b")
 
@@ -66,6 +66,13 @@ class Casework:
 
     def _msg(self, key: str, **values: str | None) -> str:
         return self.content.message(key, **values)
+
+    async def act(self, who: OfficerIdentity, verb: str, case_no: str, text: str,
+                  now: dt.datetime) -> Reply:
+        """A case step from the console: the chat command's own path (TANGANI, CATATAN, TUTUP)."""
+        command = OfficerCommand(verb, case_no, text)
+        replies, _ = await self.handle(who, Sender(Channel.CONSOLE, "desk"), command, now)
+        return replies[0]
 
     def officer_name(self, who: OfficerIdentity) -> str:
         """An officer as villagers and colleagues read it: never a placeholder."""
@@ -158,6 +165,14 @@ class Casework:
             return [await self._detail(report)], False
         if report.status == "ditutup":
             return [Reply(self._msg("officer_already_closed", case_no=report.case_no))], False
+        try:
+            return await self._step(report, who, cmd, now)
+        except CaseChanged:
+            # Another officer acted first (a second console tab, a colleague's button): one result.
+            return [Reply(self._msg("officer_case_changed", case_no=report.case_no))], False
+
+    async def _step(self, report: Report, who: OfficerIdentity, cmd: OfficerCommand,
+                    now: dt.datetime) -> tuple[list[Reply], bool]:
         if cmd.verb == "tangani":
             # Several officers may tap the same button: the reporter hears it once.
             if report.status == "baru":
@@ -185,7 +200,29 @@ class Casework:
                                 note=text, outcome=text)
             outgoing.append(Outgoing(Sender.from_key(report.reporter_key), message, "status", report.id))
         await self.store.record_case_event(report, actor=self.officer_name(who), kind=kind, text=text,
-                                           status=status, public_note=note, outgoing=outgoing, now=now)
+                                           status=status, public_note=note, outgoing=outgoing, now=now,
+                                           expect_status=report.status)
+
+    async def internal_note(self, who: OfficerIdentity, report: Report, text: str, now: dt.datetime) -> Reply:
+        """A note for the office only: on the case's timeline, never sent to the reporter."""
+        if report.status == "ditutup":
+            return Reply(self._msg("officer_already_closed", case_no=report.case_no))
+        await self.store.record_case_event(report, actor=self.officer_name(who), kind="catatan_internal",
+                                           text=text, status=None, public_note=None, outgoing=(), now=now)
+        return Reply(self._msg("officer_internal_note_done", case_no=report.case_no))
+
+    async def assign(self, who: OfficerIdentity, report: Report, officer_key: str, officer_name: str,
+                     now: dt.datetime) -> Reply:
+        """A head hands a case to an officer of the office; acknowledging it if still new."""
+        if report.status == "ditutup":
+            return Reply(self._msg("officer_already_closed", case_no=report.case_no))
+        try:
+            await self.store.record_case_event(report, actor=self.officer_name(who), kind="ditugaskan",
+                                               text=officer_name, status=None, public_note=None, outgoing=(),
+                                               now=now, expect_status=report.status, assign_to=officer_key)
+        except CaseChanged:
+            return Reply(self._msg("officer_case_changed", case_no=report.case_no))
+        return Reply(self._msg("officer_assigned", case_no=report.case_no, petugas=officer_name))
 
     async def add_info(self, report: Report, text: str, now: dt.datetime) -> None:
         """More from the reporter (an answer to an officer's question): kept on the case, sent to the office."""
