@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.textnorm import Normalizer
 
-_ASKING_LAST = frozenset({"boleh", "bolehkah", "bisa", "bisakah", "benarkah", "kah", "apakah"})
+_ASKING_LAST = frozenset({"boleh", "bolehkah", "bisa", "bisakah", "benarkah", "kah", "apakah", "tidak", "aman"})
 
 
 @dataclass(frozen=True)

@@ -63,15 +63,17 @@ async def test_a_person_confined_gets_help_lines_first_and_sends_an_urgent_repor
     assert (await bot.deliver()).to("3003")                          # the regional office gets a copy
 
 
-async def test_a_lost_child_abroad_names_the_help_that_fits_and_asks_the_village_before_sending(bot: Bot) -> None:
+async def test_a_lost_child_abroad_names_the_help_that_fits_and_is_sent_at_once(bot: Bot) -> None:
     chat = bot.chat(villager())
     await chat.say("halo")
     said = await chat.say("anak sy hilang kontak sdh 2 bulan kerja di kamboja")
     assert "SAPA 129" in said and "+62 21 2924 4800" in said and "Maksud Anda" not in said
     said = await chat.tap("Kirim laporan darurat sekarang")
-    assert "desa mana" in said
-    done = await chat.say("semuntai")
-    assert "SGU-2026-0001" in done
+    # The village is unknown: sent now to the regional office, which sees every office's cases.
+    assert "KWL-2026-0001" in said and "Kantor Wilayah" in said
+    said = await chat.say("sy di desa semuntai")
+    assert "Kirim pesan ini ke petugas (laporan KWL-2026-0001)" in said
+    assert "ditambahkan ke laporan KWL-2026-0001" in await chat.tap("Kirim pesan ini")
 
 
 async def test_an_urgent_report_with_more_details_asks_for_the_story_not_for_a_recruiter(bot: Bot) -> None:

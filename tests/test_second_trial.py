@@ -9,9 +9,7 @@ from tests.villagers import SGU_OFFICER, Bot, file_report, register
 async def test_an_urgent_report_is_sent_even_when_neither_village_nor_kabupaten_is_known(bot: Bot) -> None:
     chat = bot.chat(villager())
     await chat.say("adek sy dibawa org ke malaysia gak pamit, umur 15")
-    await chat.tap("Kirim laporan darurat sekarang")
-    await chat.say("gak tau")
-    said = await chat.say("gak tau pak")
+    said = await chat.tap("Kirim laporan darurat sekarang")
     assert "Kantor Wilayah" in said and "KWL-2026-0001" in said
     report = await bot.dialogue.store.report_by_case("KWL-2026-0001")
     assert report is not None and "darurat" in report.flags

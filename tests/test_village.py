@@ -27,7 +27,7 @@ async def test_a_village_not_in_the_list_is_asked_its_kabupaten_and_can_report(b
     assert report.place == {"name": "Temajuk", "kecamatan": "", "kabupaten": "Sambas", "office_id": "SBS",
                             "village_id": None}
     detail = await bot.chat(console_officer("SBS")).say("KASUS SBS-2026-1")
-    assert "Temajuk (ditulis warga; belum termasuk Desa Imigrasi)" in detail and "Kabupaten: Sambas" in detail
+    assert "Temajuk (di luar daftar Desa Imigrasi)" in detail and "Kabupaten: Sambas" in detail
 
 
 async def test_typing_the_kabupaten_or_a_kecamatan_instead_of_the_village_is_understood(bot: Bot) -> None:

@@ -41,6 +41,8 @@ from bot.villages import Place, place_of
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 2000
+_NUMBER_WORDS = {"satu": "1", "dua": "2", "tiga": "3", "empat": "4", "lima": "5", "enam": "6", "tujuh": "7",
+                 "delapan": "8", "sembilan": "9", "sepuluh": "10"}
 # Plain requests typed instead of picked: the menu choice each one stands for.
 _REQUESTS = (("start_report", "menu:report"), ("start_status", "menu:status"), ("start_check", "menu:check"),
              ("start_village", "menu:village"), ("start_topics", "menu:topics"), ("start_ask", "menu:ask"))
@@ -187,7 +189,7 @@ class Dialogue:
         if turn.message.payload:
             turn.payload = turn.message.payload
             return True
-        folded = fold(turn.text)
+        folded = _NUMBER_WORDS.get(fold(turn.text), fold(turn.text))   # "satu" is 1
         if not folded.isdigit() or len(folded) > 2 or turn.message.media or folded == "0":
             return True
         n = int(folded)
@@ -279,6 +281,8 @@ class Dialogue:
             await self._guard_answer(turn)
         elif state == "status_code" and plain:
             await flows.status.handle(turn)
+        elif state == "danger" and plain and turn.text and self._request(turn) is None:
+            await flows.emergency.more(turn)
         elif state == "resume_offer" and plain and (words.is_("ya", text) or words.is_("tidak", text)):
             await self._payload(turn, "report:resume" if words.is_("ya", text) else "report:new")
         elif state == "village" and not turn.message.media:
@@ -297,7 +301,7 @@ class Dialogue:
         if not text:
             turn.say(self.msg("no_text"), (self.kit.menu_option(),))
             return
-        if flows.emergency.check(turn):
+        if await flows.emergency.check(turn):
             return
         request = self._request(turn)
         if request == "menu:report" and len(text.split()) > 6:
@@ -310,7 +314,7 @@ class Dialogue:
         if words.choose(text, {"person": ("@person",)}):
             flows.menu.person(turn)
             return
-        if words.is_("thanks", text):
+        if words.choose(text, {"thanks": ("@thanks",)}):   # "terima kasih banyak pak"
             turn.go("menu")
             turn.say(self.msg("thanks_reply"), (self.kit.menu_option(),))
             return
@@ -330,8 +334,9 @@ class Dialogue:
         if words.within("status_hint", text):
             return "menu:status"
         for name, payload in _REQUESTS:
-            if words.is_(name, text) or (name == "start_report" and words.starts(name, text)):
-                return payload
+            if words.is_(name, text) or (name == "start_report" and (
+                    words.starts(name, text) or words.choose(text, {name: (f"@{name}",)}))):
+                return payload   # "eh jadi deh, mau lapor" too
         return None
 
     async def _yes_to_single(self, turn: Turn) -> bool:

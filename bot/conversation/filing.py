@@ -12,6 +12,7 @@ from bot.conversation.turn import Kit, Turn
 from bot.models import Option
 from bot.reporting import assess
 from bot.store import NewReport
+from bot.villages import Place
 
 log = logging.getLogger(__name__)
 CODE_DIGITS = 6
@@ -143,9 +144,10 @@ class FilingFlow:
             turn.say(self.kit.msg("choice_unknown", n=str(len(turn.data.get("options") or []))))
         self.summary(turn)
 
-    async def send(self, turn: Turn) -> None:
+    async def send(self, turn: Turn, place: Place | None = None) -> None:
+        """File the report. `place` stands in for an unknown village (an urgent report sent at once)."""
         kit = self.kit
-        place = turn.place
+        place = place or turn.place
         if place is None:   # the village was removed from the config while the report was written
             kept = {k: v for k, v in turn.data.items() if k != "options"}
             kept["paused_in"] = "confirm"

@@ -419,6 +419,13 @@ class IntakeFlow:
                 or words.is_("done", text):
             self._finish(turn, step)
             return
+        if words.is_("ya", text):
+            if any(answers.get(q.key) == q.sign.value for q in signs if q.sign is not None):
+                self._finish(turn, step)   # "ya": the ticks read from the story are right
+            else:
+                turn.say(kit.msg("checklist_which"))
+                self.ask(turn, step)
+            return
         if self._question_asked(turn, step):
             return
         before = dict(answers)

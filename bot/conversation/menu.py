@@ -127,7 +127,15 @@ class MenuFlow:
         if match.reason != "chitchat":
             turn.faq = FaqDecision(match.decision.value,
                                    match.best if match.decision is Decision.ANSWER else None, office_id)
-        reading_offer = await self._to_my_report(turn, match.decision) or self._story_offer(turn)
+        to_report = await self._to_my_report(turn, match.decision)
+        reading_offer = to_report or self._story_offer(turn)
+        if to_report and match.decision is not Decision.ANSWER:
+            # Most likely more for the officers (an answer to their question), not a new question.
+            guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates) \
+                if match.decision is Decision.SUGGEST else ()
+            turn.go("menu", **self._kept_story(turn))
+            turn.say(kit.msg("add_to_report_ask"), to_report + guesses + (kit.menu_option(),))
+            return
         if match.decision is Decision.ANSWER:
             self.answer(turn, kit.content.entry(match.candidates[0].entry_id), extra=reading_offer)
         elif match.decision is Decision.SUGGEST and match.reason != "weak":
@@ -157,10 +165,12 @@ class MenuFlow:
     async def _to_my_report(self, turn: Turn, decision: Decision) -> tuple[Option, ...]:
         """A reporter writing more (an answer to an officer's question): one tap sends it to the case."""
         text = turn.text
-        if decision is Decision.ANSWER and len(text.split()) < STORY_WORDS and not _PHONE.search(text):
-            return ()
         open_cases = [r for r in await self.kit.store.reports_of(turn.sender.key) if r.status != "ditutup"]
         if not open_cases:
+            return ()
+        asked = open_cases[-1].public_note is not None   # an officer wrote last: this may be the answer
+        if decision is Decision.ANSWER and len(text.split()) < STORY_WORDS and not _PHONE.search(text) \
+                and not asked:
             return ()
         case_no = open_cases[-1].case_no
         turn.data["pending_info"] = text

@@ -7,7 +7,8 @@ import logging
 
 from bot import stats
 from bot.broadcast import Broadcasts, Draft, targets
-from bot.casework import OfficerCommand, parse_command
+from bot.casework import OfficerCommand, normalize_case_no, parse_command
+from bot.conversation.status import CASE_ONLY
 from bot.conversation.turn import Kit, Turn
 from bot.models import Reply
 from bot.routing import OfficerIdentity
@@ -41,6 +42,8 @@ class OfficerFlow:
         if tools is not None:
             return tools
         command = parse_command(text, payload)
+        if command is None and payload is None and (number := CASE_ONLY.match(text)):
+            command = OfficerCommand("kasus", normalize_case_no(number.group(1).replace(" ", "-")), "")
         if command is None and conv.state == "officer_pending" and text:
             if kit.words.is_("menu", text) or kit.words.is_("cancel", text):
                 await kit.store.save_conversation(turn.sender, Conversation("menu", {}), now)

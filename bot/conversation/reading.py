@@ -29,7 +29,7 @@ _TITLED = re.compile(r"\b((?:Pak|Bu|Bapak|Ibu|Bang|Abang|Mas|Kak|Mbak|Om|Cik|Enc
 _COMPANY = re.compile(r"\b(PT|CV|UD|LPK|P3MI|Yayasan|Sdn\.?\s*Bhd)\.?\s+([a-z0-9&'.-]+(?:\s+[a-z0-9&'.-]+){0,3})",
                       re.IGNORECASE)
 _AGENCY = re.compile(r"\b(?:agen|agensi|agency)\s+([A-Z][A-Za-z0-9&'.-]+(?:\s+[A-Z][A-Za-z0-9&'.-]+){0,2})")
-_WAGE = re.compile(r"\b(?:gaji|upah|digaji|dibayar)\w*\s*(?:sebesar|sekitar|kira\W*kira|katanya|nya|:)?\s*"
+_WAGE = re.compile(r"\b(?:gaji|upah|digaji)\w*\s*(?:sebesar|sekitar|kira\W*kira|katanya|nya|:)?\s*"
                    r"((?:rp\.?|rm|ringgit)?\s*\d(?:[\d.,]*\d)?(?:\s*(?:juta|jt|ribu|rb|ringgit|rm|k)\b)?"
                    r"(?:\s*(?:per|/|se)\s*(?:bulan|bln|hari|minggu))?)", re.IGNORECASE)
 _AGE = re.compile(r"\b(?:umur|usia|umurnya|usianya)\s*(\d{1,2})\b|"
@@ -70,9 +70,16 @@ def _trim(words: str) -> str:
     return " ".join(kept)
 
 
+# "no sy 0813…", "hp saya 0812…": the reporter's own number, never the recruiter's.
+_OWN_NUMBER = re.compile(r"\b(?:no|nomor|nomer|hp|wa|telp|telepon)\W*(?:saya|sy|aku|ku|kamek|kami)\W*$|"
+                         r"\b(?:saya|sy|aku|kamek)\W*$", re.IGNORECASE)
+
+
 def find_phone(text: str) -> tuple[str, str] | None:
-    """(E.164, as typed) for the first phone number in the text: Indonesian or international."""
+    """(E.164, as typed) for the first phone number in the text that is not the writer's own."""
     for match in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE):
+        if _OWN_NUMBER.search(text[max(0, match.start - 25):match.start]):
+            continue
         e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
         return e164, match.raw_string
     return None
@@ -121,7 +128,8 @@ def read(text: str, rules: Rules, words: Words) -> Reading:
         reading.answers["bayar"] = "ya"   # "minta 1jt", "suruh bayar 3 juta"
     if m := _WAGE.search(text):
         wage = m.group(1).strip(" ,.;")
-        if any(c.isdigit() for c in wage):
+        # "6 juta", "RM1500", "4.000.000": an amount; "gaji tidak dibayar 4 bulan" is not one
+        if re.search(r"(juta|jt|ribu|rb|ringgit|rm|rp|k)\b|\d{3}", wage, re.IGNORECASE):
             reading.answers["gaji"] = wage
     for m in _AGE.finditer(text):
         age = int(m.group(1) or m.group(2))

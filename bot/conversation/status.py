@@ -67,6 +67,11 @@ class StatusFlow:
         if case_no and code:
             await self.with_code(turn, case_no, code.group(1))
             return
+        if case_no and kit.words.choose(text, {"lost": ("@tidak_tahu", "hilang", "lupa kode", "lupa kodenya")}):
+            turn.go("menu")
+            turn.say(kit.msg("status_code_lost"), (Option(kit.msg("menu_report"), "menu:report"),
+                                                   kit.menu_option()))
+            return
         turn.say(kit.msg("status_not_understood"))
         self.ask_number(turn, case_no)
 
