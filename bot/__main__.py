@@ -1,4 +1,4 @@
-"""The command line: `desa-imigrasi run | chat | ask | check-content | eval | unanswered`."""
+"""The command line: `desa-imigrasi run | chat | ask | check-content | eval | unanswered | console-link`."""
 
 from __future__ import annotations
 
@@ -72,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bc.add_argument("--to", dest="target", required=True, help="a village id or name, or 'semua'")
     bc.add_argument("--text", required=True)
     bc.add_argument("--yes", action="store_true", help="send without asking for confirmation")
+    cl = sub.add_parser("console-link", help="print a one-time login link to the office console (10 minutes)")
+    cl.add_argument("officer", help="the officer's id in the config (e.g. SGU-1: first officer of SGU)")
+    cl.add_argument("--db", type=Path)
     args = parser.parse_args(argv)
     default_level = "INFO" if args.command == "run" else "WARNING"
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", default_level).upper(),
@@ -102,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_export(knowledge, args))
         if args.command == "broadcast":
             return asyncio.run(_broadcast(knowledge, args))
+        if args.command == "console-link":
+            return asyncio.run(_console_link(knowledge, args.db, args.officer))
     except BotError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -204,6 +209,24 @@ async def _broadcast(knowledge: Knowledge, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _console_link(knowledge: Knowledge, db: Path | None, officer: str) -> int:
+    """A login link for setting up the console, and for `make run` trials without a chat."""
+    from bot.desk import build_desk
+    settings = knowledge.settings
+    known_keys = [o.key for _, o in settings.officers()]
+    if officer not in known_keys:
+        print(f"unknown officer '{officer}'; officers in the config: {', '.join(known_keys) or 'none'}",
+              file=sys.stderr)
+        return 1
+    async with Store.open(db or settings.database) as store:
+        casework = build_dialogue(knowledge, store).casework
+        token = await build_desk(casework, store, frozenset()).auth.link(officer)
+    base = (settings.secrets.public_base_url or f"http://localhost:{settings.secrets.port}").rstrip("/")
+    print(f"{base}/console/tautan/{token}")
+    print("valid 10 minutes, once; open it in the officer's browser", file=sys.stderr)
+    return 0
+
+
 async def _unanswered(knowledge: Knowledge, db: Path | None, limit: int, draft: int | None) -> int:
     async with Store.open(db or knowledge.settings.database) as store:
         rows = await store.unanswered(limit)
@@ -265,6 +288,15 @@ def _describe(knowledge: Knowledge, match: Match, values: dict[str, str] | None)
 
 
 def _check_content(knowledge: Knowledge, strict: bool) -> int:
+    if knowledge.settings.console:
+        from bot.content import load_console
+        from bot.desk import needed_labels
+        labels = load_console(knowledge.settings.content_dir).labels   # raises ContentError naming the key
+        missing = sorted(needed_labels() - set(labels))
+        if missing:
+            print("\n".join(f"content/console.yaml: labels.{key}: missing (the console needs it)"
+                            for key in missing))
+            return 1
     report = check(knowledge.content, knowledge.settings, knowledge.index, strict=strict)
     for warning in report.warnings:
         print(f"warning: {warning}")

@@ -12,7 +12,7 @@ from bot.content import Content
 from bot.models import Channel, Option, Outgoing, Reply, Sender
 from bot.reporting import Assessment
 from bot.routing import OfficerIdentity, Routing
-from bot.store import NewReport, Report, Store
+from bot.store import CaseChanged, NewReport, Report, Store
 
 CASE_NO = re.compile(r"\b([A-Za-z]{2,5})\s*-\s*(\d{4})\s*-\s*(\d{1,6})\b")
 
@@ -67,6 +67,13 @@ class Casework:
     def _msg(self, key: str, **values: str | None) -> str:
         return self.content.message(key, **values)
 
+    async def act(self, who: OfficerIdentity, verb: str, case_no: str, text: str,
+                  now: dt.datetime) -> Reply:
+        """A case step from the console: the chat command's own path (TANGANI, CATATAN, TUTUP)."""
+        command = OfficerCommand(verb, case_no, text)
+        replies, _ = await self.handle(who, Sender(Channel.CONSOLE, "desk"), command, now)
+        return replies[0]
+
     def officer_name(self, who: OfficerIdentity) -> str:
         """An officer as villagers and colleagues read it: never a placeholder."""
         return known(who.name) or self._msg("officer_generic",
@@ -77,7 +84,7 @@ class Casework:
         if village is not None:
             return self._msg("alert_place", desa_nama=village.name, kabupaten=village.kabupaten)
         place = report.place or {}
-        return self._msg("alert_place_unlisted", desa_nama=str(place.get("name") or "-"),
+        return self._msg("alert_place_unlisted", desa_nama=str(place.get("name") or self._msg("village_unnamed")),
                          kecamatan=str(place.get("kecamatan") or "") or None,
                          kabupaten=str(place.get("kabupaten") or "-"))
 
@@ -151,7 +158,8 @@ class Casework:
         if cmd.verb == "kasus" and cmd.case_no is None:
             return [await self._list(who)], False
         if cmd.case_no is None:
-            return [Reply(self._msg("officer_help"))], False
+            # "TANGANI" alone: which case? The open ones are listed to pick from.
+            return [Reply(self._msg("officer_needs_number")), await self._list(who)], False
         report = await self.store.report_by_case(cmd.case_no)
         # Another office's case is "not found": an officer cannot read or change it.
         if report is None or not self.routing.can_act(who, report.office_id):
@@ -160,6 +168,14 @@ class Casework:
             return [await self._detail(report)], False
         if report.status == "ditutup":
             return [Reply(self._msg("officer_already_closed", case_no=report.case_no))], False
+        try:
+            return await self._step(report, who, cmd, now)
+        except CaseChanged:
+            # Another officer acted first (a second console tab, a colleague's button): one result.
+            return [Reply(self._msg("officer_case_changed", case_no=report.case_no))], False
+
+    async def _step(self, report: Report, who: OfficerIdentity, cmd: OfficerCommand,
+                    now: dt.datetime) -> tuple[list[Reply], bool]:
         if cmd.verb == "tangani":
             # Several officers may tap the same button: the reporter hears it once.
             if report.status == "baru":
@@ -187,7 +203,38 @@ class Casework:
                                 note=text, outcome=text)
             outgoing.append(Outgoing(Sender.from_key(report.reporter_key), message, "status", report.id))
         await self.store.record_case_event(report, actor=self.officer_name(who), kind=kind, text=text,
-                                           status=status, public_note=note, outgoing=outgoing, now=now)
+                                           status=status, public_note=note, outgoing=outgoing, now=now,
+                                           expect_status=report.status)
+
+    async def internal_note(self, who: OfficerIdentity, report: Report, text: str, now: dt.datetime) -> Reply:
+        """A note for the office only: on the case's timeline, never sent to the reporter."""
+        if report.status == "ditutup":
+            return Reply(self._msg("officer_already_closed", case_no=report.case_no))
+        await self.store.record_case_event(report, actor=self.officer_name(who), kind="catatan_internal",
+                                           text=text, status=None, public_note=None, outgoing=(), now=now)
+        return Reply(self._msg("officer_internal_note_done", case_no=report.case_no))
+
+    async def assign(self, who: OfficerIdentity, report: Report, officer_key: str, officer_name: str,
+                     now: dt.datetime) -> Reply:
+        """A head hands a case to an officer of the office; acknowledging it if still new."""
+        if report.status == "ditutup":
+            return Reply(self._msg("officer_already_closed", case_no=report.case_no))
+        try:
+            await self.store.record_case_event(report, actor=self.officer_name(who), kind="ditugaskan",
+                                               text=officer_name, status=None, public_note=None, outgoing=(),
+                                               now=now, expect_status=report.status, assign_to=officer_key)
+        except CaseChanged:
+            return Reply(self._msg("officer_case_changed", case_no=report.case_no))
+        return Reply(self._msg("officer_assigned", case_no=report.case_no, petugas=officer_name))
+
+    async def add_info(self, report: Report, text: str, now: dt.datetime) -> None:
+        """More from the reporter (an answer to an officer's question): kept on the case, sent to the office."""
+        office = self.routing.settings.office(report.office_id)
+        message = self._msg("officer_more_info", case_no=report.case_no, text=text)
+        outgoing = [Outgoing(r, message, "alert", report.id, self.buttons(report.case_no))
+                    for r in self.routing.recipients(office)]
+        await self.store.record_case_event(report, actor=self._msg("reporter_actor"), kind="tambahan", text=text,
+                                           status=None, public_note=None, outgoing=outgoing, now=now)
 
     async def _list(self, who: OfficerIdentity) -> Reply:
         reports = await self.store.open_reports(None if who.regional else who.office_id)
@@ -197,10 +244,16 @@ class Casework:
         for r in reports:
             village = self.routing.village(r.village_id)
             lines.append(self._msg("officer_case_line", case_no=r.case_no,
-                                   desa_nama=village.name if village else str((r.place or {}).get("name", "-")),
+                                   desa_nama=village.name if village else self._unlisted_name(r),
                                    level=self._msg(f"risk_{r.risk}"),
                                    status=self._msg(f"status_{r.status}")))
-        return Reply("\n".join(lines))
+        # "2" typed under the list opens the second case.
+        return Reply("\n".join(lines), tuple(Option(r.case_no, f"case:kasus:{r.case_no}") for r in reports[:20]))
+
+    def _unlisted_name(self, report: Report) -> str:
+        place = report.place or {}
+        kabupaten = str(place.get("kabupaten") or "-")
+        return str(place.get("name") or self._msg("village_unnamed_short", kabupaten=kabupaten))
 
     async def _detail(self, report: Report) -> Reply:
         related = await self.store.related_reports(
@@ -222,7 +275,7 @@ class Casework:
             office = self.routing.settings.office(report.office_id)
             village = self.routing.village(report.village_id)
             text = self._msg("officer_reminder", case_no=report.case_no,
-                             desa_nama=village.name if village else str((report.place or {}).get("name", "-")),
+                             desa_nama=village.name if village else self._unlisted_name(report),
                              jam=str(int(after.total_seconds() // 3600)))
             outgoing = [Outgoing(r, text, "reminder", report.id, self.buttons(report.case_no))
                         for r in self.routing.recipients(office)]

@@ -18,6 +18,7 @@ from bot.errors import ConfigError
 from bot.faq import MatchSettings
 
 OFFICE_KINDS = ("kanim", "rudenim", "kanwil")
+ROLES = ("officer", "head", "regional", "editor")   # what an officer may do in the console
 PLACEHOLDER_MARK = "GANTI"   # a value nobody has confirmed yet: never shown to anyone
 _CODE = re.compile(r"^[A-Z]{2,5}$")
 _VILLAGE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -30,6 +31,9 @@ class Officer:
     whatsapp: str | None
     can_broadcast: bool = False
     public_contact: str | None = None   # a number the officer agreed to give villagers
+    key: str = ""                       # the console's name for the officer: config `id`, else OFFICE-n
+    role: str = "officer"               # officer, head, regional or editor (console rights)
+    telegram_username: str | None = None   # lets the officer type @name at the console login
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,12 @@ class Settings:
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
     areas: tuple[Area, ...] = ()
     draft_days: int = 7                  # a half-finished report is offered again for this long
+    console: bool = True                 # the office console under /console
+
+    def officers(self) -> list[tuple[Office, Officer]]:
+        """Every officer with their office, the regional office's included."""
+        offices = (*self.offices, *([self.regional_office] if self.regional_office else []))
+        return [(office, officer) for office in offices for officer in office.officers]
 
     def office(self, office_id: str) -> Office:
         for o in (*self.offices, *([self.regional_office] if self.regional_office else [])):
@@ -272,9 +282,16 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
         status_template_sid=r.text(wa, "status_template_sid", "whatsapp", required=False) or None,
         broadcast_template_sid=r.text(wa, "broadcast_template_sid", "whatsapp", required=False) or None,
         verify_signature=verify)
+    desk = r.mapping(root.get("console"), "console")
+    console_on = desk.get("enabled", True)
+    if not isinstance(console_on, bool):
+        r.problems.append("console.enabled: must be true or false")
+        console_on = True
+    all_officers = [o for office in (*offices, *([regional] if regional else [])) for o in office.officers]
+    _unique(r, [o.key for o in all_officers], "officers", "id")
     if r.problems:
         raise ConfigError(r.problems)
-    return Settings(offices=offices, regional_office=regional, villages=tuple(villages),
+    return Settings(console=console_on, offices=offices, regional_office=regional, villages=tuple(villages),
                     content_dir=content_dir, database=database, match=match, secrets=secrets,
                     remind_after_hours=remind, retention_days=retention, rate_limit_messages=rate,
                     rate_limit_burst=burst,
@@ -305,9 +322,16 @@ def _office(r: _Reader, raw: Any, path: str) -> Office:
         if not isinstance(can_broadcast, bool):
             r.problems.append(f"{op}.can_broadcast: must be true or false")
             can_broadcast = False
+        role = r.text(of, "role", op, required=False) or ("regional" if kind == "kanwil" else "officer")
+        if role not in ROLES:
+            r.problems.append(f"{op}.role: must be one of {', '.join(ROLES)}")
+            role = "officer"
+        username = (r.text(of, "telegram_username", op, required=False) or "").lstrip("@") or None
         officers.append(Officer(name=r.text(of, "name", op), telegram_id=tg, whatsapp=wa,
                                 can_broadcast=can_broadcast,
-                                public_contact=known(r.text(of, "public_contact", op, required=False))))
+                                public_contact=known(r.text(of, "public_contact", op, required=False)),
+                                key=r.text(of, "id", op, required=False) or f"{oid}-{j + 1}",
+                                role=role, telegram_username=username))
     alerts = r.mapping(om.get("alerts"), f"{path}.alerts")
     chats = []
     for j, c in enumerate(r.seq(alerts.get("telegram_chat_ids"), f"{path}.alerts.telegram_chat_ids")):

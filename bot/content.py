@@ -27,7 +27,7 @@ PLACEHOLDERS = frozenset({"desa_nama", "kantor_nama", "kantor_alamat", "kantor_t
 # The word lists the conversation reads (content/words.yaml).
 REQUIRED_WORDS = frozenset({"ya", "tidak", "tidak_tahu", "skip", "done", "cancel", "menu", "back", "forget",
                             "thanks", "filler", "start_report", "start_check", "start_status",
-                            "start_village", "start_topics", "start_ask", "person"})
+                            "start_village", "start_topics", "start_ask", "person", "status_hint", "plea"})
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _FORMATTER = string.Formatter()
 # Numbers an answer may only state when its `facts` name them with their source: fees
@@ -423,3 +423,49 @@ def _load_lexicon(path: Path, problems: list[str]) -> Lexicon | None:
             problems.append(f"{path}: {field}: must be a list of words")
             ok = False
     return Lexicon.from_mapping(data) if ok else None
+
+
+@dataclass(frozen=True)
+class ConsoleText:
+    """The words of the office console (content/console.yaml): page labels and the closing outcomes."""
+
+    labels: Mapping[str, str]
+    outcomes: tuple[str, ...]
+
+    def __call__(self, key: str, **values: str) -> str:
+        return self.labels[key].format_map(values) if values else self.labels[key]
+
+
+def load_console(directory: Path) -> ConsoleText:
+    """content/console.yaml, checked: raises ContentError naming the file and the key."""
+    problems: list[str] = []
+    path = directory / "console.yaml"
+    data = _read_yaml(path, problems)
+    if data is None and not problems:
+        problems.append(f"{path}: missing")
+    labels: dict[str, str] = {}
+    outcomes: list[str] = []
+    if isinstance(data, dict):
+        raw_labels = data.get("labels")
+        if not isinstance(raw_labels, dict):
+            problems.append(f"{path}: labels: must be a mapping of keys to texts")
+        else:
+            for key, value in raw_labels.items():
+                if not isinstance(value, str) or not value.strip():
+                    problems.append(f"{path}: labels.{key}: must be non-empty text")
+                else:
+                    labels[str(key)] = value.strip()
+        raw_outcomes = data.get("outcomes")
+        if not isinstance(raw_outcomes, list) or not raw_outcomes:
+            problems.append(f"{path}: outcomes: must be a list of texts")
+        else:
+            for i, value in enumerate(raw_outcomes):
+                if not isinstance(value, str) or not value.strip():
+                    problems.append(f"{path}: outcomes[{i}]: must be non-empty text")
+                else:
+                    outcomes.append(value.strip())
+    elif data is not None:
+        problems.append(f"{path}: must be a mapping with 'labels' and 'outcomes'")
+    if problems:
+        raise ContentError(problems)
+    return ConsoleText(labels, tuple(outcomes))

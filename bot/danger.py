@@ -8,6 +8,8 @@ from typing import Any
 
 from bot.textnorm import Normalizer
 
+_ASKING_LAST = frozenset({"boleh", "bolehkah", "bisa", "bisakah", "benarkah", "kah", "apakah", "tidak", "aman"})
+
 
 @dataclass(frozen=True)
 class Sign:
@@ -74,9 +76,12 @@ class DangerDetector:
             return None
         stems = [self.normalizer.stem(w) for w in words]
         rules = self.rules
-        # "kalau paspor ditahan agen gimana" asks; "diancam dijual kalau tidak bayar" tells.
+        # "kalau paspor ditahan agen gimana" asks; "diancam dijual kalau tidak bayar" tells; so does
+        # a message that ends by asking whether it is allowed ("... mau diajak kerja, boleh?").
         opening = words[:3]
-        if self._has(opening, stems[:3], rules.hypothetical) or not self._has(words, stems, rules.person):
+        asks_leave = text.rstrip().endswith("?") and words[-1] in _ASKING_LAST
+        if asks_leave or self._has(opening, stems[:3], rules.hypothetical) or \
+                not self._has(words, stems, rules.person):
             return None
         fired = [s for s in rules.signs if all(self._has(words, stems, g) for g in s.groups)
                  and not self._has(words, stems, s.unless)]

@@ -11,9 +11,9 @@ import phonenumbers
 from bot.textnorm import fold
 
 KINDS = ("text", "phone", "choice", "story")
-COMBINED_KINDS = ("who", "checklist")
+COMBINED_KINDS = ("who", "checklist", "story")
 LEVELS = ("rendah", "sedang", "tinggi")
-MODES = ("report", "check")
+MODES = ("report", "check", "urgent")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from bot.channels.console import ConsoleChat, ConsoleDeliverer
 from bot.conversation import Dialogue
 from bot.errors import ContentError
 from bot.models import Channel
+from bot.outbox import Outbox
 from bot.server import ChannelRuntime, build_web_app
 from bot.store import Store
 
@@ -45,19 +46,39 @@ async def run(knowledge: Knowledge, db: Path | None) -> int:
     async with Store.open(db or knowledge.settings.database) as store:
         dialogue = build_dialogue(knowledge, store)
         runtimes = configured_channels(knowledge, dialogue, store)
+        settings = knowledge.settings
         if not runtimes:
             print("No channel credentials (TELEGRAM_BOT_TOKEN, TWILIO_*): starting the terminal chat.",
                   file=sys.stderr)
             outbox = build_outbox(store, {Channel.CONSOLE: ConsoleDeliverer(sys.stdout)})
-            await ConsoleChat(dialogue, outbox, sys.stdin, sys.stdout).run()
+            web_runner = None
+            if settings.console:
+                # The office console works in a trial too: login codes print as "[petugas ...]" lines.
+                app = build_web_app([], store, knowledge.content.version, settings.max_body_bytes)
+                mount_console(app, dialogue, store, [], outbox)
+                web_runner = web.AppRunner(app, access_log=None)
+                await web_runner.setup()
+                await web.TCPSite(web_runner, "127.0.0.1", settings.secrets.port).start()
+                # Login codes wait in the outbox; deliver them while nobody types in the terminal.
+                # (The chat also delivers after each line: in this trial mode a line may print twice.)
+                delivering = asyncio.create_task(outbox.run())
+                print(f"Office console: http://localhost:{settings.secrets.port}/console/ "
+                      "(desa-imigrasi console-link OFFICER prints a login link)", file=sys.stderr)
+            try:
+                await ConsoleChat(dialogue, outbox, sys.stdin, sys.stdout).run()
+            finally:
+                if web_runner is not None:
+                    delivering.cancel()
+                    await web_runner.cleanup()
             return 0
         outbox = build_outbox(store, {r.channel: r for r in runtimes})
         for runtime in runtimes:
             use_outbox = getattr(runtime, "use_outbox", None)
             if use_outbox is not None:
                 use_outbox(outbox)   # Telegram sends a turn's replies right after its commit
-        settings = knowledge.settings
         app = build_web_app(runtimes, store, knowledge.content.version, settings.max_body_bytes)
+        if settings.console:
+            mount_console(app, dialogue, store, runtimes, outbox)
         # No access log: one line per webhook costs more than the rest of the logging together,
         # and the channel adapters already log ids per message.
         runner = web.AppRunner(app, access_log=None)
@@ -90,6 +111,29 @@ async def run(knowledge: Knowledge, db: Path | None) -> int:
     return 0
 
 
+def mount_console(app: web.Application, dialogue: Dialogue, store: Store, runtimes: list[ChannelRuntime],
+                  outbox: Outbox) -> None:
+    """The office console on the same server: its actions edit Telegram alerts as chat commands do."""
+    from bot.desk import build_desk, mount
+    from bot.desk.media import MediaFetcher, TelegramMedia, TwilioMedia
+    after_step = []
+    media: list[MediaFetcher] = []
+    secrets = dialogue.settings.secrets
+    for runtime in runtimes:
+        update_alerts = getattr(runtime, "update_alerts", None)
+        if update_alerts is not None:
+            after_step.append(update_alerts)
+        if runtime.channel is Channel.TELEGRAM:
+            media.append(TelegramMedia(getattr(runtime, "bot")))  # noqa: B009 (typed loosely on purpose)
+        if runtime.channel is Channel.WHATSAPP and secrets.twilio_account_sid and secrets.twilio_auth_token:
+            media.append(TwilioMedia(secrets.twilio_account_sid, secrets.twilio_auth_token,
+                                     secrets.twilio_api_base_url))
+    live = frozenset(r.channel for r in runtimes) or frozenset({Channel.CONSOLE})
+    desk = build_desk(dialogue.casework, store, live, wake=outbox.wake.set, after_step=after_step,
+                      media=media, clock=dialogue.clock)
+    mount(app, desk)
+
+
 async def reload_content(dialogue: Dialogue) -> bool:
     """Re-read content/ (SIGHUP); an invalid edit is refused and the running content stays.
 
@@ -119,6 +163,9 @@ async def housekeeping(dialogue: Dialogue, interval: float = 60.0) -> None:
                 count = await dialogue.store.anonymise_reports_before(cutoff)
                 if count:
                     log.info("retention anonymised reports=%d", count)
+                purged = await dialogue.store.purge_desk_before(cutoff)
+                if purged:
+                    log.info("retention removed console trail entries=%d", purged)
         except Exception:
             log.exception("housekeeping pass failed")
         passes += 1

@@ -98,7 +98,54 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # an officer's typed "1" answers the newest alert sent to them
         """CREATE INDEX outbox_recipient ON outbox (recipient, id)""",
     ),
-    # 5 (issue 16, "nothing lost, nothing doubled"): Telegram updates kept before they are
+    # console: the office console's sessions, login codes, trail, case assignment and the
+    # editors' "handled" mark on unanswered questions (issue 13)
+    (
+        """CREATE TABLE desk_sessions (
+            token_hash TEXT PRIMARY KEY, officer_key TEXT NOT NULL, csrf TEXT NOT NULL,
+            created_at TEXT NOT NULL, seen_at TEXT NOT NULL, revoked_at TEXT, flash TEXT, search TEXT)""",
+        """CREATE TABLE desk_codes (
+            attempt_hash TEXT PRIMARY KEY, officer_key TEXT, code_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL, expires_at TEXT NOT NULL, tries INTEGER NOT NULL DEFAULT 0,
+            used_at TEXT)""",
+        """CREATE TABLE desk_locks (
+            officer_key TEXT PRIMARY KEY, locks INTEGER NOT NULL, locked_until TEXT NOT NULL)""",
+        """CREATE TABLE desk_audit (
+            id INTEGER PRIMARY KEY, at TEXT NOT NULL, officer_key TEXT NOT NULL, office_id TEXT NOT NULL,
+            action TEXT NOT NULL, case_no TEXT, detail TEXT NOT NULL, net TEXT NOT NULL)""",
+        """CREATE INDEX desk_audit_at ON desk_audit (at)""",
+        """CREATE INDEX desk_audit_case ON desk_audit (case_no, id)""",
+        """ALTER TABLE reports ADD COLUMN assigned_to TEXT""",
+        # The inbox: its filters and sorts read this index alone (bench/console.py).
+        """CREATE INDEX reports_inbox ON reports
+            (office_id, status, created_at, risk, village_id, assigned_to)""",
+        # The figures: a period's reports by office, risk and status, and their response times.
+        """CREATE INDEX reports_figures ON reports
+            (created_at, office_id, risk, status, village_id, acknowledged_at, closed_at)""",
+        """CREATE INDEX faq_log_figures ON faq_log (at, office_id, decision, entry_id)""",
+        # A case's timeline, and earlier reports about the same recruiter's name or company.
+        """CREATE INDEX outbox_report ON outbox (report_id)""",
+        """CREATE INDEX case_events_report ON case_events (report_id, id)""",
+        """CREATE INDEX reports_name ON reports (lower(recruiter_name))""",
+        """CREATE INDEX reports_company ON reports (lower(recruiter_company))""",
+        # Search inside a recruiter's name or company (any 3 letters, any case), kept by triggers.
+        """CREATE VIRTUAL TABLE reports_search USING fts5(recruiter_name, recruiter_company,
+            content='reports', content_rowid='id', tokenize='trigram')""",
+        """CREATE TRIGGER reports_search_insert AFTER INSERT ON reports BEGIN
+            INSERT INTO reports_search (rowid, recruiter_name, recruiter_company)
+            VALUES (new.id, new.recruiter_name, new.recruiter_company); END""",
+        """CREATE TRIGGER reports_search_delete AFTER DELETE ON reports BEGIN
+            INSERT INTO reports_search (reports_search, rowid, recruiter_name, recruiter_company)
+            VALUES ('delete', old.id, old.recruiter_name, old.recruiter_company); END""",
+        """CREATE TRIGGER reports_search_update AFTER UPDATE OF recruiter_name, recruiter_company ON reports BEGIN
+            INSERT INTO reports_search (reports_search, rowid, recruiter_name, recruiter_company)
+            VALUES ('delete', old.id, old.recruiter_name, old.recruiter_company);
+            INSERT INTO reports_search (rowid, recruiter_name, recruiter_company)
+            VALUES (new.id, new.recruiter_name, new.recruiter_company); END""",
+        """INSERT INTO reports_search (reports_search) VALUES ('rebuild')""",
+        """ALTER TABLE unanswered ADD COLUMN handled_at TEXT""",
+    ),
+    # 6 (issue 16, "nothing lost, nothing doubled"): Telegram updates kept before they are
     # acknowledged; when an outbox send was last started, while its outcome is unknown; the
     # replies of a WhatsApp turn, for a webhook Twilio delivers again.
     (
@@ -252,6 +299,7 @@ class Report:
     public_note: str | None
     place: dict[str, Any] | None = None   # set when the village is not a Desa Imigrasi village
     check_hash: str | None = None         # an anonymous reporter's check code, hashed
+    assigned_to: str | None = None        # the console key of the officer a head assigned it to
 
 
 @dataclass(frozen=True)
@@ -293,7 +341,8 @@ class OutboxItem:
 
 _REPORT_COLUMNS = ("id, case_no, office_id, village_id, status, risk, flags, answers, media, "
                    "recruiter_phone, recruiter_name, recruiter_company, reporter_key, contactable, "
-                   "created_at, acknowledged_at, closed_at, outcome, public_note, place, check_hash")
+                   "created_at, acknowledged_at, closed_at, outcome, public_note, place, check_hash, "
+                   "assigned_to")
 
 
 def _report(row: Sequence[Any]) -> Report:
@@ -304,7 +353,12 @@ def _report(row: Sequence[Any]) -> Report:
         reporter_key=row[12], contactable=bool(row[13]), created_at=_parse(row[14]) or dt.datetime.min,
         acknowledged_at=_parse(row[15]), closed_at=_parse(row[16]), outcome=row[17],
         public_note=row[18], place=json.loads(row[19]) if row[19] else None, check_hash=row[20],
+        assigned_to=row[21],
     )
+
+
+class CaseChanged(Exception):
+    """Another officer changed the case between reading it and acting on it: nothing was written."""
 
 
 class Store:
@@ -717,9 +771,21 @@ class Store:
 
     async def record_case_event(self, report: Report, *, actor: str, kind: str, text: str,
                                 status: str | None, public_note: str | None,
-                                outgoing: Sequence[Outgoing], now: dt.datetime) -> Report:
-        """An officer's step and the messages it causes, in one transaction."""
+                                outgoing: Sequence[Outgoing], now: dt.datetime,
+                                expect_status: str | None = None, assign_to: str | None = None) -> Report:
+        """An officer's step and the messages it causes, in one transaction.
+
+        With `expect_status`, the step is written only while the case still has that status, else
+        CaseChanged is raised: two officers pressing at once get one result.
+        """
         async with self._transaction() as db:
+            if expect_status is not None:
+                async with db.execute("SELECT status FROM reports WHERE id = ?", (report.id,)) as cur:
+                    row = await cur.fetchone()
+                if row is None or row[0] != expect_status:
+                    raise CaseChanged(report.case_no)
+            if assign_to is not None:
+                await db.execute("UPDATE reports SET assigned_to = ? WHERE id = ?", (assign_to, report.id))
             await db.execute(
                 "INSERT INTO case_events (report_id, at, actor, kind, text) VALUES (?, ?, ?, ?, ?)",
                 (report.id, _iso(now), actor, kind, text))
@@ -981,3 +1047,320 @@ class Store:
             "SELECT normalized, example, count, last_seen FROM unanswered "
             "ORDER BY count DESC, last_seen DESC LIMIT ?", (limit,))
         return [(r[0], r[1], r[2], _parse(r[3]) or dt.datetime.min) for r in rows]
+
+    # The office console (bot/desk) ----------------------------------------------------------
+    # Every case query takes the offices the reader may see: there is no variant without them.
+    async def desk_cases(self, offices: Sequence[str], f: CaseFilter) -> tuple[list[Report], int]:
+        """One page of an inbox tab, and how many cases the tab holds with these filters.
+
+        The page's ids are chosen on the index alone; only those 25 rows are read whole.
+        """
+        where, args = _case_where(offices, f)
+        where += " AND status = ?"
+        args.append(f.status)
+        if f.assigned_to is not None:
+            where += " AND assigned_to = ?"
+            args.append(f.assigned_to)
+        direction = "ASC" if f.oldest_first else "DESC"
+        order = (f"CASE risk WHEN 'tinggi' THEN 0 WHEN 'sedang' THEN 1 ELSE 2 END, created_at {direction}"
+                 if f.sort == "risiko" else f"created_at {direction}") + f", id {direction}"
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE id IN (SELECT id FROM reports "  # noqa: S608
+            f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
+            (*args, f.per_page, (f.page - 1) * f.per_page))
+        total = await self._one(f"SELECT count(*) FROM reports WHERE {where}", args)  # noqa: S608
+        return [_report(r) for r in rows], int(total[0])
+
+    async def desk_counts(self, offices: Sequence[str], f: CaseFilter, officer_key: str) -> dict[str, int]:
+        """Cases per status with the inbox's filters, and "mine": the handled cases assigned to me."""
+        where, args = _case_where(offices, f)
+        rows = await self._all(
+            f"SELECT status, count(*) FROM reports WHERE {where} GROUP BY status", args)  # noqa: S608
+        counts = {r[0]: int(r[1]) for r in rows}
+        mine = await self._one(f"SELECT count(*) FROM reports WHERE {where} "  # noqa: S608
+                               "AND status = 'ditangani' AND assigned_to = ?", (*args, officer_key))
+        counts["mine"] = int(mine[0])
+        return counts
+
+    async def desk_case(self, offices: Sequence[str], case_no: str) -> Report | None:
+        row = await self._one(
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE case_no = ? AND office_id IN "  # noqa: S608
+            "(SELECT value FROM json_each(?))", (case_no.upper(), json.dumps(list(offices))))
+        return _report(row) if row else None
+
+    async def desk_newest_case(self, offices: Sequence[str]) -> int:
+        """The newest case id the reader may see (0 when none): the inbox refreshes when it grows."""
+        row = await self._one("SELECT max(id) FROM reports WHERE office_id IN (SELECT value FROM json_each(?))",
+                              (json.dumps(list(offices)),))
+        return int(row[0] or 0)
+
+    async def case_messages(self, report_id: int) -> list[dict[str, Any]]:
+        """What the outbox holds for a case (alerts, status messages, reminders), for its timeline."""
+        rows = await self._all(
+            "SELECT kind, recipient, status, created_at, sent_at, provider_status FROM outbox "
+            "WHERE report_id = ? ORDER BY id", (report_id,))
+        keys = ("kind", "recipient", "status", "created_at", "sent_at", "provider_status")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    async def reports_in(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime) -> list[Report]:
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE created_at >= ? AND created_at < ? "  # noqa: S608
+            "AND office_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (_iso(start), _iso(end), json.dumps(list(offices))))
+        return [_report(r) for r in rows]
+
+    # Figures for the console: aggregated in SQL, so a year of reports is never read row by row.
+    async def desk_daily_reports(self, offices: Sequence[str], start: dt.datetime,
+                                 end: dt.datetime) -> list[tuple[str, str, str, int]]:
+        """(day, office, risk, reports) for reports filed in [start, end); read from an index alone."""
+        rows = await self._all(
+            "SELECT substr(created_at, 1, 10) AS day, office_id, risk, count(*) "
+            "FROM reports WHERE created_at >= ? AND created_at < ? "
+            "AND office_id IN (SELECT value FROM json_each(?)) GROUP BY day, office_id, risk",
+            (_iso(start), _iso(end), json.dumps(list(offices))))
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+    async def desk_open_cases(self, offices: Sequence[str], overdue_before: dt.datetime
+                              ) -> list[tuple[str, int, int]]:
+        """(office, open cases, cases still new since before `overdue_before`) per office, now."""
+        rows = await self._all(
+            "SELECT office_id, count(*), sum(status = 'baru' AND created_at < ?) FROM reports "
+            "WHERE status IN ('baru', 'ditangani') AND office_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY office_id", (_iso(overdue_before), json.dumps(list(offices))))
+        return [(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
+
+    async def desk_response_hours(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime
+                                  ) -> list[tuple[str, float | None, float | None]]:
+        """(office, hours to acknowledge, hours to close) of each report filed in [start, end)."""
+        rows = await self._all(
+            "SELECT office_id, (julianday(acknowledged_at) - julianday(created_at)) * 24, "
+            "(julianday(closed_at) - julianday(created_at)) * 24 FROM reports "
+            "WHERE created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?)) "
+            "AND acknowledged_at IS NOT NULL", (_iso(start), _iso(end), json.dumps(list(offices))))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def desk_by_village(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime
+                              ) -> list[tuple[str, str, str, int, int, int]]:
+        """(office, village id, typed place name, reports, high risk, still open) per village."""
+        args = (_iso(start), _iso(end), json.dumps(list(offices)))
+        where = ("created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?))")
+        listed = await self._all(
+            "SELECT office_id, village_id, '', count(*), sum(risk = 'tinggi'), sum(status != 'ditutup') "  # noqa: S608
+            f"FROM reports WHERE {where} AND village_id != '' GROUP BY 1, 2", args)
+        # Places typed by villagers outside the list are rare: only their rows are read whole.
+        typed = await self._all(
+            "SELECT office_id, '', coalesce(json_extract(place, '$.name'), ''), count(*), "  # noqa: S608
+            f"sum(risk = 'tinggi'), sum(status != 'ditutup') FROM reports WHERE {where} AND village_id = '' "
+            "GROUP BY 1, 3", args)
+        rows = [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5])) for r in (*listed, *typed)]
+        return sorted(rows, key=lambda r: -r[3])
+
+    async def desk_daily_questions(self, offices: Sequence[str], unplaced: bool, start: dt.datetime,
+                                   end: dt.datetime) -> list[tuple[str, str, int]]:
+        """(day, decision, questions); `unplaced`: also askers with no village."""
+        rows = await self._all(
+            "SELECT substr(at, 1, 10) AS day, decision, count(*) FROM faq_log "
+            "WHERE at >= ? AND at < ? AND (office_id IN (SELECT value FROM json_each(?)) "
+            "OR (? AND office_id IS NULL)) GROUP BY day, decision",
+            (_iso(start), _iso(end), json.dumps(list(offices)), int(unplaced)))
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    async def desk_top_entries(self, offices: Sequence[str], unplaced: bool, start: dt.datetime,
+                               end: dt.datetime, limit: int = 10) -> list[tuple[str, int]]:
+        rows = await self._all(
+            "SELECT entry_id, count(*) AS n FROM faq_log WHERE at >= ? AND at < ? AND decision = 'answer' "
+            "AND (office_id IN (SELECT value FROM json_each(?)) OR (? AND office_id IS NULL)) "
+            "GROUP BY entry_id ORDER BY n DESC, entry_id LIMIT ?",
+            (_iso(start), _iso(end), json.dumps(list(offices)), int(unplaced), limit))
+        return [(r[0], int(r[1])) for r in rows]
+
+    async def open_unanswered(self, limit: int = 50) -> list[tuple[str, str, int, dt.datetime]]:
+        """The unanswered question groups an editor has not marked handled, most frequent first."""
+        rows = await self._all(
+            "SELECT normalized, example, count, last_seen FROM unanswered WHERE handled_at IS NULL "
+            "ORDER BY count DESC, last_seen DESC LIMIT ?", (limit,))
+        return [(r[0], r[1], r[2], _parse(r[3]) or dt.datetime.min) for r in rows]
+
+    async def mark_unanswered_handled(self, normalized: str, now: dt.datetime) -> bool:
+        changed = await self._write(
+            "UPDATE unanswered SET handled_at = ? WHERE normalized = ? AND handled_at IS NULL",
+            (_iso(now), normalized))
+        return changed == 1
+
+    # Console sessions and login codes: only hashes of the secrets are stored.
+    async def desk_session_create(self, token_hash: str, officer_key: str, csrf: str, now: dt.datetime) -> None:
+        await self._write("INSERT INTO desk_sessions (token_hash, officer_key, csrf, created_at, seen_at) "
+                          "VALUES (?, ?, ?, ?, ?)", (token_hash, officer_key, csrf, _iso(now), _iso(now)))
+
+    async def desk_session(self, token_hash: str) -> DeskSession | None:
+        row = await self._one("SELECT officer_key, csrf, created_at, seen_at, flash, search FROM desk_sessions "
+                              "WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,))
+        if row is None:
+            return None
+        return DeskSession(token_hash, row[0], row[1], _parse(row[2]) or dt.datetime.min,
+                           _parse(row[3]) or dt.datetime.min, row[4], row[5])
+
+    async def desk_session_touch(self, token_hash: str, now: dt.datetime) -> None:
+        await self._write("UPDATE desk_sessions SET seen_at = ? WHERE token_hash = ?", (_iso(now), token_hash))
+
+    async def desk_session_flash(self, token_hash: str, flash: str | None) -> None:
+        await self._write("UPDATE desk_sessions SET flash = ? WHERE token_hash = ?", (flash, token_hash))
+
+    async def desk_session_search(self, token_hash: str, search: str | None) -> None:
+        """The inbox search lives in the session, so a phone number searched for is never in a URL."""
+        await self._write("UPDATE desk_sessions SET search = ? WHERE token_hash = ?", (search, token_hash))
+
+    async def desk_session_revoke(self, token_hash: str, now: dt.datetime) -> None:
+        await self._write("UPDATE desk_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                          (_iso(now), token_hash))
+
+    async def desk_revoke_officer(self, officer_key: str, now: dt.datetime) -> int:
+        """Log an officer out everywhere (e.g. a lost phone)."""
+        return await self._write("UPDATE desk_sessions SET revoked_at = ? WHERE officer_key = ? "
+                                 "AND revoked_at IS NULL", (_iso(now), officer_key))
+
+    async def desk_code_create(self, attempt_hash: str, officer_key: str | None, code_hash: str,
+                               now: dt.datetime, expires: dt.datetime, outgoing: Sequence[Outgoing]) -> None:
+        """A login attempt and the message carrying its code, in one transaction."""
+        async with self._transaction() as db:
+            await db.execute("INSERT INTO desk_codes (attempt_hash, officer_key, code_hash, created_at, "
+                             "expires_at) VALUES (?, ?, ?, ?, ?)",
+                             (attempt_hash, officer_key, code_hash, _iso(now), _iso(expires)))
+            for item in outgoing:
+                await self._enqueue(db, item, now)
+
+    async def desk_code(self, attempt_hash: str) -> tuple[str | None, str, dt.datetime, int, bool] | None:
+        """(officer, code hash, expiry, tries so far, used) of a login attempt."""
+        row = await self._one("SELECT officer_key, code_hash, expires_at, tries, used_at FROM desk_codes "
+                              "WHERE attempt_hash = ?", (attempt_hash,))
+        if row is None:
+            return None
+        return row[0], row[1], _parse(row[2]) or dt.datetime.min, int(row[3]), row[4] is not None
+
+    async def desk_code_try(self, attempt_hash: str, used: bool, now: dt.datetime) -> None:
+        await self._write("UPDATE desk_codes SET tries = tries + 1, used_at = CASE WHEN ? THEN ? ELSE used_at END "
+                          "WHERE attempt_hash = ?", (int(used), _iso(now), attempt_hash))
+
+    async def desk_recent_codes(self, officer_key: str, since: dt.datetime) -> int:
+        row = await self._one("SELECT count(*) FROM desk_codes WHERE officer_key = ? AND created_at >= ?",
+                              (officer_key, _iso(since)))
+        return int(row[0])
+
+    async def desk_lock(self, officer_key: str) -> tuple[int, dt.datetime] | None:
+        row = await self._one("SELECT locks, locked_until FROM desk_locks WHERE officer_key = ?", (officer_key,))
+        return (int(row[0]), _parse(row[1]) or dt.datetime.min) if row else None
+
+    async def desk_set_lock(self, officer_key: str, locks: int, until: dt.datetime) -> None:
+        await self._write("INSERT INTO desk_locks (officer_key, locks, locked_until) VALUES (?, ?, ?) "
+                          "ON CONFLICT (officer_key) DO UPDATE SET locks = excluded.locks, "
+                          "locked_until = excluded.locked_until", (officer_key, locks, _iso(until)))
+
+    # The trail: who did what in the console, when, from which network; never a body or a number.
+    async def audit(self, entry: AuditEntry) -> None:
+        await self._write("INSERT INTO desk_audit (at, officer_key, office_id, action, case_no, detail, net) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (_iso(entry.at), entry.officer_key, entry.office_id, entry.action, entry.case_no,
+                           entry.detail, entry.net))
+
+    async def audit_list(self, offices: Sequence[str], *, case_no: str | None = None,
+                         officer_key: str | None = None, action: str | None = None,
+                         since: dt.datetime | None = None, until: dt.datetime | None = None,
+                         limit: int = 200, offset: int = 0) -> list[AuditEntry]:
+        """Trail entries of officers of `offices`, or about a case of theirs, newest first."""
+        where = ["(office_id IN (SELECT value FROM json_each(?)) OR case_no IN "
+                 "(SELECT case_no FROM reports WHERE office_id IN (SELECT value FROM json_each(?))))"]
+        args: list[Any] = [json.dumps(list(offices)), json.dumps(list(offices))]
+        for column, value in (("case_no", case_no), ("officer_key", officer_key), ("action", action)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if since is not None:
+            where.append("at >= ?")
+            args.append(_iso(since))
+        if until is not None:
+            where.append("at < ?")
+            args.append(_iso(until))
+        rows = await self._all(
+            "SELECT at, officer_key, office_id, action, case_no, detail, net FROM desk_audit "  # noqa: S608
+            f"WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ? OFFSET ?", (*args, limit, offset))
+        return [AuditEntry(_parse(r[0]) or dt.datetime.min, r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+    async def purge_desk_before(self, cutoff: dt.datetime) -> int:
+        """Retention: trail entries, finished login attempts and old sessions older than `cutoff`."""
+        async with self._transaction() as db:
+            cur = await db.execute("DELETE FROM desk_audit WHERE at < ?", (_iso(cutoff),))
+            await db.execute("DELETE FROM desk_codes WHERE expires_at < ?", (_iso(cutoff),))
+            await db.execute("DELETE FROM desk_sessions WHERE seen_at < ?", (_iso(cutoff),))
+            # A login code's message is useless once sent or given up: its copy here goes.
+            await db.execute("UPDATE outbox SET text = '' WHERE kind = 'login' AND status != 'pending' "
+                             "AND text != ''")
+            return cur.rowcount
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """What an inbox shows: a status tab, filters, a search, a sort and a page."""
+
+    status: str = "baru"
+    assigned_to: str | None = None       # "mine"
+    village_id: str | None = None
+    risk: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    case_no: str | None = None           # a search for a case number
+    phone: str | None = None             # a search for a recruiter phone, in E.164
+    words: str | None = None             # a search in the recruiter's name or company
+    sort: str = "umur"                   # umur (age) or risiko (risk, then age)
+    oldest_first: bool = False
+    page: int = 1
+    per_page: int = 25
+
+
+def _case_where(offices: Sequence[str], f: CaseFilter) -> tuple[str, list[Any]]:
+    where = ["office_id IN (SELECT value FROM json_each(?))"]
+    args: list[Any] = [json.dumps(list(offices))]
+    for column, value in (("village_id", f.village_id), ("risk", f.risk), ("case_no", f.case_no),
+                          ("recruiter_phone", f.phone)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if f.since is not None:
+        where.append("created_at >= ?")
+        args.append(_iso(f.since))
+    if f.until is not None:
+        where.append("created_at < ?")
+        args.append(_iso(f.until))
+    if f.words:
+        # Trigram search finds any 3 letters or more inside a name or company; shorter words scan.
+        words = f.words.strip()
+        if len(words) >= 3:
+            where.append("id IN (SELECT rowid FROM reports_search WHERE reports_search MATCH ?)")
+            args.append('"' + words.replace('"', '""') + '"')
+        else:
+            like = "%" + words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append("(lower(recruiter_name) LIKE ? ESCAPE '\\' "
+                         "OR lower(recruiter_company) LIKE ? ESCAPE '\\')")
+            args += [like, like]
+    return " AND ".join(where), args
+
+
+@dataclass(frozen=True)
+class DeskSession:
+    token_hash: str
+    officer_key: str
+    csrf: str
+    created_at: dt.datetime
+    seen_at: dt.datetime
+    flash: str | None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: dt.datetime
+    officer_key: str
+    office_id: str
+    action: str          # login, login_failed, logout, view, download, tangani, catatan, ...
+    case_no: str | None
+    detail: str          # a label from a fixed list (an outcome, a tab), never a body or a number
+    net: str             # the network prefix of the address (a /24 or a /48), not the address

@@ -48,13 +48,26 @@ def place_of(village: Village) -> Place:
     return Place(village.name, village.kecamatan, village.kabupaten, village.office_id, village.id)
 
 
+# "sy di sajingan", "kamek dari sajingan besar": the words before the place's name.
+_LEADING = frozenset({"sy", "saya", "aku", "ak", "kami", "kamek", "kamik", "tinggal", "asal", "dari", "dr",
+                      "dri", "di", "dlm", "ya", "pak", "bu"})
+
+
 def clean(typed: str) -> str:
     """A typed place name folded, with "desa"/"kec" dropped and "sei" read as "sungai"."""
     words = fold(typed).split()
-    while words and f"{words[0]} " in _PREFIXES:
+    while words and (f"{words[0]} " in _PREFIXES or words[0] in _LEADING):
         words = words[1:]
     out = [_SHORT.get(w, w) for w in words]
     return " ".join(w for w in out if w)
+
+
+def typed_name(typed: str) -> str:
+    """A village's name as a villager typed it, for the record: "sy di kampung baru" -> "Kampung Baru"."""
+    words = fold(typed).split()
+    while words and (words[0] in _LEADING or words[0] in ("desa", "ds", "dsa")):
+        words = words[1:]
+    return " ".join(words).title()
 
 
 def find_village(settings: Settings, typed: str, cutoff: float = 80.0) -> Village | None:

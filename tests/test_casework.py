@@ -68,3 +68,12 @@ async def test_an_officer_whose_name_is_unknown_is_shown_as_the_office(tmp_path:
         assert "oleh petugas Kantor Imigrasi Kelas II TPI Sanggau" in said and "GANTI" not in said
         updates = [o.text for o in (await plain.deliver()).sent if o.kind == "status"]
         assert updates and all("GANTI" not in u for u in updates)
+
+
+async def test_a_command_without_a_case_number_lists_the_cases_to_pick(bot: Bot) -> None:
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    said = await bot.chat(SGU_OFFICER).say("TANGANI")
+    assert "Tulis juga nomor kasusnya" in said and "SGU-2026-0001" in said
+    assert "Perintah petugas" in await bot.chat(SGU_OFFICER).say("1")    # nothing to pick: the commands

@@ -58,7 +58,7 @@ async def test_whatsapp_report_from_a_village_outside_the_list_in_words_villager
     case_no = case_in(await chat.say("ok"))
     await channels.outbox.deliver_due()
     [alert] = [m["Body"] for m in channels.twilio.to(SGU_WA) if case_no in m.get("Body", "")]
-    assert "kampung baru (ditulis warga; belum termasuk Desa Imigrasi)" in alert and "Kabupaten: Sintang" in alert
+    assert "Kampung Baru (di luar daftar Desa Imigrasi)" in alert and "Kabupaten: Sintang" in alert
 
 
 async def test_telegram_report_with_a_voice_note_reaches_the_group_as_a_voice_note(channels: Desk) -> None:

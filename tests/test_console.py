@@ -48,8 +48,7 @@ VILLAGER_DAY = """tolong kakak sy dikurung majikan di kuching hp nya diambil
 temajuk
 sambas
 kakak sy kerja di restoran, dibawa agen namanya Pak Ujang lewat jalan tikus
-gatau
-gak ada
+udah
 👍
 iya
 petugas> bantuan
@@ -69,7 +68,7 @@ def test_a_day_of_villager_typing_in_the_terminal(tmp_path: Path) -> None:
     assert 'Desa "temajuk" belum termasuk Desa Imigrasi' in out
     assert "Laporan Anda tercatat dengan nomor SBS-2026-0001" in out
     assert "[petugas SBS] 🚨 LAPORAN BARU SBS-2026-0001" in out and "Orang dalam bahaya saat ini" in out
-    assert "Nama: Pak Ujang" in out and "lewat jalan tikus" in out and "Lewat jalur tidak resmi" in out
+    assert "Nama: -" in out and "namanya Pak Ujang lewat jalan tikus" in out and "Lewat jalur tidak resmi" in out
     assert "Perintah petugas" in out and "DITANGANI oleh petugas Kantor Imigrasi Kelas II TPI Sambas" in out
     assert "[kabar] Laporan SBS-2026-0001 sudah diterima" in out and "Sama-sama" in out
     assert "GANTI" not in out

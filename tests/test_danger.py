@@ -63,31 +63,57 @@ async def test_a_person_confined_gets_help_lines_first_and_sends_an_urgent_repor
     assert (await bot.deliver()).to("3003")                          # the regional office gets a copy
 
 
-async def test_a_lost_child_abroad_names_the_help_that_fits_and_asks_the_village_before_sending(bot: Bot) -> None:
+async def test_a_lost_child_abroad_names_the_help_that_fits_and_is_sent_at_once(bot: Bot) -> None:
     chat = bot.chat(villager())
     await chat.say("halo")
     said = await chat.say("anak sy hilang kontak sdh 2 bulan kerja di kamboja")
     assert "SAPA 129" in said and "+62 21 2924 4800" in said and "Maksud Anda" not in said
     said = await chat.tap("Kirim laporan darurat sekarang")
-    assert "desa mana" in said
-    done = await chat.say("semuntai")
-    assert "SGU-2026-0001" in done
+    # The village is unknown: sent now to the regional office, which sees every office's cases.
+    assert "KWL-2026-0001" in said and "Kantor Wilayah" in said
+    said = await chat.say("sy di desa semuntai")
+    assert "Kirim pesan ini ke petugas (laporan KWL-2026-0001)" in said
+    assert "ditambahkan ke laporan KWL-2026-0001" in await chat.tap("Kirim pesan ini")
 
 
-async def test_an_urgent_report_with_more_details_goes_through_the_questions(bot: Bot) -> None:
+async def test_an_urgent_report_with_more_details_asks_for_the_story_not_for_a_recruiter(bot: Bot) -> None:
     chat = bot.chat(villager())
     await register(chat)
     await chat.say("anak sy umur 16 mau dibawa agen ke malaysia besok pagi")
     said = await chat.tap("keterangan lebih lengkap")
     assert "Laporan darurat" in said and "Di bawah 18 tahun: Ya" in said   # read from the first message
-    assert "Negara tujuan: Malaysia" in said and "siapa yang menawarkan" in said.lower()
-    await chat.say("Pak Rudi 0812 9999 1111")
-    await chat.tap("Lewati semua")
+    assert "Negara tujuan: Malaysia" in said and "siapa yang dalam bahaya" in said
+    await chat.say("agennya Pak Rudi 0812 9999 1111, jemput di simpang jam 5")
+    said = await chat.tap("Selesai")
+    assert "boleh menghubungi" in said
     await chat.tap("hubungi saya")
     done = await chat.tap("Kirim")
     assert "SGU-2026-0001" in done
     report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
     assert report is not None and {"darurat", "di_bawah_umur"} <= set(report.flags)
+    assert "Pak Rudi 0812 9999 1111" in report.answers["cerita"]
+
+
+async def test_a_missing_daughter_is_never_recorded_as_the_recruiter(bot: Bot) -> None:
+    """From the hands-on trial: a mother's detailed emergency report named her daughter first."""
+    chat = bot.chat(villager())
+    await chat.say("pak anak sy kerja di malaysia udh 3 bulan gak ada kabar, hp nya gak aktif")
+    await chat.tap("keterangan lebih lengkap")
+    await chat.say("sutera")
+    await chat.say("namanya siti aminah umur 22, kerja di kedai makan di miri. berangkat lewat agen pak hendra "
+                   "0813 4455 6677")
+    await chat.say("terakhir telpon bulan agustus")
+    await chat.tap("Selesai")
+    await chat.tap("hubungi saya")
+    await chat.tap("Kirim")
+    report = await bot.dialogue.store.report_by_case("KTG-2026-0001")
+    assert report is not None and report.recruiter_name is None and report.recruiter_phone is None
+    story = report.answers["cerita"]
+    for piece in ("gak ada kabar", "siti aminah", "kedai makan di miri", "pak hendra 0813 4455 6677",
+                  "bulan agustus"):
+        assert piece in story
+    alert = (await bot.deliver()).to("-100222")[0]
+    assert "Nama: -" in alert and "siti aminah" in alert
 
 
 def test_every_help_line_names_its_source(knowledge: Knowledge) -> None:

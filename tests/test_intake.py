@@ -12,7 +12,7 @@ from tests.villagers import SGU_GROUP, Bot, register
 LONG_STORY = (
     "pak sy mau cerita, kemarin ada orang namanya Pak Hendra datang ke kampung, dia bilang dari PT Sinar "
     "Borneo Jaya, nomor wa nya 0813 4567 8910. dia nawarin kerja di kebun sawit di sabah gaji 6 juta "
-    "sebulan. anak tetangga sy umur 16 tahun mau diajak, katanya umurnya nanti dituakan di paspor. "
+    "sebulan. anak tetangga sy umur 17 tahun juga ditawari, katanya umurnya nanti dituakan di paspor. "
     "berangkatnya lewat jalan tikus supaya cepat, dan paspor nanti dipegang agen sampai kontrak habis. "
     "kami disuruh bayar 2 juta dulu buat ongkos. sy curiga ini penipuan, gimana ya pak")
 
@@ -152,7 +152,7 @@ async def test_menu_mid_report_asks_first_and_a_kept_report_is_offered_again_unt
     assert "Tambah cerita" in said
     await chat.say("cek laporan saya")                       # another flow typed mid-report
     said = await chat.tap("Simpan dulu")
-    assert "belum punya laporan" in said
+    assert "Belum ada laporan" in said
     bot.clock.advance(days=8)
     said = await chat.say("lapor")
     assert "belum selesai" not in said and "Ceritakan" in said   # too old: a new report starts
@@ -174,7 +174,7 @@ async def test_plain_requests_start_the_right_flow(bot: Bot) -> None:
     await register(chat)
     for typed, expected in (("sy mau lapor", "Ceritakan"), ("mau lapor agen", "Ceritakan"),
                             ("Laporkan tawaran mencurigakan", "Ceritakan"), ("cek tawaran kerja", "negara"),
-                            ("Cek laporan saya", "belum punya laporan"), ("desa saya", "Semuntai"),
+                            ("Cek laporan saya", "Belum ada laporan"), ("desa saya", "Semuntai"),
                             ("lihat topik", "Pilih topik")):
         await chat.say("batal")
         assert expected in await chat.say(typed), typed
@@ -186,7 +186,7 @@ async def test_a_long_first_message_is_read_and_becomes_a_report_without_typing_
     said = await chat.say(LONG_STORY)
     assert "Laporkan ini ke petugas" in said
     said = await chat.tap("Laporkan ini")
-    for understood in ("Pak Hendra", "0813 4567 8910", "PT Sinar Borneo Jaya", "Malaysia", "kebun sawit",
+    for understood in ("Pak Hendra", "0813 4567 8910", "PT Sinar Borneo Jaya", "Malaysia", "kebun atau ladang",
                        "6 juta", "Di bawah 18 tahun: Ya", "Paspor/KTP ditahan: Ya", "Lewat pos resmi: Tidak",
                        "Diminta bayar dulu: Ya", "Dihubungi lewat: WhatsApp"):
         assert understood in said, understood
@@ -262,3 +262,59 @@ async def test_every_everyday_word_from_the_trial_answers_the_question(bot: Bot)
         assert kit.words.choose(typed, contact) == value, typed
     for typed in ("gak ada", "lupa", "kosong", "tidak tahu", "lewati"):
         assert kit.words.is_("skip", typed), typed
+
+
+async def test_what_is_typed_instead_of_picked_is_read_and_kept(bot: Bot) -> None:
+    """From the hands-on trial: sentences at a choice, at the signs and at "may we contact you"."""
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("Pak Amir 0812 1212 3434 ajak kerja ke Malaysia")
+    await chat.tap("Selesai")
+    said = await chat.say("dia datang langsung ke kampung")
+    assert "Mana yang terjadi" in said                           # contacted in person: understood
+    said = await chat.say("dia minta duit 2jt utk tiket")
+    assert "✓ Diminta membayar uang dulu" in said and "saya catat di cerita" in said
+    await chat.say("udah itu aja")
+    said = await chat.say("eh pak kalau ke brunei perlu visa gak?")
+    assert "boleh menghubungi" in said and "belum paham" not in said
+    await chat.say("iya")
+    summary = await chat.say("ok")
+    data = (await bot.dialogue.store.report_by_case("SGU-2026-0001"))
+    assert "SGU-2026-0001" in summary and data is not None
+    assert data.answers["kontak"] == "langsung" and data.answers["bayar"] == "ya"
+    assert "dia minta duit 2jt utk tiket" in data.answers["cerita"]
+
+
+async def test_trial_findings_on_the_report_are_fixed(bot: Bot) -> None:
+    """From the hands-on trial: names after "nya", an empty report, the check's own words, a recap."""
+    chat = bot.chat(villager())
+    await register(chat)
+    said = await chat.say("mau lapor, ada calo nama nya pak anton hp 081234567890 gaji RM1500, kerja ladang")
+    assert "Nama perekrut: Pak Anton" in said and "Gaji dijanjikan: RM1500\n" in said
+    assert "kebun atau ladang" in said and "Nya" not in said
+    empty = bot.chat(villager(2))
+    await register(empty)
+    await empty.say("lapor")
+    await empty.tap("Selesai")
+    await empty.tap("Lewati semua")
+    assert "belum berisi keterangan" in await empty.tap("hubungi saya")
+    check = bot.chat(villager(3))
+    await register(check)
+    said = await check.say("cek tawaran kerja")
+    assert "Lewati semua, lihat hasilnya" in said and "lanjut kirim" not in said
+    said = await check.say("ada tawaran kerja di kamboja, jadi admin online gaji 15jt, tiket dibayarin")
+    await check.tap("Facebook")
+    await check.say("tidak ada")
+    said = await check.tap("Jadikan laporan")
+    assert "Negara tujuan: Kamboja\n" in said
+    await chat.say("menu")
+    assert "Lanjutkan laporan" not in await chat.say("batal")   # the report above was cancelled
+    later = bot.chat(villager(4))
+    await register(later)
+    await later.say("lapor")
+    await later.say("agen dari PT Sinar mau bawa orang ke Sabah")
+    await later.say("menu")
+    await later.tap("Simpan dulu")
+    said = await later.tap("Lanjutkan laporan yang belum selesai")
+    assert "Ini laporan Anda yang belum selesai" in said and "PT Sinar" in said

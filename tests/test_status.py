@@ -22,7 +22,7 @@ async def test_an_anonymous_reporter_is_told_the_truth_and_checks_with_the_code(
     assert "diberi kabar di chat ini" not in done and "tidak bisa memberi kabar" in done
     code = re.search(r"Kode cek Anda: (\d{6})", done)
     assert code is not None and "cek laporan SGU-2026-0001" in done
-    assert "belum punya laporan" in await chat.say("Cek laporan saya")   # nothing links them to it
+    assert "Belum ada laporan" in await chat.say("Cek laporan saya")   # nothing links them to it
     officer = bot.chat(SGU_OFFICER)
     said = await officer.say("CATATAN SGU-2026-1 Terima kasih, sudah kami cek ke lapangan.")
     assert "tidak bisa dikirim" in said and "tersimpan dan dikirim" not in said
@@ -47,3 +47,25 @@ async def test_a_contactable_reporter_sees_status_note_and_outcome(bot: Bot) -> 
     said = await chat.say("cek laporan")
     assert "SGU-2026-0001" in said and "selesai" in said and "perekrut sudah diperiksa polisi" in said
     assert "tidak ditemukan" in await bot.chat(KTG_OFFICER).say("KASUS SGU-2026-1")
+
+
+async def test_an_anonymous_reporter_is_led_step_by_step_to_the_status(bot: Bot) -> None:
+    """From the hands-on trial: the number and the code typed one at a time, or with spaces."""
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("ada agen nawarin kerja ke brunei")
+    await chat.tap("Selesai")
+    await chat.tap("Lewati semua")
+    await chat.tap("anonim")
+    done = await chat.tap("Kirim")
+    code = re.search(r"Kode cek Anda: (\d{6})", done)
+    assert code is not None
+    said = await chat.say("6")                                   # "Cek laporan saya" from the menu
+    assert "Saya punya nomor laporan dan kode cek" in said
+    assert "Tulis nomor laporan" in await chat.tap("Saya punya nomor")
+    assert "kode cek 6 angka" in await chat.say("SGU-2026-0001")
+    assert "diterima, menunggu petugas" in await chat.say(code.group(1))
+    other = bot.chat(villager(2))
+    assert "kode cek 6 angka" in await other.say("SGU-2026-0001")  # a number alone, from anyone
+    assert "diterima" in await other.say(f"sgu 2026 1 {code.group(1)}")

@@ -24,10 +24,10 @@ async def test_a_village_not_in_the_list_is_asked_its_kabupaten_and_can_report(b
     assert "SBS-2026-0001" in done
     report = await bot.dialogue.store.report_by_case("SBS-2026-0001")
     assert report is not None and report.village_id == "" and report.office_id == "SBS"
-    assert report.place == {"name": "temajuk", "kecamatan": "", "kabupaten": "Sambas", "office_id": "SBS",
+    assert report.place == {"name": "Temajuk", "kecamatan": "", "kabupaten": "Sambas", "office_id": "SBS",
                             "village_id": None}
     detail = await bot.chat(console_officer("SBS")).say("KASUS SBS-2026-1")
-    assert "temajuk (ditulis warga; belum termasuk Desa Imigrasi)" in detail and "Kabupaten: Sambas" in detail
+    assert "Temajuk (di luar daftar Desa Imigrasi)" in detail and "Kabupaten: Sambas" in detail
 
 
 async def test_typing_the_kabupaten_or_a_kecamatan_instead_of_the_village_is_understood(bot: Bot) -> None:
@@ -37,7 +37,7 @@ async def test_typing_the_kabupaten_or_a_kecamatan_instead_of_the_village_is_und
     said = await chat.say("Sanggau")
     assert "Semuntai" in said and "Sungai Batu" in said and "tidak ada di daftar" in said
     said = await chat.tap("tidak ada di daftar")
-    assert "Tulis nama desa" in said
+    assert "Desa Anda di Kabupaten Sanggau apa namanya" in said
     said = await chat.say("Sei Tekam")
     # Kab. Sanggau is served by two offices: the kecamatan decides which.
     assert "kecamatan" in said.lower() and "Sekayam" in said
@@ -96,3 +96,33 @@ async def test_a_village_removed_from_the_config_mid_report_is_asked_again_and_n
     said = await chat.say("sungai batu")
     assert "Ringkasan laporan" in said and "Pak Budi" in said and "Brunei" in said
     assert "SGU-2026-0001" in await chat.tap("Kirim")
+
+
+async def test_a_question_or_a_story_is_never_recorded_as_a_village(bot: Bot) -> None:
+    """From the hands-on trial: "sabtu buka gak" and a whole story were once saved as place names."""
+    chat = bot.chat(villager())
+    await chat.say("kantor imigrasi buka jam brp")
+    said = await chat.say("sabtu buka gak?")                     # a question while the village is asked
+    assert "belum termasuk Desa Imigrasi" not in said and "desa mana" not in said.split("\n")[0]
+    reporter = bot.chat(villager(2))
+    await reporter.say("lapor")
+    await reporter.say("sanggau")
+    await reporter.tap("tidak ada di daftar")
+    said = await reporter.say("ada calo di pasar nawarin kerja ke malaysia tiap minggu")
+    assert "saya simpan untuk laporan" in said
+    said = await reporter.say("sy di sei tekam")
+    assert "kecamatan" in said.lower()
+    said = await reporter.say("gatau")
+    assert "Desa Anda tercatat Sei Tekam" in said and "Tambah cerita" in said   # the story waited
+    data = (await bot.dialogue.store.conversation(reporter.sender)).data
+    assert data["story"] == ["ada calo di pasar nawarin kerja ke malaysia tiap minggu"]
+
+
+async def test_dont_know_the_village_name_still_reaches_an_office(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await chat.say("halo")
+    await chat.tap("Desa saya")
+    said = await chat.say("gak tau")
+    assert "kabupaten mana" in said
+    said = await chat.say("sambas")
+    assert "Anda tercatat di Kabupaten Sambas" in said and "Sambas" in said

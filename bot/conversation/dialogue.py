@@ -28,7 +28,7 @@ from bot.conversation.intake import REPORT_STATES, IntakeFlow
 from bot.conversation.menu import MENU, TOPICS, MenuFlow
 from bot.conversation.offer_check import OfferCheckFlow
 from bot.conversation.officer import OfficerFlow
-from bot.conversation.status import CODE_CHECK, StatusFlow
+from bot.conversation.status import CASE_ONLY, CODE_CHECK, StatusFlow
 from bot.conversation.turn import Kit, Turn
 from bot.conversation.village import VillageFlow
 from bot.faq import FaqIndex
@@ -42,6 +42,8 @@ from bot.villages import Place, place_of
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 2000
+_NUMBER_WORDS = {"satu": "1", "dua": "2", "tiga": "3", "empat": "4", "lima": "5", "enam": "6", "tujuh": "7",
+                 "delapan": "8", "sembilan": "9", "sepuluh": "10"}
 # Plain requests typed instead of picked: the menu choice each one stands for.
 _REQUESTS = (("start_report", "menu:report"), ("start_status", "menu:status"), ("start_check", "menu:check"),
              ("start_village", "menu:village"), ("start_topics", "menu:topics"), ("start_ask", "menu:ask"))
@@ -226,7 +228,7 @@ class Dialogue:
         if turn.message.payload:
             turn.payload = turn.message.payload
             return True
-        folded = fold(turn.text)
+        folded = _NUMBER_WORDS.get(fold(turn.text), fold(turn.text))   # "satu" is 1
         if not folded.isdigit() or len(folded) > 2 or turn.message.media or folded == "0":
             return True
         n = int(folded)
@@ -238,7 +240,12 @@ class Dialogue:
             step = self.flows.intake.current_step(turn) if turn.state == "report" else None
             if step is not None and step.kind in ("story", "text"):
                 return True   # the report says itself what a stray number means
-            turn.say(self.msg("option_unknown", n=str(len(options))),
+            if turn.state == "menu" and 1 <= n <= len(MENU):
+                # After a report or an answer, "6" is still the main menu's "Cek laporan saya".
+                turn.payload = f"menu:{MENU[n - 1]}"
+                return True
+            key = "option_unknown" if len(options) > 1 else "option_unknown_one"
+            turn.say(self.msg(key, n=str(len(options))),
                      tuple(Option(label, payload) for label, payload in options))
             return False
         if 1 <= n <= len(MENU):
@@ -276,11 +283,14 @@ class Dialogue:
             turn.data.pop("draft", None)
             flows.menu.show(turn)
             return
-        if plain and words.is_("forget", text):
+        if plain and words.choose(text, {"forget": ("@forget",)}):   # "tolong hapus data sy" too
             flows.forget.ask(turn)
             return
         if plain and (m := CODE_CHECK.search(text)) and state not in REPORT_STATES:
             await flows.status.with_code(turn, m.group(1), m.group(2))
+            return
+        if plain and (m := CASE_ONLY.match(text)) and state not in REPORT_STATES:
+            await flows.status.case_typed(turn, m.group(1))
             return
         if payload is not None and await self._payload(turn, payload):
             return
@@ -308,6 +318,10 @@ class Dialogue:
             await flows.forget.handle(turn)
         elif state == "guard":
             await self._guard_answer(turn)
+        elif state == "status_code" and plain:
+            await flows.status.handle(turn)
+        elif state == "danger" and plain and turn.text and self._request(turn) is None:
+            await flows.emergency.more(turn)
         elif state == "resume_offer" and plain and (words.is_("ya", text) or words.is_("tidak", text)):
             await self._payload(turn, "report:resume" if words.is_("ya", text) else "report:new")
         elif state == "village" and not turn.message.media:
@@ -326,7 +340,7 @@ class Dialogue:
         if not text:
             turn.say(self.msg("no_text"), (self.kit.menu_option(),))
             return
-        if flows.emergency.check(turn):
+        if await flows.emergency.check(turn):
             return
         request = self._request(turn)
         if request == "menu:report" and len(text.split()) > 6:
@@ -339,11 +353,14 @@ class Dialogue:
         if words.choose(text, {"person": ("@person",)}):
             flows.menu.person(turn)
             return
-        if words.is_("thanks", text):
+        if words.choose(text, {"thanks": ("@thanks",)}):   # "terima kasih banyak pak"
             turn.go("menu")
             turn.say(self.msg("thanks_reply"), (self.kit.menu_option(),))
             return
         if await self._yes_to_single(turn):
+            return
+        if set(words.normalizer.standard_words(text)) <= words.filler:
+            flows.menu.show(turn)   # "pak", "bu": someone waiting to be helped
             return
         await flows.menu.ask(turn)
 
@@ -353,9 +370,12 @@ class Dialogue:
         labels = {fold(self.msg(f"menu_{k}")): f"menu:{k}" for k in MENU}
         if fold(text) in labels:
             return labels[fold(text)]
+        if words.within("status_hint", text):
+            return "menu:status"
         for name, payload in _REQUESTS:
-            if words.is_(name, text) or (name == "start_report" and words.starts(name, text)):
-                return payload
+            if words.is_(name, text) or (name == "start_report" and (
+                    words.starts(name, text) or words.choose(text, {name: (f"@{name}",)}))):
+                return payload   # "eh jadi deh, mau lapor" too
         return None
 
     async def _yes_to_single(self, turn: Turn) -> bool:
@@ -376,14 +396,20 @@ class Dialogue:
                 return True
             await flows.menu.choice(turn, value)
         elif kind == "faq" and value in self.kit.content.by_id:
-            if turn.state == "report":
+            if turn.state in REPORT_STATES:
                 flows.intake.aside(turn, value)   # read it without losing the report
             else:
                 flows.menu.answer(turn, self.kit.content.entry(value))
         elif kind == "topic" and value in TOPICS:
             flows.menu.topic(turn, value)
+        elif kind == "person" and value == "village":
+            flows.village.prompt(turn, then="person")   # the village first, then who to talk to
         elif kind == "person":
             flows.menu.person(turn)
+        elif kind == "addinfo" and value:
+            await flows.menu.add_info(turn, value)
+        elif kind == "status" and value == "code":
+            flows.status.ask_number(turn)
         elif kind == "kab" and turn.state != "village":
             if value:
                 await flows.village.kabupaten(turn, value)
@@ -405,7 +431,7 @@ class Dialogue:
             draft = flows.intake.draft_of(turn)
             turn.data.pop("draft", None)
             if value == "resume" and draft is not None:
-                await flows.intake.resume(turn, dict(draft))
+                await flows.intake.resume(turn, dict(draft), recap=True)
             else:
                 turn.go("menu")
                 turn.data.pop("draft", None)

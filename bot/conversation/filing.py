@@ -12,6 +12,7 @@ from bot.conversation.turn import Kit, Turn
 from bot.models import Option
 from bot.reporting import assess
 from bot.store import NewReport
+from bot.villages import Place
 
 log = logging.getLogger(__name__)
 CODE_DIGITS = 6
@@ -36,6 +37,9 @@ class FilingFlow:
 
     def ask_identity(self, turn: Turn) -> None:
         kit = self.kit
+        if "contactable" in turn.data and not turn.data.get("editing"):
+            self.summary(turn)   # answered before the report was kept: not asked twice
+            return
         turn.go("identity", **{k: v for k, v in turn.data.items() if k != "options"})
         turn.say(kit.msg("identity_prompt"), (
             Option(kit.msg("identity_contact"), "identity:contact"),
@@ -50,6 +54,8 @@ class FilingFlow:
                 "identity:anonymous": ("@tidak", "anonim", "rahasia", "jangan hubungi", "tanpa nama")})
             payload = chosen
         if payload not in ("identity:contact", "identity:anonymous"):
+            if kit.flows.intake.question_aside(turn):
+                return
             turn.say(kit.msg("choice_unknown", n="2"))
             self.ask_identity(turn)
             return
@@ -59,6 +65,11 @@ class FilingFlow:
     def summary(self, turn: Turn) -> None:
         kit = self.kit
         data = turn.data
+        if turn.place is None:   # the summary names the office: the village comes first
+            kept = {k: v for k, v in data.items() if k != "options"}
+            kept["paused_in"] = "confirm"
+            kit.flows.intake.ask_village(turn, kept, "village_needed")
+            return
         turn.go("confirm", **{k: v for k, v in data.items() if k not in ("options", "editing")})
         answers = data["answers"]
         lines = []
@@ -73,12 +84,16 @@ class FilingFlow:
                 lines.append(kit.msg("summary_line", label=q.label, value=value or kit.msg("summary_unanswered")))
         if data["media"]:
             lines.append(kit.msg("summary_media", n=str(len(data["media"]))))
+        empty = not data["story"] and not data["media"] and not any(
+            v for k, v in answers.items() if k != "darurat")
         place = turn.place
         office = kit.settings.office(place.office_id).name if place else ""
         identity = kit.msg("summary_identity_contact" if data.get("contactable")
                            else "summary_identity_anonymous")
-        turn.say(kit.msg("summary", lines="\n".join(lines), identity=identity, kantor_nama=office),
-                 self._confirm_options())
+        text = kit.msg("summary", lines="\n".join(lines), identity=identity, kantor_nama=office)
+        if empty:
+            text = f"{kit.msg('summary_empty')}\n\n{text}"
+        turn.say(text, self._confirm_options())
 
     def _confirm_options(self) -> tuple[Option, ...]:
         kit = self.kit
@@ -101,6 +116,8 @@ class FilingFlow:
             self.choose_edit(turn)
             return
         if payload != "report:send":
+            if kit.flows.intake.question_aside(turn):
+                return
             turn.say(kit.msg("choice_unknown", n="3"))
             self.summary(turn)
             return
@@ -127,9 +144,10 @@ class FilingFlow:
             turn.say(self.kit.msg("choice_unknown", n=str(len(turn.data.get("options") or []))))
         self.summary(turn)
 
-    async def send(self, turn: Turn) -> None:
+    async def send(self, turn: Turn, place: Place | None = None) -> None:
+        """File the report. `place` stands in for an unknown village (an urgent report sent at once)."""
         kit = self.kit
-        place = turn.place
+        place = place or turn.place
         if place is None:   # the village was removed from the config while the report was written
             kept = {k: v for k, v in turn.data.items() if k != "options"}
             kept["paused_in"] = "confirm"

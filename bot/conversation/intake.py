@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from bot.conversation.reading import Reading, read, read_who
+from bot.conversation.reading import Reading, read, read_who, says
 from bot.conversation.turn import Kit, Turn
 from bot.faq import Decision
 from bot.models import Option, Reply
@@ -14,7 +14,8 @@ from bot.reporting import Question, Step, normalize_phone
 
 MAX_ANSWER = 500
 MAX_STORY = 4000
-_NUMBERS = re.compile(r"^\s*\d{1,2}(?:\s*(?:,|dan|&|\+|/|-|\.|\s)\s*\d{1,2})*\s*\.?$")
+_NUMBERS = re.compile(r"^\s*\d{1,2}(?:\s*(?:,|dan|sama|samo|ama|&|\+|/|-|\.|\s)\s*\d{1,2})*\s*\.?$",
+                      re.IGNORECASE)
 # The states in which a report is being written; leaving one of them keeps or drops the draft.
 REPORT_STATES = ("report", "identity", "confirm", "edit")
 
@@ -36,7 +37,8 @@ class IntakeFlow:
         if story:
             data["story"].append(story[:MAX_STORY])
             self._absorb(data, read(story, self.kit.content.reporting, self.kit.words))
-            data["done"].append("cerita")
+            if mode != "urgent":
+                data["done"].append("cerita")
         return data
 
     def draft_of(self, turn: Turn) -> dict[str, Any] | None:
@@ -64,7 +66,8 @@ class IntakeFlow:
                 Option(kit.msg("draft_resume"), "report:resume"),
                 Option(kit.msg("draft_new"), "report:new")))
             return
-        data = self.new("report", turn, story=story, media=media, urgent=urgent, done=done)
+        data = self.new("urgent" if urgent else "report", turn, story=story, media=media, urgent=urgent,
+                        done=done)
         data["answers"].update(answers or {})
         data["phone"] = data["phone"] or phone
         if turn.place is None:
@@ -78,9 +81,16 @@ class IntakeFlow:
         turn.data["keep"] = data
         self.kit.flows.village.prompt(turn, then="report", intro=self.kit.msg(intro))
 
-    async def resume(self, turn: Turn, data: dict[str, Any], intro: bool = False) -> None:
+    async def resume(self, turn: Turn, data: dict[str, Any], intro: bool = False,
+                     recap: bool = False) -> None:
         """Carry on with a report (new, kept while the village was asked, or a draft)."""
         kit = self.kit
+        if recap and (data.get("story") or data.get("answers")):
+            lines = [kit.msg("summary_line", label=kit.content.reporting.question("cerita").label,
+                             value=" / ".join(data.get("story") or []) or kit.msg("summary_unanswered"))]
+            turn.say("\n".join([kit.msg("draft_recap"), *lines]))
+            if data.get("answers"):
+                turn.say(self.understood(data))
         if not data:
             data = self.new("report", turn)
             intro = True
@@ -154,11 +164,12 @@ class IntakeFlow:
     def ask(self, turn: Turn, step: Step, again: bool = False) -> None:
         kit = self.kit
         skip = (Option(kit.msg("skip"), "ans:skip"),)
-        rest = () if turn.data.get("editing") else (Option(kit.msg("skip_rest"), "ans:rest"),)
+        rest_label = kit.msg("skip_rest_check" if turn.data["mode"] == "check" else "skip_rest")
+        rest = () if turn.data.get("editing") else (Option(rest_label, "ans:rest"),)
         if step.kind == "story":
             options: tuple[Option, ...] = (Option(kit.msg("done_word"), "ans:selesai"),)
             text = step.ask
-            if turn.data["story"]:
+            if turn.data["story"] and turn.data["mode"] != "urgent":
                 text = kit.msg("story_more")
         elif step.kind == "checklist":
             text, options = self._checklist(turn, step)
@@ -264,10 +275,18 @@ class IntakeFlow:
         turn.data["media"].extend(m.stored for m in turn.message.media)
 
     def _absorb(self, data: dict[str, Any], reading: Reading) -> None:
-        """Answers read from the villager's words, where they have not answered themselves."""
+        """Answers read from the villager's words, where they have not answered themselves.
+
+        In an urgent report a name or number may be the victim's, so only the signs and the
+        country are taken from it; the officer reads the rest in the story itself.
+        """
+        rules = self.kit.content.reporting
+        urgent = data.get("mode") == "urgent"
         for key, value in reading.answers.items():
+            if urgent and not (key == "negara" or rules.question(key).kind == "choice"):
+                continue
             data["answers"].setdefault(key, value)
-        if reading.phone and not data.get("phone"):
+        if reading.phone and not data.get("phone") and not urgent:
             data["phone"] = reading.phone
 
     def _question_asked(self, turn: Turn, step: Step) -> bool:
@@ -298,9 +317,43 @@ class IntakeFlow:
         entry = kit.content.entry(entry_id)
         turn.say(entry.render(kit.office_values(turn.place) if turn.place else None))
         turn.say(kit.msg("back_to_report"))
-        step = self.current_step(turn)
-        if step is not None:
+        self.reask(turn)
+
+    def reask(self, turn: Turn) -> None:
+        """The report's open question again, whichever part of the report it is in."""
+        filing = self.kit.flows.filing
+        if turn.state == "identity":
+            filing.ask_identity(turn)
+        elif turn.state == "confirm":
+            filing.summary(turn)
+        elif turn.state == "edit":
+            filing.choose_edit(turn)
+        elif (step := self.current_step(turn)) is not None:
             self.ask(turn, step)
+
+    def question_aside(self, turn: Turn) -> bool:
+        """Outside a question step (the identity, the summary): a typed question answered, or False."""
+        kit = self.kit
+        if not turn.text or turn.payload or not kit.flows.menu.looks_like_question(turn.text):
+            return False
+        match = kit.index.match(turn.text)
+        if match.decision is Decision.ANSWER:
+            self.aside(turn, match.candidates[0].entry_id)
+        elif match.decision is Decision.SUGGEST and match.reason != "weak":
+            turn.say(kit.msg("question_in_report"), tuple(kit.entry_option(c.entry_id) for c in match.candidates))
+            self.reask(turn)
+        else:
+            turn.say(kit.msg("question_not_now"))
+            self.reask(turn)
+        return True
+
+    def keep_said(self, turn: Turn, text: str) -> bool:
+        """What a villager typed instead of picking joins the story and is read; True if it was long."""
+        if len(text.split()) <= 3:
+            return False
+        turn.data["story"].append(text)
+        self._absorb(turn.data, read(text, self.kit.content.reporting, self.kit.words))
+        return True
 
     def _story(self, turn: Turn, step: Step) -> None:
         kit = self.kit
@@ -366,9 +419,22 @@ class IntakeFlow:
                 or words.is_("done", text):
             self._finish(turn, step)
             return
+        if words.is_("ya", text):
+            if any(answers.get(q.key) == q.sign.value for q in signs if q.sign is not None):
+                self._finish(turn, step)   # "ya": the ticks read from the story are right
+            else:
+                turn.say(kit.msg("checklist_which"))
+                self.ask(turn, step)
+            return
         if self._question_asked(turn, step):
             return
-        turn.say(kit.msg("checklist_unknown"))
+        before = dict(answers)
+        if self.keep_said(turn, text):
+            if answers != before:
+                turn.data["picked_here"] = True   # "dia minta duit 2jt" ticks "asked to pay"
+            turn.say(kit.msg("said_kept"))
+        else:
+            turn.say(kit.msg("checklist_unknown"))
         self.ask(turn, step)
 
     def _choice(self, turn: Turn, step: Step) -> None:
@@ -387,7 +453,13 @@ class IntakeFlow:
         if chosen is None:
             if self._question_asked(turn, step):
                 return
-            turn.say(kit.msg("choice_unknown", n=str(len(values) + 1)))
+            if self.keep_said(turn, turn.text):
+                if turn.data["answers"].get(question.key):   # the words answered it after all
+                    self._finish(turn, step)
+                    return
+                turn.say(kit.msg("said_kept"))
+            else:
+                turn.say(kit.msg("choice_unknown", n=str(len(values) + 1)))
             self.ask(turn, step)
             return
         turn.data["answers"][question.key] = chosen
@@ -404,8 +476,15 @@ class IntakeFlow:
         if len(text) > MAX_ANSWER:
             turn.say(kit.msg("answer_too_long", max=str(MAX_ANSWER)))
             return
-        reading = read_who(text)
+        if kit.words.choose(text, {"skip": ("@tidak_tahu", "@skip")}):
+            self._finish(turn, step)   # "sy gak tau namanya pak"
+            return
+        reading = read_who(text) if len(text.split()) <= 8 else None
         if not reading:
+            if self.keep_said(turn, text):   # a story typed here is kept, not refused
+                turn.say(kit.msg("said_kept_story"))
+                self._finish(turn, step)
+                return
             turn.say(kit.msg("who_unknown"))
             self.ask(turn, step)
             return
@@ -448,8 +527,11 @@ class IntakeFlow:
             turn.data["phone"] = phone
         for display, phrases in question.read.items():
             tokens = kit.words.tokens(text)
-            if any(kit.words.tokens(p) and _has(tokens, kit.words.tokens(p)) for p in phrases):
-                if display.lower() not in text.lower():
+            if any(says(tokens, kit.words.tokens(p)) for p in phrases):
+                # "kamboja" stays; "di kuching" -> "Malaysia (di kuching)"; a whole sentence -> "Kamboja"
+                if len(text.split()) > 4:
+                    value = display
+                elif display.lower() not in text.lower():
                     value = f"{display} ({text})"
                 break
         turn.data["answers"][question.key] = value
@@ -478,9 +560,3 @@ class IntakeFlow:
             if question is not None and question.ask:
                 step = Step(question.key, question.kind, question.ask, (question.key,))
         return step
-
-
-def _has(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(tokens[i:i + n] == phrase for i in range(len(tokens) - n + 1))
-

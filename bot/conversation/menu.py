@@ -19,6 +19,9 @@ _PHONE = re.compile(r"\+?\d[\d\s().-]{4,}\d")
 STORY_WORDS = 12
 _QUESTION_WORDS = frozenset({"apa", "bagaimana", "berapa", "kapan", "di mana", "dimana", "mana", "kenapa",
                              "siapa", "apakah", "bisakah", "bolehkah", "gimana"})
+# "sabtu buka gak": a question that ends with "or not"
+_ASKING_LAST = frozenset({"gak", "ga", "gk", "nggak", "ngga", "enggak", "tidak", "tdk", "ndak", "nda", "kah",
+                          "blm", "belum"})
 
 
 class MenuFlow:
@@ -64,18 +67,23 @@ class MenuFlow:
         """A way to a person: the office of the villager's place, or the national channels."""
         kit = self.kit
         turn.go("menu")
+        kp2mi = kit.content.danger.line("kp2mi")
+        national = kit.msg("person_national", kp2mi=kp2mi.text if kp2mi else None)
         if turn.place is None:
-            turn.say(kit.msg("person_general"), (
-                Option(kit.msg("menu_village"), "menu:village"), kit.menu_option()))
+            turn.say(f"{kit.msg('person_general')}\n\n{national}", (
+                Option(kit.msg("menu_village"), "person:village"), kit.menu_option()))
             return
         office = kit.settings.office(turn.place.office_id)
         values = kit.office_values(turn.place)
         lines = [kit.msg("person_office", **{k: values.get(k) for k in (
-            "kantor_nama", "kantor_alamat", "kantor_telepon", "kantor_jam")})]
+            "kantor_nama", "kantor_alamat", "kantor_telepon", "kantor_jam", "petugas_nama")})]
+        if "kantor_telepon" not in values:
+            lines.append(kit.msg("person_phone_unknown"))
         contacts = [o for o in office.officers if o.public_contact]
         if contacts:
             lines.append(kit.msg("person_officers", petugas="\n".join(
                 kit.msg("person_officer_line", nama=o.name, kontak=o.public_contact) for o in contacts)))
+        lines.append(national)
         turn.say("\n\n".join(lines), (Option(kit.msg("menu_report"), "menu:report"), kit.menu_option()))
 
     def media_outside(self, turn: Turn) -> None:
@@ -106,7 +114,9 @@ class MenuFlow:
     def looks_like_question(self, text: str) -> bool:
         folded = fold(text)
         words = set(self.kit.index.normalizer.standard_words(text))
-        return text.rstrip().endswith("?") or bool(words & _QUESTION_WORDS) or folded.startswith("syarat")
+        typed = folded.split()
+        return text.rstrip().endswith("?") or bool(words & _QUESTION_WORDS) or folded.startswith("syarat") \
+            or (len(typed) >= 2 and typed[-1] in _ASKING_LAST)
 
     async def ask(self, turn: Turn) -> None:
         """A question for the FAQ."""
@@ -117,13 +127,21 @@ class MenuFlow:
         if match.reason != "chitchat":
             turn.faq = FaqDecision(match.decision.value,
                                    match.best if match.decision is Decision.ANSWER else None, office_id)
-        reading_offer = self._story_offer(turn)
+        to_report = await self._to_my_report(turn, match.decision)
+        reading_offer = to_report or self._story_offer(turn)
+        if to_report and match.decision is not Decision.ANSWER:
+            # Most likely more for the officers (an answer to their question), not a new question.
+            guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates) \
+                if match.decision is Decision.SUGGEST else ()
+            turn.go("menu", **self._kept_story(turn))
+            turn.say(kit.msg("add_to_report_ask"), to_report + guesses + (kit.menu_option(),))
+            return
         if match.decision is Decision.ANSWER:
             self.answer(turn, kit.content.entry(match.candidates[0].entry_id), extra=reading_offer)
         elif match.decision is Decision.SUGGEST and match.reason != "weak":
             turn.go("menu", **self._kept_story(turn))
             turn.say(kit.msg("faq_suggest"), reading_offer + tuple(
-                kit.entry_option(c.entry_id) for c in match.candidates))
+                kit.entry_option(c.entry_id) for c in match.candidates) + (kit.menu_option(),))
         elif match.reason == "chitchat":
             self.show(turn)
         else:
@@ -144,8 +162,37 @@ class MenuFlow:
             turn.say(reply, reading_offer + guesses + (
                 kit.entry_option("kontak-darurat"), kit.menu_option()))
 
+    async def _to_my_report(self, turn: Turn, decision: Decision) -> tuple[Option, ...]:
+        """A reporter writing more (an answer to an officer's question): one tap sends it to the case."""
+        text = turn.text
+        open_cases = [r for r in await self.kit.store.reports_of(turn.sender.key) if r.status != "ditutup"]
+        if not open_cases:
+            return ()
+        asked = open_cases[-1].public_note is not None   # an officer wrote last: this may be the answer
+        if decision is Decision.ANSWER and len(text.split()) < STORY_WORDS and not _PHONE.search(text) \
+                and not asked:
+            return ()
+        case_no = open_cases[-1].case_no
+        turn.data["pending_info"] = text
+        return (Option(self.kit.msg("add_to_report", case_no=case_no), f"addinfo:{case_no}"),)
+
+    async def add_info(self, turn: Turn, case_no: str) -> None:
+        """The message kept a turn ago goes to the reporter's own open case."""
+        kit = self.kit
+        text = str(turn.data.get("pending_info") or "")
+        report = await kit.store.report_by_case(case_no)
+        if not text or report is None or report.reporter_key != turn.sender.key or report.status == "ditutup":
+            self.show(turn)
+            return
+        await kit.casework.add_info(report, text, turn.now)
+        turn.go("menu")
+        turn.say(kit.msg("info_sent", case_no=case_no), (kit.menu_option(),))
+
     def _kept_story(self, turn: Turn) -> dict[str, str]:
-        return {"story": turn.text} if len(turn.text.split()) >= STORY_WORDS else {}
+        kept = {"story": turn.text} if len(turn.text.split()) >= STORY_WORDS else {}
+        if turn.data.get("pending_info"):
+            kept["pending_info"] = str(turn.data["pending_info"])
+        return kept
 
     def _story_offer(self, turn: Turn) -> tuple[Option, ...]:
         """A long message that already tells of an offer: one tap makes it a report."""

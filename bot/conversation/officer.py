@@ -7,7 +7,8 @@ import logging
 
 from bot import stats
 from bot.broadcast import Broadcasts, Draft, targets
-from bot.casework import OfficerCommand, parse_command
+from bot.casework import OfficerCommand, normalize_case_no, parse_command
+from bot.conversation.status import CASE_ONLY
 from bot.conversation.turn import Kit, Turn
 from bot.models import Reply
 from bot.routing import OfficerIdentity
@@ -28,7 +29,11 @@ class OfficerFlow:
         text, conv, now = turn.text, turn.conv, turn.now
         payload = turn.message.payload
         folded = fold(text)
-        if payload is None and folded.isdigit() and len(folded) <= 2 and not conv.data.get("options"):
+        listed = conv.data.get("options") or []
+        if payload is None and folded.isdigit() and len(folded) <= 2 and conv.state == "officer_list" and \
+                1 <= int(folded) <= len(listed):
+            payload = str(listed[int(folded) - 1][1])   # "2" under the KASUS list: the second case
+        elif payload is None and folded.isdigit() and len(folded) <= 2 and not listed:
             # "1" under an alert's "1. Tangani": the alert came through the outbox, not this chat.
             options = await kit.store.last_options_to(turn.sender)
             if 1 <= int(folded) <= len(options):
@@ -37,20 +42,29 @@ class OfficerFlow:
         if tools is not None:
             return tools
         command = parse_command(text, payload)
+        if command is None and payload is None and (number := CASE_ONLY.match(text)):
+            command = OfficerCommand("kasus", normalize_case_no(number.group(1).replace(" ", "-")), "")
         if command is None and conv.state == "officer_pending" and text:
             if kit.words.is_("menu", text) or kit.words.is_("cancel", text):
                 turn.officer_state = Conversation("menu", {})
                 return [Reply(kit.msg("cancelled"))]
             command = OfficerCommand(conv.data["verb"], conv.data["case_no"], text)
-        if command is None and folded.lstrip("/") in ("bantuan", "help", "petugas", "perintah"):
+        if command is None and (folded.lstrip("/") in ("bantuan", "help", "petugas", "perintah") or (
+                folded.isdigit() and len(folded) <= 2 and payload is None and not conv.data.get("options"))):
+            # A number with no alert or list to pick from is an officer looking for the commands.
             return [Reply(kit.msg("officer_help"))]
         if command is None:
             return None
         # The case step commits on its own (casework); a redelivery after a crash before the
         # turn's commit repeats it, which TANGANI and TUTUP ignore (the case's status).
         replies, prompted = await kit.casework.handle(officer, turn.sender, command, now)
-        turn.officer_state = Conversation("officer_pending", {"verb": command.verb, "case_no": command.case_no}) \
-            if prompted else Conversation("menu", {})
+        listed = [[o.label, o.payload] for o in replies[-1].options] if command.verb == "kasus" and \
+            command.case_no is None and replies else []
+        if prompted:
+            state = Conversation("officer_pending", {"verb": command.verb, "case_no": command.case_no})
+        else:
+            state = Conversation("officer_list", {"options": listed}) if listed else Conversation("menu", {})
+        turn.officer_state = state
         log.info("officer command verb=%s case=%s", command.verb, command.case_no)
         return replies
 

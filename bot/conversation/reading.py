@@ -12,22 +12,31 @@ from bot.reporting import Rules
 
 _HONORIFIC = r"(?:pak|bu|bapak|ibu|bang|abang|mas|kak|mbak|om|tante|cik|encik|mr|mrs|ms)"
 # "namanya Budi", "nama agennya: pak Budi Santoso"
-_NAMED = re.compile(rf"\bnama\w*\s*(?:adalah|ialah|:|=)?\s*((?:{_HONORIFIC}\.?\s+)?"
-                    r"[a-z][a-z'.-]{2,}(?:\s+[a-z][a-z'.-]{2,})?)", re.IGNORECASE)
+_NAMED = re.compile(rf"\bnama(?:[ \t]*nya|[ \t]*ny|\w*)[ \t]*(?:adalah|ialah|:|=)?[ \t]*"
+                    rf"((?:{_HONORIFIC}\.?[ \t]+)?[a-z][a-z'.-]+(?:[ \t]+[a-z][a-z'.-]+)?)", re.IGNORECASE)
+# "agen pak joko", "calo bu sri": a lower-case title is a name when it follows who they are.
+_ROLE_TITLED = re.compile(rf"\b(?:agen|agennya|calo|calonya|sponsor|tekong|perekrut|bos|tauke|toke|majikan)[ \t]+"
+                          rf"({_HONORIFIC}[ \t]+[a-z]{{3,}})", re.IGNORECASE)
+# "anak sy namanya siti": the name of the person taken, not of the recruiter.
+_KIN = re.compile(r"\b(?:anak|adik|adek|kakak|abang|suami|istri|bini|ibu|ayah|bapak|keponakan|ponakan|cucu|"
+                  r"saudara|teman|kawan|sy|saya|kamek|aku)\b\W+(?:\w+\W+)?$", re.IGNORECASE)
+_NOT_KNOWN = re.compile(r"\b(?:tidak|tdk|gak|ga|gk|nggak|ndak|tak|blm|belum)\s+(?:tau|tahu)\W*$", re.IGNORECASE)
+_PAY = re.compile(r"\b(?:minta|bayar|setor|transfer|kasih)\w*\s+(?:uang\s+|duit\s+)?(?:rp\.?\s*|rm\s*)?\d",
+                  re.IGNORECASE)
 # "Pak Budi" with a capital: a name, not "pak" said to the officer.
-_TITLED = re.compile(r"\b((?:Pak|Bu|Bapak|Ibu|Bang|Abang|Mas|Kak|Mbak|Om|Cik|Encik)\.?\s+"
-                     r"[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)")
+_TITLED = re.compile(r"\b((?:Pak|Bu|Bapak|Ibu|Bang|Abang|Mas|Kak|Mbak|Om|Cik|Encik)\.?[ \t]+"
+                     r"[A-Z][a-z'-]+(?:[ \t]+[A-Z][a-z'-]+)?)")
 _COMPANY = re.compile(r"\b(PT|CV|UD|LPK|P3MI|Yayasan|Sdn\.?\s*Bhd)\.?\s+([a-z0-9&'.-]+(?:\s+[a-z0-9&'.-]+){0,3})",
                       re.IGNORECASE)
 _AGENCY = re.compile(r"\b(?:agen|agensi|agency)\s+([A-Z][A-Za-z0-9&'.-]+(?:\s+[A-Z][A-Za-z0-9&'.-]+){0,2})")
-_WAGE = re.compile(r"\b(?:gaji|upah|digaji|dibayar)\w*\s*(?:sebesar|sekitar|kira\W*kira|katanya|nya|:)?\s*"
-                   r"((?:rp\.?|rm|ringgit)?\s*\d[\d.,]*\s*(?:juta|jt|ribu|rb|ringgit|rm|k)?"
+_WAGE = re.compile(r"\b(?:gaji|upah|digaji)\w*\s*(?:sebesar|sekitar|kira\W*kira|katanya|nya|:)?\s*"
+                   r"((?:rp\.?|rm|ringgit)?\s*\d(?:[\d.,]*\d)?(?:\s*(?:juta|jt|ribu|rb|ringgit|rm|k)\b)?"
                    r"(?:\s*(?:per|/|se)\s*(?:bulan|bln|hari|minggu))?)", re.IGNORECASE)
 _AGE = re.compile(r"\b(?:umur|usia|umurnya|usianya)\s*(\d{1,2})\b|"
                   r"\b(?:anak|adik|ponakan|keponakan|cucu)\b[^.\n]{0,25}?\b(\d{1,2})\s*(?:tahun|thn|th)\b",
                   re.IGNORECASE)
 # Words that end a name or a company name typed without punctuation.
-_STOP = frozenset(["nomornya", "tau", "tahu", "pasti", "lupa", "ingat", "kurang",
+_STOP = frozenset(["eh", "salah", "bukan", "nomornya", "tau", "tahu", "pasti", "lupa", "ingat", "kurang",
     "di", "yang", "dan", "dari", "ke", "untuk", "nawarin", "menawarkan", "nawarkan", "katanya", "gaji",
     "no", "nomor", "nomer", "hp", "wa", "mau", "itu", "tsb", "namanya", "nama", "dia", "ini", "ada",
     "kerja", "bekerja", "berangkat", "dengan", "dgn", "sama", "telp", "telepon", "tlp", "pt", "cv",
@@ -35,7 +44,7 @@ _STOP = frozenset(["nomornya", "tau", "tahu", "pasti", "lupa", "ingat", "kurang"
     "minta", "suruh", "pak", "bu", "orangnya", "orang", "sy", "saya", "kami", "kamek", "aku", "yg",
     "utk", "dr", "ga", "gak", "tidak", "tdk"
 ])
-_NOT_NAMES = frozenset([
+_NOT_NAMES = frozenset(["nya", "ny",
     "saya", "sy", "aku", "kamek", "kami", "dia", "agen", "agennya", "orang", "orangnya", "perusahaan",
     "pt", "cv", "desa", "kampung", "kantor", "petugas", "tidak", "gak", "ga", "lupa"
 ])
@@ -61,9 +70,16 @@ def _trim(words: str) -> str:
     return " ".join(kept)
 
 
+# "no sy 0813…", "hp saya 0812…": the reporter's own number, never the recruiter's.
+_OWN_NUMBER = re.compile(r"\b(?:no|nomor|nomer|hp|wa|telp|telepon)\W*(?:saya|sy|aku|ku|kamek|kami)\W*$|"
+                         r"\b(?:saya|sy|aku|kamek)\W*$", re.IGNORECASE)
+
+
 def find_phone(text: str) -> tuple[str, str] | None:
-    """(E.164, as typed) for the first phone number in the text: Indonesian or international."""
+    """(E.164, as typed) for the first phone number in the text that is not the writer's own."""
     for match in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE):
+        if _OWN_NUMBER.search(text[max(0, match.start - 25):match.start]):
+            continue
         e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
         return e164, match.raw_string
     return None
@@ -82,14 +98,19 @@ def find_company(text: str) -> str | None:
 
 
 def find_name(text: str) -> str | None:
-    for pattern in (_TITLED, _NAMED):
+    for pattern in (_TITLED, _ROLE_TITLED, _NAMED):
         for m in pattern.finditer(text):
+            before = text[:m.start()]
+            if pattern is _NAMED and (_KIN.search(before) or _NOT_KNOWN.search(before)):
+                continue   # "anak sy namanya siti": the victim; "gak tau namanya": no name
             words = m.group(1).split()
             title = words[0] if len(words) > 1 and re.fullmatch(_HONORIFIC, words[0], re.IGNORECASE) else ""
             name = _trim(" ".join(words[1:] if title else words))
+            name = name.title() if name.islower() else name
             name = f"{title.capitalize()} {name}".strip() if name else ""
-            if name and name.lower().split()[-1] not in _NOT_NAMES:
-                return name.title() if name.islower() else name
+            if name and name.lower().split()[-1] not in _NOT_NAMES and \
+                    not re.fullmatch(_HONORIFIC, name.split()[-1], re.IGNORECASE):
+                return name
     return None
 
 
@@ -103,9 +124,12 @@ def read(text: str, rules: Rules, words: Words) -> Reading:
         reading.answers["perusahaan"] = company
     if name := find_name(text):
         reading.answers["nama"] = name
+    if _PAY.search(text):
+        reading.answers["bayar"] = "ya"   # "minta 1jt", "suruh bayar 3 juta"
     if m := _WAGE.search(text):
-        wage = m.group(1).strip()
-        if any(c.isdigit() for c in wage):
+        wage = m.group(1).strip(" ,.;")
+        # "6 juta", "RM1500", "4.000.000": an amount; "gaji tidak dibayar 4 bulan" is not one
+        if re.search(r"(juta|jt|ribu|rb|ringgit|rm|rp|k)\b|\d{3}", wage, re.IGNORECASE):
             reading.answers["gaji"] = wage
     for m in _AGE.finditer(text):
         age = int(m.group(1) or m.group(2))
@@ -116,7 +140,7 @@ def read(text: str, rules: Rules, words: Words) -> Reading:
         if question.key in reading.answers:
             continue
         for value, phrases in question.read.items():
-            if any(_contains(tokens, words.tokens(p)) for p in phrases):
+            if any(says(tokens, words.tokens(p)) for p in phrases):
                 reading.answers[question.key] = value
                 break
     return reading
@@ -138,18 +162,18 @@ def read_who(text: str) -> Reading:
     if name is None:
         # What is left is the name, if it is short enough to be one ("Budi", "bang Anto").
         leftover = [w for w in re.sub(r"[^\w\s'.-]", " ", rest).split()
-                    if w.lower() not in _STOP and not w.isdigit()]
-        name = " ".join(leftover).strip(" .-") if 0 < len(leftover) <= 3 else None
+                    if (w.lower() not in _STOP or re.fullmatch(_HONORIFIC, w, re.IGNORECASE)) and not w.isdigit()]
+        name = " ".join(leftover).strip(" .-").title() if 0 < len(leftover) <= 3 else None
     if name:
         reading.answers["nama"] = name[:80]
     return reading
 
 
 # "paspor nanti dipegang agen" says "paspor dipegang": a phrase's words may stand this far apart.
-_GAP = 2
+_GAP = 3
 
 
-def _contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+def says(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     """The phrase's words in order, each at most _GAP words after the one before."""
     if not phrase:
         return False

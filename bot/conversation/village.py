@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.config import Area
 from bot.conversation.turn import Kit, Turn
 from bot.models import Option
-from bot.villages import Place, find_area, find_village, office_for, place_of
+from bot.villages import Place, clean, find_area, find_village, office_for, place_of, typed_name
 
 # Longer than this is a message, not a village name.
 _MAX_NAME = 60
@@ -15,9 +15,11 @@ class VillageFlow:
     def __init__(self, kit: Kit) -> None:
         self.kit = kit
 
-    def _areas(self) -> tuple[Option, ...]:
-        return tuple(Option(a.kabupaten, f"kab:{a.kabupaten}") for a in self.kit.settings.areas) or tuple(
+    def _areas(self, dont_know: bool = False) -> tuple[Option, ...]:
+        areas = tuple(Option(a.kabupaten, f"kab:{a.kabupaten}") for a in self.kit.settings.areas) or tuple(
             Option(k, f"kab:{k}") for k in sorted({v.kabupaten for v in self.kit.settings.villages}))
+        # Someone who does not know their kabupaten still reaches an office: the regional one.
+        return areas + ((Option(self.kit.msg("village_kab_dont_know"), "kab:-"),) if dont_know else ())
 
     def _area(self, name: str) -> Area | None:
         return next((a for a in self.kit.settings.areas if a.kabupaten == name), None)
@@ -48,8 +50,9 @@ class VillageFlow:
             if kind == "kab":
                 await self.kabupaten(turn, value)
             elif kind == "village" and value == "other":
-                turn.data["stage"] = "other_name"
-                turn.say(self.kit.msg("village_other_name"), (self.kit.menu_option(),))
+                self._ask_name(turn)
+            elif kind == "village" and value == "noname":
+                await self._named(turn, "", turn.data.get("kabupaten", ""), turn.data.get("kecamatan", ""))
             elif kind == "village":
                 await self.chosen(turn, value)
             elif kind == "kec":
@@ -58,8 +61,10 @@ class VillageFlow:
                 self.prompt(turn, turn.data.get("then", "menu"))
             return
         text = turn.text
-        if not text or len(text) > _MAX_NAME:
+        if not text:
             turn.say(self.kit.msg("village_type_name"), self._areas())
+            return
+        if not await self._is_a_place(turn, text):
             return
         if stage == "kecamatan":
             await self._kecamatan(turn, text)
@@ -91,9 +96,12 @@ class VillageFlow:
             return
         # A village we do not know: keep the name as typed and ask where it is.
         turn.data.update(stage="name_kab", name=text.strip())
-        turn.say(self.kit.msg("village_not_listed", text=text.strip()), self._areas())
+        turn.say(self.kit.msg("village_not_listed", text=text.strip()), self._areas(dont_know=True))
 
     async def kabupaten(self, turn: Turn, kabupaten: str, kecamatan: str = "") -> None:
+        if kabupaten == "-":
+            await self._nowhere(turn)
+            return
         if not kabupaten:
             self.prompt(turn, then=turn.data.get("then", "menu"))
             return
@@ -109,9 +117,55 @@ class VillageFlow:
         villages = [v for v in self.kit.settings.villages if v.kabupaten == kabupaten
                     and (not kecamatan or v.kecamatan == kecamatan)]
         turn.data.update(stage="other_name", kabupaten=kabupaten, kecamatan=kecamatan)
+        if not villages:
+            self._ask_name(turn)
+            return
         options = tuple(Option(v.name, f"village:{v.id}") for v in villages)
-        turn.say(self.kit.msg("village_pick" if villages else "village_other_name"),
-                 options + ((Option(self.kit.msg("village_other"), "village:other"),) if villages else ()))
+        turn.say(self.kit.msg("village_pick"), options + (Option(self.kit.msg("village_other"), "village:other"),))
+
+    def _ask_name(self, turn: Turn) -> None:
+        """The village's name, within the kabupaten (and kecamatan) already known."""
+        kit = self.kit
+        turn.data["stage"] = "other_name"
+        kecamatan, kabupaten = turn.data.get("kecamatan") or "", turn.data.get("kabupaten") or ""
+        area = kit.msg("village_area_kec", kecamatan=kecamatan, kabupaten=kabupaten) if kecamatan \
+            else kit.msg("village_area_kab", kabupaten=kabupaten)
+        turn.say(kit.msg("village_name_in", wilayah=area), (
+            Option(kit.msg("village_no_name"), "village:noname"), kit.menu_option()))
+
+    async def _is_a_place(self, turn: Turn, text: str) -> bool:
+        """False (and answered) when the message is a question or a story, not a place's name.
+
+        A question goes to the FAQ; a story typed while a report waits for the village joins
+        that report; "gak tau" asks for the kabupaten only.
+        """
+        kit = self.kit
+        words = clean(text).split()
+        if kit.words.is_("tidak_tahu", text) or kit.words.is_("skip", text):
+            if turn.data.get("stage") == "kecamatan":
+                return True
+            if turn.data.get("stage") == "name_kab":
+                await self._nowhere(turn)   # neither the village nor the kabupaten: still an office
+                return False
+            turn.data["name"] = ""
+            if turn.data.get("kabupaten"):
+                await self._named(turn, "", turn.data["kabupaten"], turn.data.get("kecamatan", ""))
+            else:
+                turn.data["stage"] = "name_kab"
+                turn.say(kit.msg("village_name_unknown"), self._areas(dont_know=True))
+            return False
+        if kit.flows.menu.looks_like_question(text) and find_village(kit.settings, text) is None:
+            turn.go("menu")   # the village can wait; the question is answered
+            await kit.flows.menu.ask(turn)
+            return False
+        if len(words) <= 4 and len(text) <= _MAX_NAME:
+            return True
+        keep = turn.data.get("keep")
+        if isinstance(keep, dict) and isinstance(keep.get("story"), list):
+            keep["story"].append(text)   # nothing the villager tells is lost
+            turn.say(kit.msg("village_story_kept"))
+        turn.say(kit.msg("village_type_name"), self._areas())
+        return False
 
     def _needs_kecamatan(self, kabupaten: str) -> bool:
         """Only where an office serves part of a kabupaten does the kecamatan change the office."""
@@ -133,9 +187,9 @@ class VillageFlow:
                  options + (Option(self.kit.msg("village_kecamatan_skip"), "kec:skip"),))
 
     async def _kecamatan(self, turn: Turn, typed: str) -> None:
-        if typed:
+        if typed and not (self.kit.words.is_("tidak_tahu", typed) or self.kit.words.is_("skip", typed)):
             found = find_area(self.kit.settings, typed)
-            turn.data["kecamatan"] = found[1] if found and found[1] else typed.strip()
+            turn.data["kecamatan"] = found[1] if found and found[1] else clean(typed).title()
         await self._finish_unlisted(turn)
 
     async def _named(self, turn: Turn, name: str, kabupaten: str, kecamatan: str) -> None:
@@ -152,12 +206,20 @@ class VillageFlow:
         if turn.data["stage"] == "ready":
             await self._finish_unlisted(turn)
 
+    async def _nowhere(self, turn: Turn) -> None:
+        """No kabupaten known: the regional office, which sees every office's cases, takes it."""
+        settings = self.kit.settings
+        office = settings.regional_office or settings.offices[0]
+        name = str(turn.data.get("name") or "")
+        await self._done(turn, Place(typed_name(name) if name else "", "", "", office.id))
+
     async def _finish_unlisted(self, turn: Turn) -> None:
         data = turn.data
         office = office_for(self.kit.settings, data["kabupaten"], data.get("kecamatan", ""))
         if office is None:
             office = self.kit.settings.offices[0]
-        place = Place(data["name"][:_MAX_NAME], data.get("kecamatan", ""), data["kabupaten"], office.id)
+        place = Place(typed_name(data["name"])[:_MAX_NAME] if data["name"] else "",
+                      data.get("kecamatan", ""), data["kabupaten"], office.id)
         await self._done(turn, place)
 
     async def chosen(self, turn: Turn, village_id: str) -> None:
@@ -173,8 +235,10 @@ class VillageFlow:
         keep = turn.data.get("keep") if turn.state == "village" else None
         turn.place = place
         values = kit.office_values(place)
-        key = "village_saved" if place.listed else "village_saved_unlisted"
-        turn.say(kit.msg(key, desa_nama=place.name, kantor_nama=values.get("kantor_nama")))
+        key = "village_saved" if place.listed else "village_saved_unlisted" if place.name and place.kabupaten \
+            else "village_saved_kab" if place.kabupaten else "village_saved_nowhere"
+        turn.say(kit.msg(key, desa_nama=place.name, kabupaten=place.kabupaten,
+                         kantor_nama=values.get("kantor_nama")))
         if then == "report":
             turn.go("menu")
             await kit.flows.intake.resume(turn, keep if isinstance(keep, dict) else {}, intro=True)

@@ -8,8 +8,9 @@ from bot.textnorm import Normalizer
 
 # Variation selectors and skin tones: "👍🏽" is "👍".
 _EMOJI_NOISE = dict.fromkeys([0xFE0F, 0x200D, *range(0x1F3FB, 0x1F400)])
-# Only a short answer is read for a word it contains: in a long sentence "tidak" is no answer.
-_CONTAINED_MAX_EXTRA = 2
+# Only a short answer is read for a word it contains: in a long sentence "tidak" is no answer
+# ("dia datang langsung ke kampung" is short enough).
+_CONTAINED_MAX_EXTRA = 4
 
 
 def _emoji_key(text: str) -> str:
@@ -48,6 +49,11 @@ class Words:
         """The message opens with a phrase of `name` ("mau lapor agen di desa" starts a report)."""
         key = self.tokens(text)
         return any(key[:len(p)] == p for p in self.phrases(name))
+
+    def within(self, name: str, text: str) -> bool:
+        """A phrase of `name` stands anywhere in the message, however long."""
+        key = self.tokens(text)
+        return any(key[i:i + len(p)] == p for p in self.phrases(name) for i in range(len(key) - len(p) + 1))
 
     def choose(self, text: str, options: Mapping[str, Iterable[str]]) -> str | None:
         """The option a short answer means, or None when it means none or several.
