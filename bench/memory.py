@@ -11,7 +11,7 @@ at once. The senders are registered first (village set, greeted), so every messa
 question. Logging is not configured (WARNING): only the core's own memory is measured.
 RSS = VmRSS from /proc/self/status, read at 0, 25k, 50k, 75k and 100k messages; if the
 4-minute budget runs out first, the last reading is taken where it stopped and the output says
-so. Beside RSS: the sizes of the core's in-memory maps (FloodGuard, SenderLocks, the matcher's
+so. Beside RSS: the sizes of the core's in-memory maps (FloodGuard, the per-sender locks, the matcher's
 decision cache) and of the SQLite file.
 """
 
@@ -73,7 +73,7 @@ async def main() -> None:
             held = sum(len(times) for times in dialogue.flood._seen.values())
             return f"{info.currsize if info else 0} / {stems} / {held}"
 
-        rows = [["0", f"{rss_mib():.1f}", "-", "-", len(dialogue.flood._seen), len(dialogue.locks._locks),
+        rows = [["0", f"{rss_mib():.1f}", "-", "-", len(dialogue.flood), len(dialogue.locks),
                  cached(), f"{db.stat().st_size / 2**20:.1f}"]]
         done = 0
         stopped_early = False
@@ -98,7 +98,7 @@ async def main() -> None:
             done = nxt
             elapsed = time.perf_counter() - t0
             rows.append([f"{done}", f"{rss_mib():.1f}", f"{n / elapsed:.0f}", f"{time.perf_counter() - start:.0f}",
-                         len(dialogue.flood._seen), len(dialogue.locks._locks), cached(),
+                         len(dialogue.flood), len(dialogue.locks), cached(),
                          f"{db.stat().st_size / 2**20:.1f}"])
             if done < target:
                 stopped_early = True

@@ -16,11 +16,12 @@ import contextlib
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.errors import StoreError
+from bot.keyed_locks import KeyedLocks
 from bot.models import Channel, Outgoing, Sender
 from bot.store import OutboxItem, Store
 
@@ -59,26 +60,6 @@ class Reconciler(Protocol):
         """
 
 
-class _RecipientLocks:
-    """One lock per recipient while in use: one recipient's messages go one at a time, in order."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    async def __call__(self, key: str, work: Callable[[], Awaitable[int]]) -> int:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                return await work()
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 @dataclass(frozen=True)
 class Backoff:
     first: float = 5.0        # seconds before the first retry
@@ -103,7 +84,7 @@ class Outbox:
         store.on_enqueued(self.wake.set)
         # Sent, but the database refused to record it (locked, full): record, never resend.
         self._unrecorded: dict[int, str | None] = {}
-        self._recipients = _RecipientLocks()
+        self._recipients = KeyedLocks()   # one recipient's messages one at a time, in order
         self._limit = asyncio.Semaphore(concurrency)
         self._recovery = asyncio.Lock()
         self._recovered = False

@@ -7,7 +7,6 @@ the second button mean the same.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -32,6 +31,7 @@ from bot.conversation.status import CASE_ONLY, CODE_CHECK, StatusFlow
 from bot.conversation.turn import Kit, Turn
 from bot.conversation.village import VillageFlow
 from bot.faq import FaqIndex
+from bot.keyed_locks import KeyedLocks
 from bot.models import IncomingMessage, Option, Outgoing, Reply, Sender
 from bot.routing import Routing
 from bot.sender_log import log_id
@@ -49,26 +49,6 @@ _REQUESTS = (("start_report", "menu:report"), ("start_status", "menu:status"), (
              ("start_village", "menu:village"), ("start_topics", "menu:topics"), ("start_ask", "menu:ask"))
 
 
-class SenderLocks:
-    """One lock per sender while it is in use, so one sender's messages run in order."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    async def __call__(self, key: str, work: Callable[[], Any]) -> Any:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                return await work()
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]   # nothing grows with the number of senders
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 class FloodGuard:
     """A token bucket per sender: a steady message a second never trips it, a burst does.
 
@@ -81,6 +61,9 @@ class FloodGuard:
         self.burst = float(max(burst, 1))
         self.max_senders = max_senders
         self._buckets: OrderedDict[str, tuple[float, float, bool]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     def allow(self, key: str, now: float) -> tuple[bool, bool]:
         """(allowed, first refusal since the last allowed message): only the first gets a reply."""
@@ -111,7 +94,7 @@ class Dialogue:
             forget=ForgetFlow(self.kit), emergency=EmergencyFlow(self.kit),
             officer=OfficerFlow(self.kit, self.broadcasts))
         self.kit.flows = self.flows
-        self.locks = SenderLocks()
+        self.locks = KeyedLocks()   # one sender's messages in order
         self.flood = FloodGuard(settings.rate_limit_messages, settings.rate_limit_burst)
 
     @property
