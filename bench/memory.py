@@ -67,11 +67,10 @@ async def main() -> None:
               f"{rss_start:.1f} MiB; after registering {SENDERS} senders {rss_mib():.1f} MiB")
 
         def cached() -> str:
-            """Decisions cached / stems cached / flood-guard timestamps held: each has a bound."""
+            """Decisions cached / stems cached: each has a bound (the flood guard's is its sender count)."""
             info = dialogue.index._cached.cache_info() if dialogue.index._cached else None
             stems = dialogue.index.normalizer.stem.cache_info().currsize
-            held = sum(len(times) for times in dialogue.flood._seen.values())
-            return f"{info.currsize if info else 0} / {stems} / {held}"
+            return f"{info.currsize if info else 0} / {stems}"
 
         rows = [["0", f"{rss_mib():.1f}", "-", "-", len(dialogue.flood), len(dialogue.locks),
                  cached(), f"{db.stat().st_size / 2**20:.1f}"]]
@@ -106,11 +105,11 @@ async def main() -> None:
         gc.collect()
         rss_gc = rss_mib()
         print()
-        print(table(["messages", "RSS MiB", "msg/s", "elapsed s", "FloodGuard senders", "SenderLocks",
-                     "decisions / stems / flood times", "SQLite MiB"], rows))
+        print(table(["messages", "RSS MiB", "msg/s", "elapsed s", "FloodGuard senders", "sender locks",
+                     "decisions / stems", "SQLite MiB"], rows))
         print(f"\n  after gc.collect(): RSS {rss_gc:.1f} MiB; replies returned: {replies}")
-        print(f"  bounds: decisions {knowledge.settings.match.cache_size}, stems 50,000 words, flood-guard"
-              f" times {knowledge.settings.rate_limit_messages} per sender for at most 50,000 senders, kept 60 s")
+        print(f"  bounds: decisions {knowledge.settings.match.cache_size}, stems 50,000 words, flood guard"
+              " one token bucket (two floats) per sender for at most 50,000 senders")
         if stopped_early:
             print(f"  STOPPED EARLY: the {BUDGET:.0f} s budget ran out at {done} of {MESSAGES} messages "
                   f"({done / SENDERS:.1f} per sender).")
