@@ -289,28 +289,6 @@ class IntakeFlow:
         if reading.phone and not data.get("phone") and not urgent:
             data["phone"] = reading.phone
 
-    def _question_asked(self, turn: Turn, step: Step) -> bool:
-        """A question typed in the middle of the report: answer it and ask ours again."""
-        kit = self.kit
-        text = turn.text
-        menu = kit.flows.menu
-        if not text or turn.payload or not menu.looks_like_question(text):
-            return False
-        match = kit.index.match(text)
-        if match.decision is Decision.ANSWER:
-            self.aside(turn, match.candidates[0].entry_id)
-        elif match.decision is Decision.SUGGEST and match.reason != "weak":
-            # The guesses and this question's own options in one list, so a number means one thing.
-            before = len(turn.replies)
-            self.ask(turn, step)
-            asked = turn.replies.pop(before)
-            guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates)
-            turn.say(f"{kit.msg('question_in_report')}\n\n{asked.text}", guesses + asked.options)
-        else:
-            turn.say(kit.msg("question_not_now"))
-            self.ask(turn, step)
-        return True
-
     def aside(self, turn: Turn, entry_id: str) -> None:
         """An FAQ answer given without leaving the report; then the open question again."""
         kit = self.kit
@@ -332,24 +310,32 @@ class IntakeFlow:
             self.ask(turn, step)
 
     def question_aside(self, turn: Turn) -> bool:
-        """Outside a question step (the identity, the summary): a typed question answered, or False."""
+        """A question typed mid-report, answered there; then the report's own question again.
+
+        False when the message does not read as a question.
+        """
         kit = self.kit
-        if not turn.text or turn.payload or not kit.flows.menu.looks_like_question(turn.text):
+        text = turn.text
+        if not text or turn.payload or not kit.flows.menu.looks_like_question(text):
             return False
-        match = kit.index.match(turn.text)
+        match = kit.index.match(text)
         if match.decision is Decision.ANSWER:
             self.aside(turn, match.candidates[0].entry_id)
         elif match.decision is Decision.SUGGEST and match.reason != "weak":
-            turn.say(kit.msg("question_in_report"), tuple(kit.entry_option(c.entry_id) for c in match.candidates))
+            # The guesses and the report's question in one list, so a number means one thing.
+            before = len(turn.replies)
             self.reask(turn)
+            asked = turn.replies.pop(before) if len(turn.replies) > before else Reply("")
+            guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates)
+            turn.say(f"{kit.msg('question_in_report')}\n\n{asked.text}".strip(), guesses + asked.options)
         else:
             turn.say(kit.msg("question_not_now"))
             self.reask(turn)
         return True
 
-    def keep_said(self, turn: Turn, text: str) -> bool:
-        """What a villager typed instead of picking joins the story and is read; True if it was long."""
-        if len(text.split()) <= 3:
+    def keep_said(self, turn: Turn, text: str, longer_than: int = 3) -> bool:
+        """What a villager typed beyond the question joins the story and is read; True if it was kept."""
+        if len(text.split()) <= longer_than:
             return False
         turn.data["story"].append(text)
         self._absorb(turn.data, read(text, self.kit.content.reporting, self.kit.words))
@@ -426,7 +412,7 @@ class IntakeFlow:
                 turn.say(kit.msg("checklist_which"))
                 self.ask(turn, step)
             return
-        if self._question_asked(turn, step):
+        if self.question_aside(turn):
             return
         before = dict(answers)
         if self.keep_said(turn, text):
@@ -451,7 +437,7 @@ class IntakeFlow:
             self._finish(turn, step)
             return
         if chosen is None:
-            if self._question_asked(turn, step):
+            if self.question_aside(turn):
                 return
             if self.keep_said(turn, turn.text):
                 if turn.data["answers"].get(question.key):   # the words answered it after all
@@ -471,7 +457,7 @@ class IntakeFlow:
         if not text:
             self.ask(turn, step)
             return
-        if self._question_asked(turn, step):
+        if self.question_aside(turn):
             return
         if len(text) > MAX_ANSWER:
             turn.say(kit.msg("answer_too_long", max=str(MAX_ANSWER)))
@@ -492,14 +478,8 @@ class IntakeFlow:
             turn.data["answers"][key] = value
         if reading.phone:
             turn.data["phone"] = reading.phone
-        self._keep_more(turn, text)
+        self.keep_said(turn, text, longer_than=6)   # an answer that tells more than was asked
         self._finish(turn, step)
-
-    def _keep_more(self, turn: Turn, text: str) -> None:
-        """An answer that tells more than was asked joins the story, so the officer reads all of it."""
-        if len(text.split()) > 6:
-            turn.data["story"].append(text)
-            self._absorb(turn.data, read(text, self.kit.content.reporting, self.kit.words))
 
     def _text(self, turn: Turn, step: Step) -> None:
         kit = self.kit
@@ -508,7 +488,7 @@ class IntakeFlow:
         if not text:
             self.ask(turn, step)
             return
-        if self._question_asked(turn, step):
+        if self.question_aside(turn):
             return
         if text.isdigit() and len(text) <= 2:
             # A number picked from a list the villager saw earlier, not an answer to this question.
@@ -535,7 +515,7 @@ class IntakeFlow:
                     value = f"{display} ({text})"
                 break
         turn.data["answers"][question.key] = value
-        self._keep_more(turn, text)
+        self.keep_said(turn, text, longer_than=6)   # an answer that tells more than was asked
         self._finish(turn, step)
 
     def edit(self, turn: Turn, key: str) -> None:
