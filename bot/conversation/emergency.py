@@ -46,6 +46,8 @@ class EmergencyFlow:
         turn.say(kit.msg(key, lines=help_lines), options)
 
     async def _open_case(self, turn: Turn) -> str | None:
+        if not turn.data.get("reporter"):
+            return None
         reports = [r for r in await self.kit.store.reports_of(turn.sender.key) if r.status != "ditutup"]
         return reports[-1].case_no if reports else None
 

@@ -184,6 +184,8 @@ class FilingFlow:
             text += "\n\n" + self.flag_lines(result.flags)
         turn.go("menu")
         turn.data.pop("draft", None)
+        if contactable:
+            turn.data["reporter"] = True   # later messages may be more for this case
         turn.say(text, tuple(kit.entry_option(f.entry) for f in result.flags[:3]
                              if f.entry in kit.content.by_id) + (kit.menu_option(),))
 

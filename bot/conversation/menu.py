@@ -165,6 +165,8 @@ class MenuFlow:
     async def _to_my_report(self, turn: Turn, decision: Decision) -> tuple[Option, ...]:
         """A reporter writing more (an answer to an officer's question): one tap sends it to the case."""
         text = turn.text
+        if not turn.data.get("reporter"):
+            return ()   # never filed a contactable report from this chat: nothing to add to
         open_cases = [r for r in await self.kit.store.reports_of(turn.sender.key) if r.status != "ditutup"]
         if not open_cases:
             return ()

@@ -52,10 +52,16 @@ class Turn:
         return self.conv.data
 
     def go(self, state: str, **data: Any) -> None:
-        """Move to `state`; a kept unfinished report travels along until it is resumed or dropped."""
+        """Move to `state`; a kept unfinished report travels along until it is resumed or dropped.
+
+        So does the mark that this chat filed a contactable report: only then is a message looked
+        up against open cases, so other villagers' messages cost no extra trip to the database.
+        """
         draft = self.conv.data.get("draft")
         if draft is not None and "draft" not in data and state != "report":
             data["draft"] = draft
+        if self.conv.data.get("reporter") and "reporter" not in data:
+            data["reporter"] = True
         self.conv = Conversation(state, data)
 
     def say(self, text: str, options: tuple[Option, ...] = ()) -> None:
