@@ -277,8 +277,8 @@ class Dialogue:
             return
         if payload is not None and await self._payload(turn, payload):
             return
-        if in_report and plain and self._request(turn) not in (None, "menu:report"):
-            self._guard(turn, self._request(turn) or "menu")
+        if in_report and plain and (elsewhere := self._request(turn)) not in (None, "menu:report"):
+            self._guard(turn, elsewhere or "menu")
             return
         # The flow whose question is open.
         if state == "report":
