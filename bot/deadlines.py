@@ -1,0 +1,191 @@
+"""Deadlines of a case in working time: office hours, weekends, and Indonesia's holidays and joint leave days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import holidays
+
+from bot.config import RISKS, DeadlineSettings, Span, in_quiet_hours
+
+ACKNOWLEDGE = "tanggap"    # the deadline to acknowledge ("Tangani") a new case
+CLOSE = "tutup"            # the deadline to close it
+STEPS = (1, 2, 3)          # reminder to the office, then the head of office, then the Kantor Wilayah
+_SEARCH_DAYS = 3660        # no span in the config reaches past ten years of days
+
+
+class WorkingCalendar:
+    """Working hours on working days in one time zone, less public holidays and joint leave days.
+
+    Holidays come from the `holidays` package: Indonesia's public holidays ("public") and the
+    government's joint leave days, cuti bersama ("government"), which offices also close for.
+    """
+
+    def __init__(self, settings: DeadlineSettings) -> None:
+        self.zone = settings.zone
+        self.start = settings.day_start
+        self.end = settings.day_end
+        self.weekdays = frozenset(settings.working_days)
+        self.day_length = (dt.datetime.combine(dt.date(2000, 1, 1), self.end)
+                           - dt.datetime.combine(dt.date(2000, 1, 1), self.start))
+        self._holidays = holidays.country_holidays("ID", categories=("public", "government"), language="id")
+        self._working: dict[dt.date, bool] = {}
+
+    def holiday(self, day: dt.date) -> str | None:
+        """The holiday's name in Indonesian, or None on an ordinary day."""
+        name = self._holidays.get(day)
+        return str(name) if name else None
+
+    def is_working_day(self, day: dt.date) -> bool:
+        known = self._working.get(day)
+        if known is None:
+            known = self._working[day] = day.weekday() in self.weekdays and day not in self._holidays
+        return known
+
+    def _hours(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        return (dt.datetime.combine(day, self.start, self.zone), dt.datetime.combine(day, self.end, self.zone))
+
+    def add(self, start: dt.datetime, span: dt.timedelta) -> dt.datetime:
+        """The earliest moment by which `span` of working time has passed since `start`."""
+        cursor = start.astimezone(self.zone)
+        if span <= dt.timedelta(0):
+            return start
+        day = cursor.date()
+        remaining = span
+        for _ in range(_SEARCH_DAYS):
+            if self.is_working_day(day):
+                opens, closes = self._hours(day)
+                begin = max(cursor, opens)
+                if begin < closes:
+                    if remaining <= closes - begin:
+                        return (begin + remaining).astimezone(dt.UTC)
+                    remaining -= closes - begin
+            day += dt.timedelta(days=1)
+            cursor = dt.datetime.combine(day, dt.time(), self.zone)
+        raise ValueError("no working time within ten years: check deadlines.working_days")
+
+    def latest_start(self, end: dt.datetime, span: dt.timedelta) -> dt.datetime:
+        """The latest start whose `add(start, span)` is not after `end`.
+
+        `add` is monotonic, so every earlier start is due too: one comparison on the filing time
+        finds every case due, however many are open.
+        """
+        cursor = end.astimezone(self.zone)
+        if span <= dt.timedelta(0):
+            return end
+        day = cursor.date()
+        remaining = span
+        for _ in range(_SEARCH_DAYS):
+            if self.is_working_day(day):
+                opens, closes = self._hours(day)
+                finish = min(cursor, closes)
+                if finish > opens:
+                    if remaining <= finish - opens:
+                        return (finish - remaining).astimezone(dt.UTC)
+                    remaining -= finish - opens
+            cursor = dt.datetime.combine(day, dt.time(), self.zone)
+            day -= dt.timedelta(days=1)
+        raise ValueError("no working time within ten years: check deadlines.working_days")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: str             # ACKNOWLEDGE or CLOSE
+    due: dt.datetime
+
+
+@dataclass(frozen=True)
+class Due:
+    """One escalation step that falls due: cases of `risk` filed at or before `filed_by`."""
+
+    kind: str
+    step: int
+    risk: str
+    filed_by: dt.datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.step}"
+
+
+class Deadlines:
+    """When each case must be acknowledged and closed, and when each escalation step falls due."""
+
+    def __init__(self, settings: DeadlineSettings) -> None:
+        self.settings = settings
+        self.calendar = WorkingCalendar(settings)
+
+    def round_the_clock(self, risk: str) -> bool:
+        return risk in self.settings.round_the_clock
+
+    def _clock(self, kind: str, risk: str) -> bool:
+        """Calendar time for the acknowledgement of a round-the-clock level; working time otherwise."""
+        return kind == ACKNOWLEDGE and self.round_the_clock(risk)
+
+    def _span(self, kind: str, risk: str, step: int = 1) -> dt.timedelta:
+        day = dt.timedelta(hours=24) if self._clock(kind, risk) else self.calendar.day_length
+        base: Span = self.settings.acknowledge[risk] if kind == ACKNOWLEDGE else self.settings.close
+        total = base.length(day)
+        if step == 2:
+            total += self.settings.head_after[risk].length(day)
+        elif step == 3:
+            total += self.settings.regional_after[risk].length(day)
+        return total
+
+    def after(self, kind: str, risk: str, filed: dt.datetime, step: int = 1) -> dt.datetime:
+        """When step `step` of the `kind` deadline falls for a case of `risk` filed at `filed` (1: itself)."""
+        span = self._span(kind, risk, step)
+        return filed + span if self._clock(kind, risk) else self.calendar.add(filed, span)
+
+    def acknowledge_by(self, risk: str, filed: dt.datetime) -> dt.datetime:
+        return self.after(ACKNOWLEDGE, risk, filed)
+
+    def close_by(self, risk: str, filed: dt.datetime) -> dt.datetime:
+        return self.after(CLOSE, risk, filed)
+
+    def current(self, status: str, risk: str, filed: dt.datetime) -> Deadline | None:
+        """The deadline a case is working towards now: acknowledging while new, closing once handled."""
+        if status == "baru":
+            return Deadline(ACKNOWLEDGE, self.acknowledge_by(risk, filed))
+        if status == "ditangani":
+            return Deadline(CLOSE, self.close_by(risk, filed))
+        return None
+
+    def met(self, risk: str, filed: dt.datetime, acknowledged: dt.datetime | None,
+            closed: dt.datetime | None, now: dt.datetime) -> bool | None:
+        """Whether a case kept its deadlines; None while it cannot be told yet.
+
+        Kept: acknowledged by its deadline and, once the closing deadline has come, closed by it.
+        """
+        ack_by = self.acknowledge_by(risk, filed)
+        if acknowledged is None and now < ack_by:
+            return None
+        if acknowledged is None or acknowledged > ack_by:
+            return False
+        close_by = self.close_by(risk, filed)
+        if closed is None:
+            return now < close_by
+        return closed <= close_by
+
+    def due_steps(self, now: dt.datetime, *, quiet: bool) -> list[Due]:
+        """Every (deadline, step, risk) with the latest filing time that makes it due at `now`, in step order.
+
+        In quiet hours only the round-the-clock levels are escalated; the others wait for morning.
+        """
+        out = []
+        for kind in (ACKNOWLEDGE, CLOSE):
+            for step in STEPS:
+                for risk in RISKS:
+                    if quiet and not self.round_the_clock(risk):
+                        continue
+                    span = self._span(kind, risk, step)
+                    filed_by = now - span if self._clock(kind, risk) else self.calendar.latest_start(now, span)
+                    out.append(Due(kind, step, risk, filed_by))
+        return out
+
+    def quiet(self, now: dt.datetime) -> bool:
+        return in_quiet_hours(self.settings, now.astimezone(self.settings.zone).time())
+
+    def local(self, now: dt.datetime) -> dt.datetime:
+        return now.astimezone(self.settings.zone)
