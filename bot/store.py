@@ -1374,6 +1374,29 @@ class Store:
         return [CaseClock(r[0], r[1], r[2], r[3], r[4], _parse(r[5]) or dt.datetime.min, _parse(r[6]),
                           _parse(r[7])) for r in rows]
 
+    async def desk_deadline_keys(self, offices: Sequence[str], f: CaseFilter, status: str, risk: str,
+                                 filed_by: dt.datetime | None, limit: int) -> tuple[list[tuple[int, dt.datetime]],
+                                                                                    int]:
+        """The oldest `limit` (id, filed) of one status and risk with the inbox's filters, and how many there are.
+
+        A deadline grows with the filing time within one status and risk, so the inbox sorted by
+        deadline merges these short runs instead of computing a deadline for every open case.
+        `filed_by`: only cases filed then or before (the overdue ones).
+        """
+        where, args = _case_where(offices, f)
+        where += " AND status = ? AND risk = ?"
+        args += [status, risk]
+        if f.assigned_to is not None:
+            where += " AND assigned_to = ?"
+            args.append(f.assigned_to)
+        if filed_by is not None:
+            where += " AND created_at <= ?"
+            args.append(_iso(filed_by))
+        rows = await self._all(f"SELECT id, created_at FROM reports WHERE {where} "  # noqa: S608
+                               "ORDER BY created_at, id LIMIT ?", (*args, limit))
+        total = await self._one(f"SELECT count(*) FROM reports WHERE {where}", args)  # noqa: S608
+        return [(r[0], _parse(r[1]) or dt.datetime.min) for r in rows], int(total[0])
+
     async def reports_by_id(self, ids: Sequence[int]) -> list[Report]:
         """These reports, in the order of `ids`."""
         rows = await self._all(
