@@ -40,7 +40,8 @@ async def filed(rig: Rig, office: str, village: str, risk: str, at: dt.datetime,
 async def seeded(rig: Rig) -> dict[str, Report]:
     """Kanim Sanggau: one overdue low-risk case, one fresh high-risk, one medium due tomorrow; one of Ketapang."""
     cases = {
-        "late": await filed(rig, "SGU", "semuntai", "rendah", dt.datetime(2026, 11, 4, 9, 0, tzinfo=WIB), "Lambat"),
+        "late": await filed(rig, "SGU", "semuntai", "rendah", dt.datetime(2026, 11, 4, 9, 0, tzinfo=WIB),
+                            "Lambat"),
         "danger": await filed(rig, "SGU", "semuntai", "tinggi", dt.datetime(2026, 11, 12, 9, 0, tzinfo=WIB),
                               "Bahaya"),
         "soon": await filed(rig, "SGU", "sungai-kelik", "sedang", dt.datetime(2026, 11, 12, 8, 0, tzinfo=WIB),
@@ -110,7 +111,8 @@ async def test_the_regional_view_has_a_row_per_office_and_village_and_a_csv(rig:
     assert sanggau[1:4] == ["3", "3", "1"]
     assert sanggau[6] == "50"           # of the two that can be judged, one kept its deadline
     assert offices["Kantor Imigrasi Kelas II Non TPI Ketapang"][1:4] == ["1", "1", "1"]
-    villages = [[td.get_text(strip=True) for td in tr.select("td")] for tr in page.select("#table-wilayah_desa tbody tr")]
+    villages = [[td.get_text(strip=True) for td in tr.select("td")]
+                for tr in page.select("#table-wilayah_desa tbody tr")]
     assert ["Semuntai", "SGU", "2", "1", "0", "1", "12-11-2026 09:00"] in villages
     assert page.select("canvas[data-chart]")
     body = await (await kanwil.get("/console/wilayah.csv?dari=2026-10-01")).text()

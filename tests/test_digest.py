@@ -43,7 +43,8 @@ def digests_to_group(bot: Bot) -> list[str]:
     return [o.text for o in bot.telegram.sent if o.kind == "digest" and o.recipient.user_id == SGU_GROUP]
 
 
-async def test_one_digest_per_office_per_working_day_also_after_a_restart(office: Knowledge, tmp_path: Path) -> None:
+async def test_one_digest_per_office_per_working_day_also_after_a_restart(office: Knowledge,
+                                                                         tmp_path: Path) -> None:
     async with open_bot(office, tmp_path) as bot:
         assert await digest_at(bot, wib(2026, 11, 9, 7, 29)) == 0        # Monday, before 07:30
         first = await digest_at(bot, wib(2026, 11, 9, 7, 30))
