@@ -72,8 +72,8 @@ async def collect(store: Store, settings: Settings, deadlines: Deadlines, t: Con
         village_rows.append((name, settings.office(office).id, n, high, medium, low,
                              f"{deadlines.local(last):%d-%m-%Y %H:%M}"))
     tables.append(Table("wilayah_desa", t("regional_villages"),
-                        (t("col_village"), t("col_office"), t("col_reports"), t("risk_tinggi"), t("risk_sedang"),
-                         t("risk_rendah"), t("col_last_report")), tuple(village_rows)))
+                        (t("col_village"), t("col_office"), t("col_reports"), t("col_high"), t("col_medium"),
+                         t("col_low"), t("col_last_report")), tuple(village_rows)))
 
     weeks = []
     monday = deadlines.local(start).date()
