@@ -435,7 +435,8 @@ async def reports_csv(request: web.Request) -> web.Response:
     start, end, offices = _period(request)
     reports = await desk.store.reports_in(offices, start, end)
     await desk.cases.record(scope_of(request), "unduh", _net(request), None, "laporan.csv")
-    return _csv(export_reports_csv(reports, desk.cases.settings), f"laporan-{start:%Y%m%d}.csv")
+    return _csv(export_reports_csv(reports, desk.cases.settings, desk.cases.casework.deadlines, desk.clock()),
+                f"laporan-{start:%Y%m%d}.csv")
 
 
 def _csv(text: str, filename: str) -> web.Response:
