@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from bot.config import RISKS, DeadlineSettings, Span, in_quiet_hours
 ACKNOWLEDGE = "tanggap"    # the deadline to acknowledge ("Tangani") a new case
 CLOSE = "tutup"            # the deadline to close it
 STEPS = (1, 2, 3)          # reminder to the office, then the head of office, then the Kantor Wilayah
-_SEARCH_DAYS = 3660        # no span in the config reaches past ten years of days
+_MAX_YEARS = 200           # working days are listed for at most this many years
 
 
 class WorkingCalendar:
@@ -20,6 +21,8 @@ class WorkingCalendar:
 
     Holidays come from the `holidays` package: Indonesia's public holidays ("public") and the
     government's joint leave days, cuti bersama ("government"), which offices also close for.
+    Working days are kept as a sorted list, a year at a time, so adding 14 working days is one
+    jump in the list rather than a walk through the calendar (bench/deadlines.py).
     """
 
     def __init__(self, settings: DeadlineSettings) -> None:
@@ -30,40 +33,77 @@ class WorkingCalendar:
         self.day_length = (dt.datetime.combine(dt.date(2000, 1, 1), self.end)
                            - dt.datetime.combine(dt.date(2000, 1, 1), self.start))
         self._holidays = holidays.country_holidays("ID", categories=("public", "government"), language="id")
-        self._working: dict[dt.date, bool] = {}
+        self._years: set[int] = set()
+        self._days: list[int] = []          # ordinals of the working days of the years in _years, sorted
 
     def holiday(self, day: dt.date) -> str | None:
         """The holiday's name in Indonesian, or None on an ordinary day."""
         name = self._holidays.get(day)
         return str(name) if name else None
 
-    def is_working_day(self, day: dt.date) -> bool:
-        known = self._working.get(day)
-        if known is None:
-            known = self._working[day] = day.weekday() in self.weekdays and day not in self._holidays
-        return known
+    def _cover(self, first: int, last: int) -> None:
+        missing = [y for y in range(first, last + 1) if y not in self._years]
+        if not missing:
+            return
+        if len(self._years) + len(missing) > _MAX_YEARS:
+            raise ValueError("a deadline beyond the years a case can live: check deadlines.working_days")
+        for year in missing:
+            day = dt.date(year, 1, 1)
+            while day.year == year:
+                if day.weekday() in self.weekdays and day not in self._holidays:
+                    self._days.append(day.toordinal())
+                day += dt.timedelta(days=1)
+            self._years.add(year)
+        self._days.sort()
 
-    def _hours(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-        return (dt.datetime.combine(day, self.start, self.zone), dt.datetime.combine(day, self.end, self.zone))
+    def is_working_day(self, day: dt.date) -> bool:
+        self._cover(day.year, day.year)
+        i = bisect.bisect_left(self._days, day.toordinal())
+        return i < len(self._days) and self._days[i] == day.toordinal()
+
+    def _nth(self, index: int) -> dt.date:
+        """The working day at `index` of the list, covering more years until it exists."""
+        lo, hi = min(self._years), max(self._years)
+        while index >= len(self._days) or index < 0:
+            before = self._days[0]
+            if index < 0:
+                lo -= 1
+            else:
+                hi += 1
+            self._cover(lo, hi)
+            index += bisect.bisect_left(self._days, before)   # days added in front shift the index
+        return dt.date.fromordinal(self._days[index])
+
+    def _opens(self, day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, self.start, self.zone)
+
+    def _position(self, moment: dt.datetime, *, forward: bool) -> tuple[int, dt.timedelta]:
+        """(index of a working day, working time into it) for `moment`; outside hours, the nearest edge."""
+        local = moment.astimezone(self.zone)
+        day = local.date()
+        self._cover(day.year - 1, day.year + 1)
+        ordinal = day.toordinal()
+        i = bisect.bisect_left(self._days, ordinal)
+        if i < len(self._days) and self._days[i] == ordinal:
+            offset = local - self._opens(day)
+            if dt.timedelta(0) < offset < self.day_length:
+                return i, offset
+            if offset <= dt.timedelta(0):
+                return (i, dt.timedelta(0)) if forward else (i - 1, self.day_length)
+            return (i + 1, dt.timedelta(0)) if forward else (i, self.day_length)
+        # Not a working day: `i` is the next working day.
+        return (i, dt.timedelta(0)) if forward else (i - 1, self.day_length)
 
     def add(self, start: dt.datetime, span: dt.timedelta) -> dt.datetime:
         """The earliest moment by which `span` of working time has passed since `start`."""
-        cursor = start.astimezone(self.zone)
         if span <= dt.timedelta(0):
             return start
-        day = cursor.date()
-        remaining = span
-        for _ in range(_SEARCH_DAYS):
-            if self.is_working_day(day):
-                opens, closes = self._hours(day)
-                begin = max(cursor, opens)
-                if begin < closes:
-                    if remaining <= closes - begin:
-                        return (begin + remaining).astimezone(dt.UTC)
-                    remaining -= closes - begin
-            day += dt.timedelta(days=1)
-            cursor = dt.datetime.combine(day, dt.time(), self.zone)
-        raise ValueError("no working time within ten years: check deadlines.working_days")
+        i, offset = self._position(start, forward=True)
+        total = offset + span
+        whole, part = divmod(total, self.day_length)
+        k = whole - 1 if not part else whole      # the earliest moment: at closing, not next opening
+        into = total - k * self.day_length
+        return (self._opens(self._nth(i + k)) + into).astimezone(dt.UTC)
 
     def latest_start(self, end: dt.datetime, span: dt.timedelta) -> dt.datetime:
         """The latest start whose `add(start, span)` is not after `end`.
@@ -71,22 +111,15 @@ class WorkingCalendar:
         `add` is monotonic, so every earlier start is due too: one comparison on the filing time
         finds every case due, however many are open.
         """
-        cursor = end.astimezone(self.zone)
         if span <= dt.timedelta(0):
             return end
-        day = cursor.date()
-        remaining = span
-        for _ in range(_SEARCH_DAYS):
-            if self.is_working_day(day):
-                opens, closes = self._hours(day)
-                finish = min(cursor, closes)
-                if finish > opens:
-                    if remaining <= finish - opens:
-                        return (finish - remaining).astimezone(dt.UTC)
-                    remaining -= finish - opens
-            cursor = dt.datetime.combine(day, dt.time(), self.zone)
-            day -= dt.timedelta(days=1)
-        raise ValueError("no working time within ten years: check deadlines.working_days")
+        i, offset = self._position(end, forward=False)
+        if span <= offset:
+            return (self._opens(self._nth(i)) + offset - span).astimezone(dt.UTC)
+        remaining = span - offset
+        whole, part = divmod(remaining, self.day_length)
+        k = whole + (1 if part else 0)
+        return (self._opens(self._nth(i - k)) + (k * self.day_length - remaining)).astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.config import DeadlineSettings, load_settings
@@ -78,6 +78,8 @@ moments = st.datetimes(min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(
 
 
 @settings(max_examples=300, deadline=None)
+@example(now=wib(2026, 2, 18, 7, 30), risk="sedang", step=1, kind=ACKNOWLEDGE)
+@example(now=wib(2026, 2, 18, 16, 0), risk="rendah", step=3, kind=CLOSE)
 @given(now=moments, risk=st.sampled_from(["tinggi", "sedang", "rendah"]), step=st.sampled_from([1, 2, 3]),
        kind=st.sampled_from([ACKNOWLEDGE, CLOSE]))
 def test_the_escalation_cutoff_is_exactly_the_last_filing_time_that_is_due(
@@ -87,6 +89,34 @@ def test_the_escalation_cutoff_is_exactly_the_last_filing_time_that_is_due(
     due = next(d for d in DEADLINES.due_steps(now, quiet=False) if (d.kind, d.step, d.risk) == (kind, step, risk))
     assert DEADLINES.after(kind, risk, due.filed_by, step) <= now
     assert DEADLINES.after(kind, risk, due.filed_by + dt.timedelta(seconds=1), step) > now
+
+
+def walked(start: dt.datetime, span: dt.timedelta) -> dt.datetime:
+    """The same sum the slow way: day by day through the calendar, as a person would count."""
+    calendar = DEADLINES.calendar
+    cursor, day, remaining = start.astimezone(WIB), start.astimezone(WIB).date(), span
+    while True:
+        if calendar.is_working_day(day):
+            opens = dt.datetime.combine(day, dt.time(7, 30), WIB)
+            closes = dt.datetime.combine(day, dt.time(16, 0), WIB)
+            begin = max(cursor, opens)
+            if begin < closes:
+                if remaining <= closes - begin:
+                    return begin + remaining
+                remaining -= closes - begin
+        day += dt.timedelta(days=1)
+        cursor = dt.datetime.combine(day, dt.time(), WIB)
+
+
+@settings(max_examples=500, deadline=None)
+@given(start=moments, minutes=st.integers(min_value=1, max_value=40 * 510))
+@example(start=wib(2026, 2, 13, 16, 0), minutes=510)      # at closing, before the long weekend
+@example(start=wib(2026, 2, 18, 7, 30), minutes=510)      # at opening: one day ends at closing
+@example(start=wib(2026, 2, 13, 15, 0), minutes=60)       # exactly to closing
+@example(start=wib(2026, 12, 31, 15, 0), minutes=600)     # across the new year
+def test_working_time_jumps_agree_with_walking_the_calendar(start: dt.datetime, minutes: int) -> None:
+    span = dt.timedelta(minutes=minutes)
+    assert DEADLINES.calendar.add(start, span) == walked(start, span)
 
 
 def _config(tmp_path: Path, deadlines: object) -> Path:
