@@ -42,6 +42,8 @@ class WorkingCalendar:
         return str(name) if name else None
 
     def _cover(self, first: int, last: int) -> None:
+        if first in self._years and last in self._years and last - first < 3:
+            return   # the usual call: this year and its neighbours, listed long ago
         missing = [y for y in range(first, last + 1) if y not in self._years]
         if not missing:
             return
@@ -63,6 +65,8 @@ class WorkingCalendar:
 
     def _nth(self, index: int) -> dt.date:
         """The working day at `index` of the list, covering more years until it exists."""
+        if 0 <= index < len(self._days):
+            return dt.date.fromordinal(self._days[index])
         lo, hi = min(self._years), max(self._years)
         while index >= len(self._days) or index < 0:
             before = self._days[0]
@@ -148,6 +152,9 @@ class Deadlines:
     def __init__(self, settings: DeadlineSettings) -> None:
         self.settings = settings
         self.calendar = WorkingCalendar(settings)
+        # Every (deadline, risk, step) span, computed once: a pass asks for them per case.
+        self._spans = {(kind, risk, step): self._compute_span(kind, risk, step)
+                       for kind in (ACKNOWLEDGE, CLOSE) for risk in RISKS for step in STEPS}
 
     def round_the_clock(self, risk: str) -> bool:
         return risk in self.settings.round_the_clock
@@ -157,6 +164,9 @@ class Deadlines:
         return kind == ACKNOWLEDGE and self.round_the_clock(risk)
 
     def _span(self, kind: str, risk: str, step: int = 1) -> dt.timedelta:
+        return self._spans[(kind, risk, step)]
+
+    def _compute_span(self, kind: str, risk: str, step: int) -> dt.timedelta:
         day = dt.timedelta(hours=24) if self._clock(kind, risk) else self.calendar.day_length
         base: Span = self.settings.acknowledge[risk] if kind == ACKNOWLEDGE else self.settings.close
         total = base.length(day)

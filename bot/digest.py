@@ -9,7 +9,6 @@ from bot.casework import Casework
 from bot.config import Office
 from bot.escalation import age, when
 from bot.models import Option, Outgoing
-from bot.store import Report
 
 log = logging.getLogger(__name__)
 LISTED = 10        # cases listed by name (each with its button); the rest are counted
@@ -53,16 +52,18 @@ class Digest:
         msg = cw.content.message
         since = await self.store.last_digest(office.id) or now - dt.timedelta(days=1)
         new = await self.store.reports_between(office.id, since, now)
-        open_cases = await self.store.open_reports(office.id)
-        dated: list[tuple[dt.datetime, Report]] = []
-        for r in open_cases:
-            deadline = self.deadlines.current(r.status, r.risk, r.created_at)
+        # Deadlines from the few columns they need; only the listed cases are read whole.
+        open_cases = await self.store.case_clocks((office.id,), ("baru", "ditangani"))
+        dated: list[tuple[dt.datetime, int]] = []
+        for c in open_cases:
+            deadline = self.deadlines.current(c.status, c.risk, c.created_at)
             if deadline is not None:
-                dated.append((deadline.due, r))
-        dated.sort(key=lambda pair: (pair[0], pair[1].id))   # the most overdue first
+                dated.append((deadline.due, c.id))
+        dated.sort()   # the most overdue first
         overdue = sum(1 for due, _ in dated if due <= now)
+        listed = await self.store.reports_by_id([case_id for _, case_id in dated[:LISTED]])
         lines = []
-        for due, r in dated[:LISTED]:
+        for (due, _), r in zip(dated[:LISTED], listed, strict=True):
             late = due <= now
             lines.append(msg("digest_line_late" if late else "digest_line", case_no=r.case_no,
                              desa_nama=cw.place_name(r), level=msg(f"risk_{r.risk}"),
@@ -80,4 +81,4 @@ class Digest:
                    daftar="\n".join(lines) or msg("digest_no_cases"),
                    minggu_masuk=str(len(week)), minggu_tutup=str(sum(1 for c in week if c.closed_at)),
                    tepat=tepat, tautan=self.console_url)
-        return text, tuple(Option(r.case_no, f"case:kasus:{r.case_no}") for _, r in dated[:LISTED])
+        return text, tuple(Option(r.case_no, f"case:kasus:{r.case_no}") for r in listed)

@@ -13,6 +13,7 @@ from bot.store import EscalationStep, Report
 
 log = logging.getLogger(__name__)
 BATCH = 500     # steps written per transaction: a long backlog is written in pieces, never one huge lock
+MARGIN = dt.timedelta(hours=1)   # re-read before the last cutoff: a case another instance filed late
 
 
 def when(moment: dt.datetime, casework: Casework) -> str:
@@ -39,23 +40,35 @@ class Escalation:
         self.deadlines = casework.deadlines
         self.store = casework.store
         self.settings = casework.routing.settings
+        # The cutoff each (step, status, risk) reached in this process's last pass. A cutoff only
+        # grows and a case only moves on from a status, so a later pass reads just the cases filed
+        # since (with a margin); a new process reads everything once.
+        self._reached: dict[tuple[str, str, str], dt.datetime] = {}
 
     async def run(self, now: dt.datetime) -> int:
         """Write and queue the due steps, in step order; the number written."""
         quiet = self.deadlines.quiet(now)
         written = 0
         for due in self.deadlines.due_steps(now, quiet=quiet):
-            statuses = ("baru",) if due.kind == ACKNOWLEDGE else ("baru", "ditangani")
-            while True:
-                reports = await self.store.escalation_due(statuses, due.risk, due.key, due.filed_by, BATCH)
-                if not reports:
-                    break
-                count = await self.store.record_escalations([self.step(r, due, now) for r in reports], now)
-                written += count
+            for status in ("baru",) if due.kind == ACKNOWLEDGE else ("baru", "ditangani"):
+                written += await self._run_one(due, status, now)
+        return written
+
+    async def _run_one(self, due: Due, status: str, now: dt.datetime) -> int:
+        key = (due.key, status, due.risk)
+        reached = self._reached.get(key)
+        after = (reached - MARGIN, 0) if reached is not None else None
+        written = 0
+        while True:
+            reports = await self.store.escalation_due(status, due.risk, due.key, due.filed_by, after, BATCH)
+            if reports:
+                written += await self.store.record_escalations([self.step(r, due, now) for r in reports], now)
                 for r in reports[:20]:
                     log.info("escalation case=%s step=%s", r.case_no, due.key)
-                if len(reports) < BATCH:
-                    break
+                after = (reports[-1].created_at, reports[-1].id)
+            if len(reports) < BATCH:
+                break
+        self._reached[key] = max(due.filed_by, reached or due.filed_by)
         return written
 
     def _head(self, office: Office) -> list[Sender]:

@@ -1302,14 +1302,19 @@ class Store:
     # A step or a digest is a row with a primary key, written in the transaction that queues its
     # messages: whoever writes the row first sends, every other pass (after a restart, on another
     # instance) finds it there and sends nothing.
-    async def escalation_due(self, statuses: Sequence[str], risk: str, step: str, filed_by: dt.datetime,
-                             limit: int = 1000) -> list[Report]:
-        """Open cases of `risk` in `statuses` filed at or before `filed_by` that have not had `step`."""
+    async def escalation_due(self, status: str, risk: str, step: str, filed_by: dt.datetime,
+                             after: tuple[dt.datetime, int] | None, limit: int = 500) -> list[Report]:
+        """Cases of `status` and `risk` filed at or before `filed_by` that have not had `step`.
+
+        `after` (filed, id): only cases after that one in filing order, so a pass reads each case
+        once: from where the previous batch ended, or from just before the previous pass's cutoff.
+        """
+        start, last_id = (_iso(after[0]), after[1]) if after else ("", 0)
         rows = await self._all(
-            f"SELECT {_REPORT_COLUMNS} FROM reports r WHERE status IN (SELECT value FROM json_each(?)) "  # noqa: S608
-            "AND risk = ? AND created_at <= ? AND NOT EXISTS (SELECT 1 FROM escalations e "
+            f"SELECT {_REPORT_COLUMNS} FROM reports r WHERE status = ? AND risk = ? "  # noqa: S608
+            "AND (created_at, id) > (?, ?) AND created_at <= ? AND NOT EXISTS (SELECT 1 FROM escalations e "
             "WHERE e.report_id = r.id AND e.step = ?) ORDER BY created_at, id LIMIT ?",
-            (json.dumps(list(statuses)), risk, _iso(filed_by), step, limit))
+            (status, risk, start, last_id, _iso(filed_by), step, limit))
         return [_report(r) for r in rows]
 
     async def record_escalations(self, steps: Sequence[EscalationStep], now: dt.datetime) -> int:
