@@ -118,3 +118,16 @@ async def test_the_regional_view_has_a_row_per_office_and_village_and_a_csv(rig:
     body = await (await kanwil.get("/console/wilayah.csv?dari=2026-10-01")).text()
     keys = {row[0] for row in csv.reader(io.StringIO(body))}
     assert {"wilayah_kantor", "wilayah_desa", "wilayah_tren_laporan", "wilayah_tren_tepat_waktu"} <= keys
+
+
+async def test_each_escalation_step_is_on_the_case_timeline(rig: Rig) -> None:
+    from bot.escalation import Escalation
+    c = await seeded(rig)
+    assert await Escalation(rig.bot.dialogue.casework).run(NOW) >= 1
+    client, _ = await rig.login(SGU_OFFICER)
+    timeline = BeautifulSoup(await (await client.get(f"/console/kasus/{c['late'].case_no}")).text(),
+                             "html.parser").select_one("section.timeline")
+    assert timeline is not None
+    text = timeline.get_text(" ", strip=True)
+    assert "Batas waktu lewat · pengingat otomatis" in text
+    assert "diberitahukan kepada petugas kantor" in text and "diberitahukan kepada kepala kantor" in text
