@@ -98,8 +98,9 @@ class Escalation:
                 recipients, to = routing.recipients(office), "escalation_to_2_unlisted"
         else:
             regional = self.settings.regional_office
-            recipients = routing.recipients(regional) if regional else []
-            if not recipients:
+            # A case of the Kantor Wilayah itself: its own chats heard it at the first step.
+            recipients = routing.recipients(regional) if regional and regional.id != office.id else []
+            if regional is None or (not recipients and regional.id != office.id):
                 to = "escalation_to_3_none"
         text = cw.content.message(
             f"escalation_{due.kind}_{due.step}", case_no=report.case_no, desa_nama=cw.place_name(report),
