@@ -117,7 +117,7 @@ async def main() -> None:
             steady.append(time.perf_counter() - t0)
             assert again == 0, again
         t0 = time.perf_counter()
-        restarted = await Escalation(dialogue.casework).run(now + dt.timedelta(minutes=1))
+        restarted = await Escalation(dialogue.casework).run(now + dt.timedelta(seconds=args.rounds))
         after_restart = time.perf_counter() - t0
         assert restarted == 0, restarted
         digest = Digest(dialogue.casework, "https://bot.example/console/kasus")
