@@ -169,8 +169,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             SELECT id, 'tanggap:1', reminded_at FROM reports WHERE reminded_at IS NOT NULL""",
         """CREATE TABLE digests (
             office_id TEXT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (office_id, day))""",
-        # The escalation pass: open cases of a risk level filed before a cutoff, from the index alone.
-        """CREATE INDEX reports_deadlines ON reports (status, risk, created_at)""",
+        # Open cases of a status and risk level filed before a cutoff: the escalation pass, and the
+        # inbox's deadline order and overdue tab (office_id last, so those read the index alone).
+        """CREATE INDEX reports_deadlines ON reports (status, risk, created_at, office_id)""",
     ),
 )
 
