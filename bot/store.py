@@ -17,7 +17,7 @@ import json
 import logging
 import sqlite3
 import zlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -1402,6 +1402,19 @@ class Store:
                                "ORDER BY created_at, id LIMIT ?", (*args, limit))
         total = await self._one(f"SELECT count(*) FROM reports WHERE {where}", args)  # noqa: S608
         return [(r[0], _parse(r[1]) or dt.datetime.min) for r in rows], int(total[0])
+
+    async def desk_overdue_count(self, offices: Sequence[str], f: CaseFilter,
+                                 cutoffs: Mapping[tuple[str, str], dt.datetime]) -> int:
+        """How many cases with the inbox's filters are past their deadline ((status, risk) -> last filing time)."""
+        where, args = _case_where(offices, f)
+        if f.assigned_to is not None:
+            where += " AND assigned_to = ?"
+            args.append(f.assigned_to)
+        late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in cutoffs)
+        for (status, risk), filed_by in cutoffs.items():
+            args += [status, risk, _iso(filed_by)]
+        row = await self._one(f"SELECT count(*) FROM reports WHERE {where} AND ({late or '0'})", args)  # noqa: S608
+        return int(row[0])
 
     async def reports_by_id(self, ids: Sequence[int]) -> list[Report]:
         """These reports, in the order of `ids`."""

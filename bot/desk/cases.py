@@ -122,7 +122,8 @@ class CaseDesk:
         else:
             cases, total = await self.store.desk_cases(scope.offices, f)
         counts = await self.store.desk_counts(scope.offices, f, scope.officer_key)
-        counts[OVERDUE] = sum([n for _, n in await self._overdue_runs(scope, f, 0)])
+        cutoffs = {k: v for k, v in self._cutoffs().items() if f.risk is None or k[1] == f.risk}
+        counts[OVERDUE] = await self.store.desk_overdue_count(scope.offices, f, cutoffs)
         return cases, total, counts
 
     def _cutoffs(self) -> dict[tuple[str, str], dt.datetime]:
