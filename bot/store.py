@@ -1405,15 +1405,23 @@ class Store:
 
     async def desk_overdue_count(self, offices: Sequence[str], f: CaseFilter,
                                  cutoffs: Mapping[tuple[str, str], dt.datetime]) -> int:
-        """How many cases with the inbox's filters are past their deadline ((status, risk) -> last filing time)."""
+        """How many cases with the inbox's filters are past their deadline ((status, risk) -> last filing time).
+
+        One count per (status, risk), each a range of `reports_deadlines` read alone, summed in one
+        statement (an OR of the six would make SQLite read every matching row from the table).
+        """
         where, args = _case_where(offices, f)
         if f.assigned_to is not None:
             where += " AND assigned_to = ?"
             args.append(f.assigned_to)
-        late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in cutoffs)
+        parts, values = [], []
         for (status, risk), filed_by in cutoffs.items():
-            args += [status, risk, _iso(filed_by)]
-        row = await self._one(f"SELECT count(*) FROM reports WHERE {where} AND ({late or '0'})", args)  # noqa: S608
+            parts.append(f"(SELECT count(*) FROM reports WHERE {where} "  # noqa: S608
+                         "AND status = ? AND risk = ? AND created_at <= ?)")
+            values += [*args, status, risk, _iso(filed_by)]
+        if not parts:
+            return 0
+        row = await self._one("SELECT " + " + ".join(parts), values)
         return int(row[0])
 
     async def reports_by_id(self, ids: Sequence[int]) -> list[Report]:
