@@ -76,9 +76,15 @@ async def test_the_overdue_tab_holds_only_the_office_s_overdue_cases(rig: Rig) -
     count = BeautifulSoup(html, "html.parser").select_one('[data-count="lewat"]')
     assert count is not None and count.get_text() == "1"
     rig.bot.clock.now = NOW + dt.timedelta(hours=4)    # 14:00: the high-risk case is past its 4 hours
-    client, _ = await rig.login(SGU_OFFICER)            # (the idle session ended meanwhile)
+    client, csrf = await rig.login(SGU_OFFICER)         # (the idle session ended meanwhile)
     html = await (await client.get("/console/kasus?tab=lewat")).text()
     assert [r[0] for r in rows(html)] == [c["late"].case_no, c["danger"].case_no]
+    # A search keeps the overdue count to what it found.
+    await client.post("/console/kasus/cari", data={"q": "Bahaya", "tab": "lewat", "_csrf": csrf})
+    html = await (await client.get("/console/kasus?tab=lewat&cari=1")).text()
+    assert [r[0] for r in rows(html)] == [c["danger"].case_no]
+    count = BeautifulSoup(html, "html.parser").select_one('[data-count="lewat"]')
+    assert count is not None and count.get_text() == "1"
     foreign, _ = await rig.login(KTG_OFFICER)
     html = await (await foreign.get("/console/kasus?tab=lewat")).text()
     assert [r[0] for r in rows(html)] == [c["foreign"].case_no]
