@@ -17,7 +17,7 @@ import json
 import logging
 import sqlite3
 import zlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,6 +253,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (day, office_key, entry_id)) WITHOUT ROWID""",
         *_figure_triggers(),
         *_figure_backfill(),
+    ),
+    # 8 (issue 14, deadlines): each escalation step of a case and each morning digest of an office
+    # is a row written with the messages it sends, so a restart or a second instance never sends
+    # one twice; the one reminder of before counts as the first step.
+    (
+        """CREATE TABLE escalations (
+            report_id INTEGER NOT NULL, step TEXT NOT NULL, at TEXT NOT NULL,
+            PRIMARY KEY (report_id, step)) WITHOUT ROWID""",
+        """INSERT INTO escalations (report_id, step, at)
+            SELECT id, 'tanggap:1', reminded_at FROM reports WHERE reminded_at IS NOT NULL""",
+        """CREATE TABLE digests (
+            office_id TEXT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (office_id, day))""",
+        # Open cases of a status and risk level filed before a cutoff: the escalation pass, and the
+        # inbox's deadline order and overdue tab (office_id last, so those read the index alone).
+        """CREATE INDEX reports_deadlines ON reports (status, risk, created_at, office_id)""",
     ),
 )
 
@@ -911,18 +926,6 @@ class Store:
             (report_id,))
         return [CaseEvent(_parse(r[0]) or dt.datetime.min, r[1], r[2], r[3]) for r in rows]
 
-    async def unacknowledged_high_risk(self, older_than: dt.datetime) -> list[Report]:
-        rows = await self._all(
-            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE risk = 'tinggi' AND status = 'baru' "  # noqa: S608
-            "AND created_at <= ? AND reminded_at IS NULL ORDER BY id", (_iso(older_than),))
-        return [_report(r) for r in rows]
-
-    async def mark_reminded(self, report_id: int, outgoing: Sequence[Outgoing], now: dt.datetime) -> None:
-        async with self._transaction() as db:
-            await db.execute("UPDATE reports SET reminded_at = ? WHERE id = ?", (_iso(now), report_id))
-            for item in outgoing:
-                await self._enqueue(db, item, now)
-
     # Outbox ----------------------------------------------------------------------------
     async def enqueue(self, items: Sequence[Outgoing], now: dt.datetime) -> None:
         async with self._transaction() as db:
@@ -1401,6 +1404,158 @@ class Store:
                              "AND text != ''")
             return cur.rowcount
 
+    # Deadlines, escalation and the morning digest (issue 14) ------------------------------------
+    # A step or a digest is a row with a primary key, written in the transaction that queues its
+    # messages: whoever writes the row first sends, every other pass (after a restart, on another
+    # instance) finds it there and sends nothing.
+    async def escalation_due(self, status: str, risk: str, step: str, filed_by: dt.datetime,
+                             after: tuple[dt.datetime, int] | None, limit: int = 500) -> list[Report]:
+        """Cases of `status` and `risk` filed at or before `filed_by` that have not had `step`.
+
+        `after` (filed, id): only cases after that one in filing order, so a pass reads each case
+        once: from where the previous batch ended, or from just before the previous pass's cutoff.
+        """
+        start, last_id = (_iso(after[0]), after[1]) if after else ("", 0)
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports r WHERE status = ? AND risk = ? "  # noqa: S608
+            "AND (created_at, id) > (?, ?) AND created_at <= ? AND NOT EXISTS (SELECT 1 FROM escalations e "
+            "WHERE e.report_id = r.id AND e.step = ?) ORDER BY created_at, id LIMIT ?",
+            (status, risk, start, last_id, _iso(filed_by), step, limit))
+        return [_report(r) for r in rows]
+
+    async def record_escalations(self, steps: Sequence[EscalationStep], now: dt.datetime) -> int:
+        """Each step's row, its line on the case timeline and its messages, in one transaction.
+
+        A step already recorded (by another pass or instance) writes and sends nothing; the count
+        is of steps written now.
+        """
+        stamp = _iso(now)
+
+        def work(conn: sqlite3.Connection) -> int:
+            written = 0
+            for item in steps:
+                if conn.execute("INSERT INTO escalations (report_id, step, at) VALUES (?, ?, ?) "
+                                "ON CONFLICT DO NOTHING", (item.report_id, item.step, stamp)).rowcount != 1:
+                    continue
+                written += 1
+                conn.execute("INSERT INTO case_events (report_id, at, actor, kind, text) VALUES (?, ?, ?, ?, ?)",
+                             (item.report_id, stamp, item.actor, "eskalasi", item.note))
+                for out in item.outgoing:
+                    self._enqueue_sync(conn, out, now)
+            return written
+
+        return int(await self._unit(work))
+
+    async def escalations_of(self, report_id: int) -> list[tuple[str, dt.datetime]]:
+        rows = await self._all("SELECT step, at FROM escalations WHERE report_id = ? ORDER BY at, step",
+                               (report_id,))
+        return [(r[0], _parse(r[1]) or dt.datetime.min) for r in rows]
+
+    async def record_digest(self, office_id: str, day: dt.date, outgoing: Sequence[Outgoing],
+                            now: dt.datetime) -> bool:
+        """An office's digest of `day` and its messages; False (nothing queued) when it was sent already."""
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute("INSERT INTO digests (office_id, day, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                            (office_id, day.isoformat(), _iso(now))).rowcount != 1:
+                return False
+            for out in outgoing:
+                self._enqueue_sync(conn, out, now)
+            return True
+
+        return bool(await self._unit(work))
+
+    async def digest_sent(self, office_id: str, day: dt.date) -> bool:
+        row = await self._one("SELECT 1 FROM digests WHERE office_id = ? AND day = ?",
+                              (office_id, day.isoformat()))
+        return row is not None
+
+    async def last_digest(self, office_id: str) -> dt.datetime | None:
+        row = await self._one("SELECT max(at) FROM digests WHERE office_id = ?", (office_id,))
+        return _parse(row[0]) if row else None
+
+    async def case_clocks(self, offices: Sequence[str], statuses: Sequence[str],
+                          since: dt.datetime | None = None) -> list[CaseClock]:
+        """What deadlines are computed from, for the cases of `offices` in `statuses` (filed since `since`)."""
+        after = _iso(since) if since else None
+        rows = await self._all(
+            "SELECT id, office_id, village_id, status, risk, created_at, acknowledged_at, closed_at FROM reports "
+            "WHERE office_id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?)) "
+            "AND (? IS NULL OR created_at >= ?)",
+            (json.dumps(list(offices)), json.dumps(list(statuses)), after, after))
+        return [CaseClock(r[0], r[1], r[2], r[3], r[4], _parse(r[5]) or dt.datetime.min, _parse(r[6]),
+                          _parse(r[7])) for r in rows]
+
+    async def desk_deadline_keys(self, offices: Sequence[str], f: CaseFilter, status: str, risk: str,
+                                 filed_by: dt.datetime | None, limit: int) -> tuple[list[tuple[int, dt.datetime]],
+                                                                                    int]:
+        """The oldest `limit` (id, filed) of one status and risk with the inbox's filters, and how many there are.
+
+        A deadline grows with the filing time within one status and risk, so the inbox sorted by
+        deadline merges these short runs instead of computing a deadline for every open case.
+        `filed_by`: only cases filed then or before (the overdue ones).
+        """
+        where, args = _case_where(offices, f)
+        where += " AND status = ? AND risk = ?"
+        args += [status, risk]
+        if f.assigned_to is not None:
+            where += " AND assigned_to = ?"
+            args.append(f.assigned_to)
+        if filed_by is not None:
+            where += " AND created_at <= ?"
+            args.append(_iso(filed_by))
+        rows = await self._all(f"SELECT id, created_at FROM reports WHERE {where} "  # noqa: S608
+                               "ORDER BY created_at, id LIMIT ?", (*args, limit))
+        total = await self._one(f"SELECT count(*) FROM reports WHERE {where}", args)  # noqa: S608
+        return [(r[0], _parse(r[1]) or dt.datetime.min) for r in rows], int(total[0])
+
+    async def desk_overdue_count(self, offices: Sequence[str], f: CaseFilter,
+                                 cutoffs: Mapping[tuple[str, str], dt.datetime]) -> int:
+        """How many cases with the inbox's filters are past their deadline ((status, risk) -> last filing time).
+
+        One count per (status, risk), each a range of `reports_deadlines` read alone, summed in one
+        statement (an OR of the six would make SQLite read every matching row from the table).
+        """
+        where, args = _case_where(offices, f)
+        if f.assigned_to is not None:
+            where += " AND assigned_to = ?"
+            args.append(f.assigned_to)
+        if not cutoffs:
+            return 0
+        if f.words or f.phone or f.case_no:
+            # A search narrows the cases to a few: one pass over them (the FTS5 match runs once).
+            late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in cutoffs)
+            flat = [v for (status, risk), filed_by in cutoffs.items() for v in (status, risk, _iso(filed_by))]
+            row = await self._one(f"SELECT count(*) FROM (SELECT status, risk, created_at FROM reports "  # noqa: S608
+                                  f"WHERE {where}) WHERE {late}", [*args, *flat])
+            return int(row[0])
+        parts, values = [], []
+        for (status, risk), filed_by in cutoffs.items():
+            parts.append(f"(SELECT count(*) FROM reports WHERE {where} "  # noqa: S608
+                         "AND status = ? AND risk = ? AND created_at <= ?)")
+            values += [*args, status, risk, _iso(filed_by)]
+        row = await self._one("SELECT " + " + ".join(parts), values)
+        return int(row[0])
+
+    async def reports_by_id(self, ids: Sequence[int]) -> list[Report]:
+        """These reports, in the order of `ids`."""
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE id IN (SELECT value FROM json_each(?))",  # noqa: S608
+            (json.dumps(list(ids)),))
+        found = {r[0]: _report(r) for r in rows}
+        return [found[i] for i in ids if i in found]
+
+    async def village_activity(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime
+                               ) -> list[tuple[str, str, str, int, int, int, int, dt.datetime]]:
+        """(office, village id, typed place, reports, high, medium, low, last report) per village."""
+        rows = await self._all(
+            "SELECT office_id, village_id, CASE WHEN village_id = '' THEN "
+            "coalesce(json_extract(place, '$.name'), '') ELSE '' END AS typed, count(*), sum(risk = 'tinggi'), "
+            "sum(risk = 'sedang'), sum(risk = 'rendah'), max(created_at) FROM reports "
+            "WHERE created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY 1, 2, 3 ORDER BY count(*) DESC", (_iso(start), _iso(end), json.dumps(list(offices))))
+        return [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6]), _parse(r[7]) or dt.datetime.min)
+                for r in rows]
+
 
 @dataclass(frozen=True)
 class CaseFilter:
@@ -1469,3 +1624,28 @@ class AuditEntry:
     case_no: str | None
     detail: str          # a label from a fixed list (an outcome, a tab), never a body or a number
     net: str             # the network prefix of the address (a /24 or a /48), not the address
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """One escalation step of a case: its key ("tanggap:2"), the timeline line and the messages it sends."""
+
+    report_id: int
+    step: str
+    actor: str
+    note: str
+    outgoing: Sequence[Outgoing]
+
+
+@dataclass(frozen=True)
+class CaseClock:
+    """The few columns a case's deadlines are computed from."""
+
+    id: int
+    office_id: str
+    village_id: str
+    status: str
+    risk: str
+    created_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    closed_at: dt.datetime | None
