@@ -1222,13 +1222,18 @@ class Store:
             (first.isoformat(), last.isoformat(), json.dumps(list(offices))))
         return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
-    async def desk_open_cases(self, offices: Sequence[str], overdue_before: dt.datetime
+    async def desk_open_cases(self, offices: Sequence[str], overdue: Mapping[tuple[str, str], dt.datetime]
                               ) -> list[tuple[str, int, int]]:
-        """(office, open cases, cases still new since before `overdue_before`) per office, now."""
+        """(office, open cases, cases past their deadline) per office, now.
+
+        `overdue`: (status, risk) -> the latest filing time whose deadline has passed.
+        """
+        late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in overdue) or "0"
+        flat = [v for (status, risk), filed_by in overdue.items() for v in (status, risk, _iso(filed_by))]
         rows = await self._all(
-            "SELECT office_id, count(*), sum(status = 'baru' AND created_at < ?) FROM reports "
+            f"SELECT office_id, count(*), sum(CASE WHEN {late} THEN 1 ELSE 0 END) FROM reports "  # noqa: S608
             "WHERE status IN ('baru', 'ditangani') AND office_id IN (SELECT value FROM json_each(?)) "
-            "GROUP BY office_id", (_iso(overdue_before), json.dumps(list(offices))))
+            "GROUP BY office_id", (*flat, json.dumps(list(offices))))
         return [(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
 
     async def desk_response_hours(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime

@@ -38,9 +38,7 @@ def build_desk(casework: Casework, store: Store, live: frozenset[Channel], *,
     cases = CaseDesk(store, casework, directory, text, after_step, wake, now)
     secure = (settings.secrets.public_base_url or "").startswith("https://")
     return Desk(store=store, auth=auth, cases=cases, directory=directory, text=text, secure=secure,
-                media=tuple(media), clock=now, content_dir=settings.content_dir,
-                overdue_after=casework.deadlines.after("tanggap", "tinggi", dt.datetime(2000, 1, 3, tzinfo=dt.UTC))
-                - dt.datetime(2000, 1, 3, tzinfo=dt.UTC))
+                media=tuple(media), clock=now, content_dir=settings.content_dir)
 
 
 def mount(app: web.Application, desk: Desk) -> None:

@@ -122,11 +122,11 @@ class CaseDesk:
         else:
             cases, total = await self.store.desk_cases(scope.offices, f)
         counts = await self.store.desk_counts(scope.offices, f, scope.officer_key)
-        cutoffs = {k: v for k, v in self._cutoffs().items() if f.risk is None or k[1] == f.risk}
+        cutoffs = {k: v for k, v in self.overdue_cutoffs().items() if f.risk is None or k[1] == f.risk}
         counts[OVERDUE] = await self.store.desk_overdue_count(scope.offices, f, cutoffs)
         return cases, total, counts
 
-    def _cutoffs(self) -> dict[tuple[str, str], dt.datetime]:
+    def overdue_cutoffs(self) -> dict[tuple[str, str], dt.datetime]:
         """(status, risk) -> the latest filing time whose current deadline has passed."""
         deadlines = self.casework.deadlines
         now = self.clock()
@@ -135,7 +135,7 @@ class CaseDesk:
 
     async def _overdue_runs(self, scope: Scope, f: CaseFilter, limit: int
                             ) -> list[tuple[list[tuple[int, dt.datetime, str, str]], int]]:
-        cutoffs = self._cutoffs()
+        cutoffs = self.overdue_cutoffs()
         runs = []
         for status in OPEN:
             for risk in RISKS:

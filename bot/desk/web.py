@@ -61,7 +61,6 @@ class Desk:
     media: Sequence[MediaFetcher]
     clock: Callable[[], dt.datetime]
     content_dir: Path
-    overdue_after: dt.timedelta
 
 
 DESK = web.AppKey("desk", Desk)
@@ -410,7 +409,7 @@ async def _figures(request: web.Request) -> tuple[list[figures.Table], dt.dateti
     desk = request.app[DESK]
     start, end, offices = _period(request)
     tables = await figures.collect(desk.store, desk.cases.settings, desk.text, scope_of(request), offices,
-                                   start, end, desk.overdue_after, desk.clock())
+                                   start, end, desk.cases.overdue_cutoffs())
     return tables, start, end
 
 
