@@ -9,11 +9,11 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-_NON_WORD = re.compile(r"[^\w]+|_", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)   # a run of letters and digits; all else separates words
 # "2thn" -> "2 thn"; letters before digits stay together ("p3mi", "sapa129").
 _DIGIT_LETTER = re.compile(r"\b(\d+)(?=[^\W\d_])", re.UNICODE)
 # Chat reduplication: "anak2" means "anak-anak".
@@ -78,16 +78,35 @@ def _as_list(value: object) -> list[str]:
     return [str(v) for v in value]
 
 
+def fold_piece(piece: str) -> tuple[str, ...]:
+    """Fold runs of letters and digits (joined by spaces): reduplication, "2thn", "bangettt"."""
+    piece = _REDUP.sub(r"\1", piece)
+    piece = _DIGIT_LETTER.sub(r"\1 ", piece)
+    return tuple(_RUN3.sub(r"\1", piece).split())
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation, split "2thn" into "2 thn", collapse "bangettt"."""
+    return " ".join(fold_piece(" ".join(_pieces(text))))
+
+
+def folded_words(text: str, fold_one: Callable[[str], tuple[str, ...]] = fold_piece) -> list[str]:
+    """The words of `fold(text)`, folding each run of letters and digits with `fold_one`.
+
+    Each pattern of `fold_piece` stays inside one run, so run by run gives what the whole text
+    gives; a caller that folds the same words again and again passes a cached `fold_piece`.
+    """
+    words: list[str] = []
+    for piece in _pieces(text):
+        words.extend(fold_one(piece))
+    return words
+
+
+def _pieces(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).casefold()
     if not text.isascii():   # most messages are plain ASCII: nothing to strip, and it is per character
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    text = _NON_WORD.sub(" ", text)
-    text = _REDUP.sub(r"\1", text)
-    text = _DIGIT_LETTER.sub(r"\1 ", text)
-    text = _RUN3.sub(r"\1", text)
-    return " ".join(text.split())
+    return _WORD.findall(text)
 
 
 def load_roots() -> frozenset[str]:
@@ -113,6 +132,8 @@ class Normalizer:
         self.roots = roots | frozenset(extra_roots)
         # Bounded, so a flood of unique junk words cannot grow memory without limit.
         self.stem = functools.lru_cache(maxsize=50_000)(self._stem)
+        self._fold_piece = functools.lru_cache(maxsize=50_000)(fold_piece)
+        self.tokens = functools.lru_cache(maxsize=50_000)(self._tokens)   # one standard word's stems
 
     def with_roots(self, extra: Iterable[str]) -> Normalizer:
         """A normaliser that also knows the content's own roots (names like "kamboja").
@@ -128,7 +149,7 @@ class Normalizer:
 
     def standard_words(self, text: str) -> list[str]:
         """Folded words with phrases joined and abbreviations and local forms replaced."""
-        words = fold(text).split()
+        words = folded_words(text, self._fold_piece)
         joined: list[str] = []
         i = 0
         while i < len(words):
@@ -144,22 +165,28 @@ class Normalizer:
         return out
 
     def normalize(self, text: str) -> Normalized:
-        words = self.standard_words(text)
+        return self.normalize_words(self.standard_words(text))
+
+    def normalize_words(self, words: list[str]) -> Normalized:
+        """`normalize` from the standard words, for a caller that already has them."""
         tokens: list[str] = []
         chit = 0
         for word in words:
             if word in self.lexicon.chitchat:
                 chit += 1
             elif word not in self.lexicon.stopwords:
-                stem = self.stem(word)
-                # A local root under an affix ("kerjenye" -> "kerje") is looked up once more.
-                replaced = self.lexicon.replacements.get(stem, (stem,))
-                tokens.extend(t for t in replaced if t not in self.lexicon.stopwords)
+                tokens.extend(self.tokens(word))
         return Normalized(
             folded=" ".join(words),
             tokens=tuple(tokens),
             chitchat=chit > 0 and not tokens,
         )
+
+    def _tokens(self, word: str) -> tuple[str, ...]:
+        stem = self.stem(word)
+        # A local root under an affix ("kerjenye" -> "kerje") is looked up once more.
+        replaced = self.lexicon.replacements.get(stem, (stem,))
+        return tuple(t for t in replaced if t not in self.lexicon.stopwords)
 
     def _stem(self, word: str) -> str:
         if word in self.roots or len(word) <= 3 or word.isdigit():
