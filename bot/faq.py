@@ -124,20 +124,21 @@ class FaqIndex:
         doc_entry: list[int] = []
         bag_counts: list[Counter[str]] = []
         answer_bags: list[frozenset[str]] = []
+        answers: dict[str, frozenset[str]] = {}   # entries may share an answer word for word
         for ei, entry in enumerate(self.entries):
-            counts: Counter[str] = Counter()
-            for words in texts[ei]:
-                stems = self.normalizer.normalize_words(words).tokens
-                tokens = frozenset(stems)
-                doc_tokens.append(tokens)
-                self.doc_texts.append(" ".join(stems))
-                doc_entry.append(ei)
-                counts.update(tokens)
+            stems = [self.normalizer.normalize_words(words).tokens for words in texts[ei]]
+            tokens = [frozenset(st) for st in stems]
+            doc_tokens.extend(tokens)
+            self.doc_texts.extend(" ".join(st) for st in stems)
+            doc_entry.extend([ei] * len(tokens))
+            counts = Counter(t for ts in tokens for t in ts)
             for words in keywords[ei]:
                 counts.update(set(self.normalizer.normalize_words(words).tokens) - set(counts))
             bag_counts.append(counts)
-            answer_bags.append(frozenset(self.normalizer.normalize(
-                entry.answer_no_village or entry.answer).tokens) - set(counts))
+            answer = entry.answer_no_village or entry.answer
+            if answer not in answers:
+                answers[answer] = frozenset(self.normalizer.normalize(answer).tokens)
+            answer_bags.append(answers[answer] - set(counts))
         self.doc_tokens = doc_tokens
         self.bag_counts = bag_counts
         self.doc_entry = np.array(doc_entry, dtype=np.intp)
@@ -152,32 +153,25 @@ class FaqIndex:
         self.phrase_df = Counter(t for counts in bag_counts for t in counts)
         self.vocab = sorted(self.idf)
         self._token_id = {t: i for i, t in enumerate(self.vocab)}
-        # The answer's own words back an entry too, but less than what askers type.
-        bag_post: dict[str, list[tuple[int, float]]] = {}
-        for ei, counts in enumerate(bag_counts):
-            for t in counts:
-                bag_post.setdefault(t, []).append((ei, 1.0))
-        for ei, answer_words in enumerate(answer_bags):
-            for t in answer_words:
-                if t in df:
-                    bag_post.setdefault(t, []).append((ei, s.answer_weight))
-        self.bag_post = {
-            t: (np.array([e for e, _ in v], dtype=np.intp), np.array([w for _, w in v]))
-            for t, v in bag_post.items()
-        }
-        nb_post: dict[str, list[tuple[int, int]]] = {}
-        for ei, counts in enumerate(bag_counts):
-            for t, c in counts.items():
-                nb_post.setdefault(t, []).append((ei, c))
-        self.nb_post = {t: (np.array([e for e, _ in v], dtype=np.intp),
-                            np.array([c for _, c in v], dtype=np.float64)) for t, v in nb_post.items()}
+        # The answer's own words back an entry too, but less than what askers type. Postings are
+        # made as flat arrays grouped by word: far faster than a list per word at national size.
+        tid = self._token_id
+        bag_entry = [ei for ei, counts in enumerate(bag_counts) for _ in counts]
+        bag_word = [tid[t] for counts in bag_counts for t in counts]
+        bag_count = [c for counts in bag_counts for c in counts.values()]
+        answer_entry = [ei for ei, words in enumerate(answer_bags) for _ in words]
+        answer_word = [tid[t] for words in answer_bags for t in words]
+        self.bag_post = _postings(self.vocab, np.array(bag_entry + answer_entry, dtype=np.intp),
+                                  np.array(bag_word + answer_word, dtype=np.intp),
+                                  np.array([1.0] * len(bag_entry) + [s.answer_weight] * len(answer_entry)))
+        self.nb_post = _postings(self.vocab, np.array(bag_entry, dtype=np.intp),
+                                 np.array(bag_word, dtype=np.intp), np.array(bag_count, dtype=np.float64))
         self.nb_totals = np.array([sum(c.values()) for c in bag_counts], dtype=np.float64)
         # What posterior() adds per word and subtracts per message, computed once for all messages.
         self._nb_gain = {t: self._word_gain(counts) for t, (_, counts) in self.nb_post.items()}
         self._nb_norm = self._normaliser(self.nb_totals)
-        self.doc_weight = np.array(
-            [sum(self.idf[t] for t in tokens) or 1.0 for tokens in doc_tokens], dtype=np.float64
-        )
+        idf = self.idf.__getitem__
+        self.doc_weight = np.array([sum(map(idf, tokens)) or 1.0 for tokens in doc_tokens], dtype=np.float64)
         self.phrasings = Phrasings(doc_tokens, self._token_id, self.doc_entry, self.doc_weight,
                                    s.coverage_power)
 
@@ -275,19 +269,13 @@ class FaqIndex:
             every = np.arange(len(self.entries))
             self._score_phrasings(scores, every, self.phrasings.dense(q), acc_bag, posterior, q.total)
             return -np.inf
-        sharing = np.flatnonzero(acc_bag > 0)
-        if q.skip is not None:   # its phrasings may all be gone from its vocabulary, never from the ranking
-            sharing = np.union1d(sharing, [int(self.doc_entry[q.skip])])
         rest = scores.copy()
-        upper = rest[sharing] + s.doc_weight * self.phrasings.upper(sharing, acc_bag[sharing], q.total)
         # The entries likeliest to lead are scored first: their exact scores set the bar.
-        seeds = np.union1d(sharing[_largest(upper, _SEEDS)], sharing[_largest(rest[sharing], _SEEDS)])
+        seeds = _largest(rest, _SEEDS)
         self._score_phrasings(scores, seeds, self.phrasings.best_of(seeds, q), acc_bag, posterior, q.total)
-        bar = _kth_largest(scores[seeds], k) if seeds.size >= k else -np.inf
+        bar = _kth_largest(scores[seeds], k)
         # Another entry reaches the bar only through a phrasing scoring (bar - rest) / doc_weight.
-        need = np.full(len(self.entries), np.inf)
-        others = sharing[upper >= bar]
-        need[others] = (bar - rest[others]) / s.doc_weight - 1e-9
+        need = (bar - rest) / s.doc_weight - 1e-9
         need[seeds] = np.inf
         owners, best = self.phrasings.reaching(q, need)
         self._score_phrasings(scores, owners, best, acc_bag, posterior, q.total)
@@ -381,6 +369,15 @@ class FaqIndex:
         reason = "weak" if top < s.weak_score else "close-call"
         return Match(Decision.SUGGEST, window[: s.max_suggestions], reason, norm)
 
+
+def _postings(vocab: Sequence[str], entries: NDArray[np.intp], words: NDArray[np.intp],
+              values: NDArray[np.float64]) -> dict[str, tuple[NDArray[np.intp], NDArray[np.float64]]]:
+    """Per word, the entries it stands in and a value for each, from flat (entry, word, value)."""
+    order = np.argsort(words, kind="stable")
+    bounds = np.searchsorted(words[order], np.arange(len(vocab) + 1))
+    entries, values = entries[order], values[order]
+    return {vocab[w]: (entries[bounds[w]:bounds[w + 1]], values[bounds[w]:bounds[w + 1]])
+            for w in range(len(vocab)) if bounds[w + 1] > bounds[w]}
 
 def _largest(values: NDArray[np.float64], n: int) -> NDArray[np.intp]:
     """Positions of the `n` largest values (all of them when there are fewer), in no order."""

@@ -133,7 +133,8 @@ class Normalizer:
         # Bounded, so a flood of unique junk words cannot grow memory without limit.
         self.stem = functools.lru_cache(maxsize=50_000)(self._stem)
         self._fold_piece = functools.lru_cache(maxsize=50_000)(fold_piece)
-        self.tokens = functools.lru_cache(maxsize=50_000)(self._tokens)   # one standard word's stems
+        self._read = functools.lru_cache(maxsize=50_000)(self._read_word)
+        self._phrase_starts = frozenset(first for first, _ in lexicon.phrases)
 
     def with_roots(self, extra: Iterable[str]) -> Normalizer:
         """A normaliser that also knows the content's own roots (names like "kamboja").
@@ -150,43 +151,43 @@ class Normalizer:
     def standard_words(self, text: str) -> list[str]:
         """Folded words with phrases joined and abbreviations and local forms replaced."""
         words = folded_words(text, self._fold_piece)
-        joined: list[str] = []
-        i = 0
-        while i < len(words):
-            if i + 1 < len(words) and (words[i], words[i + 1]) in self.lexicon.phrases:
-                joined.extend(self.lexicon.phrases[(words[i], words[i + 1])].split())
-                i += 2
-            else:
-                joined.append(words[i])
-                i += 1
-        out: list[str] = []
-        for word in joined:
-            out.extend(self.lexicon.replacements.get(word, (word,)))
-        return out
+        if not self._phrase_starts.isdisjoint(words):
+            joined: list[str] = []
+            i = 0
+            while i < len(words):
+                if i + 1 < len(words) and (words[i], words[i + 1]) in self.lexicon.phrases:
+                    joined.extend(self.lexicon.phrases[(words[i], words[i + 1])].split())
+                    i += 2
+                else:
+                    joined.append(words[i])
+                    i += 1
+            words = joined
+        replacements = self.lexicon.replacements
+        return [r for word in words for r in replacements.get(word, (word,))]
 
     def normalize(self, text: str) -> Normalized:
         return self.normalize_words(self.standard_words(text))
 
     def normalize_words(self, words: list[str]) -> Normalized:
         """`normalize` from the standard words, for a caller that already has them."""
-        tokens: list[str] = []
-        chit = 0
-        for word in words:
-            if word in self.lexicon.chitchat:
-                chit += 1
-            elif word not in self.lexicon.stopwords:
-                tokens.extend(self.tokens(word))
+        read = [self._read(word) for word in words]
+        tokens = tuple(t for _, stems in read for t in stems)
         return Normalized(
             folded=" ".join(words),
-            tokens=tuple(tokens),
-            chitchat=chit > 0 and not tokens,
+            tokens=tokens,
+            chitchat=not tokens and any(chit for chit, _ in read),
         )
 
-    def _tokens(self, word: str) -> tuple[str, ...]:
+    def _read_word(self, word: str) -> tuple[bool, tuple[str, ...]]:
+        """Whether a standard word is chit-chat, and the stems it stands for."""
+        if word in self.lexicon.chitchat:
+            return True, ()
+        if word in self.lexicon.stopwords:
+            return False, ()
         stem = self.stem(word)
         # A local root under an affix ("kerjenye" -> "kerje") is looked up once more.
         replaced = self.lexicon.replacements.get(stem, (stem,))
-        return tuple(t for t in replaced if t not in self.lexicon.stopwords)
+        return False, tuple(t for t in replaced if t not in self.lexicon.stopwords)
 
     def _stem(self, word: str) -> str:
         if word in self.roots or len(word) <= 3 or word.isdigit():
