@@ -93,48 +93,51 @@ class Phrasings:
         phrasings are then scored exactly, from the bitmaps of common words and a scratch mark
         of the others' postings.
         """
-        order = np.argsort(query.weights, kind="stable")
-        reach = np.cumsum(query.weights[order]) * (1 + _MARGIN)
+        weights = query.weights.tolist()
         floor = max(float(need.min()), 0.0) if need.size else 0.0
         # A phrasing holds at most its own weight, so it must weigh floor * total at least.
         lightest = floor * query.total / (1 + _MARGIN)
-        parts, reaches = [], []
-        for j, held in zip(order.tolist(), reach.tolist(), strict=True):
-            if held / query.total < floor:
-                continue   # not even a phrasing of nothing but these words
+        parts, reaches, counts = [], [], []
+        lighter = 0.0
+        for j in sorted(range(len(weights)), key=weights.__getitem__):
+            lighter += weights[j]
+            most = lighter * (1 + _MARGIN)   # what a phrasing with no heavier word holds at most
+            if most / query.total < floor:
+                continue
             heaviest = np.inf
             if self.power > 0 and floor > 0:
-                heaviest = held * (held / (query.total * floor)) ** (1 / self.power) * (1 + _MARGIN)
+                heaviest = most * (most / (query.total * floor)) ** (1 / self.power) * (1 + _MARGIN)
             word = query.word_ids[j]
             lo, hi = int(self.post_start[word]), int(self.post_start[word + 1])
-            weights = self.post_weight[lo:hi]
-            lo, hi = lo + int(np.searchsorted(weights, lightest)), \
-                lo + int(np.searchsorted(weights, heaviest, side="right"))
+            by_weight = self.post_weight[lo:hi]
+            lo, hi = lo + int(by_weight.searchsorted(lightest)), \
+                lo + int(by_weight.searchsorted(heaviest, "right"))
             if hi > lo:
                 parts.append(self.post_doc[lo:hi])
-                reaches.append(np.full(hi - lo, held))
+                reaches.append(most)
+                counts.append(hi - lo)
         if not parts:
             return np.zeros(0, dtype=np.intp), np.zeros(0)
         docs = np.concatenate(parts)   # a phrasing with two of the words comes twice: harmless
         # First what its entry needs against what its word could let it hold at most.
         weight = self.doc_weight[docs]
-        most = np.minimum(np.concatenate(reaches), weight)
-        bound = (most / query.total) * (most / weight) ** self.power
+        most_held = np.minimum(np.repeat(reaches, counts), weight)
+        bound = (most_held / query.total) * (most_held / weight) ** self.power
         docs = docs[bound * (1 + _MARGIN) + _MARGIN >= need[self.doc_entry[docs]]]
         held = np.zeros(docs.size)
-        byte, bit = docs >> 3, (7 - (docs & 7)).astype(np.uint8)
+        byte, bit = docs >> 3, (128 >> (docs & 7)).astype(np.uint8)
         mark: NDArray[np.bool_] | None = None
         # Word by word in the message's order, so each sum is made exactly as the dense one was.
-        for word, weight in zip(query.word_ids, query.weights.tolist(), strict=True):
+        for word, weight_of in zip(query.word_ids, weights, strict=True):
             bits = self.bitmap.get(word)
             if bits is not None:
-                held += weight * ((bits[byte] >> bit) & 1)
+                held[(bits[byte] & bit) != 0] += weight_of
                 continue
             if mark is None:
                 mark = np.zeros(len(self.doc_weight), dtype=bool)
             postings = self.post_doc[self.post_start[word]:self.post_start[word + 1]]
             mark[postings] = True
-            held += weight * mark[docs]
+            held[mark[docs]] += weight_of
             mark[postings] = False
         if query.skip is not None:
             held[docs == query.skip] = 0.0
@@ -144,7 +147,8 @@ class Phrasings:
         owners, scores = owners[keep], scores[keep]
         by_entry = np.lexsort((-scores, owners))
         owners, scores = owners[by_entry], scores[by_entry]
-        first = np.flatnonzero(np.diff(owners, prepend=-1))
+        first = np.ones(owners.size, dtype=bool)
+        first[1:] = owners[1:] != owners[:-1]
         return owners[first], scores[first]
 
     def scores(self, docs: NDArray[np.intp], query: Query) -> NDArray[np.float64]:
