@@ -26,7 +26,7 @@ from bot.phrasings import Phrasings, Query
 from bot.textnorm import Normalized, Normalizer
 
 MAX_TEXT = 2000   # characters of a message the matcher reads
-_SEEDS = 8        # entries scored first by each of two guesses at the top
+_SEEDS = 8        # entries scored in full first, to set the bar the others must reach
 _DENSE = 8192     # phrasings few enough to score all of them for every message
 
 
@@ -198,13 +198,12 @@ class FaqIndex:
     def rank(self, text: str, *, skip_doc: int | None = None, exhaustive: bool = False) -> Ranking:
         """The best entries for `text`, and why there are none.
 
-        An entry's score is `doc_weight` times its best phrasing's score, plus the rest (its
-        whole vocabulary and the posterior), which costs little for every entry at once. The
-        phrasings are scored only for entries whose score could still reach the top: a phrasing
-        explains no more of the message than the entry's vocabulary does, so the rest plus
-        `doc_weight` times that share bounds the score from above. `exhaustive` scores the
-        phrasings of every entry sharing a word with the message instead (the same result; for
-        tests and benchmarks of the bound).
+        An entry's score is `doc_weight` times its best phrasing's score plus the rest (its whole
+        vocabulary and the posterior), which costs little for every entry at once. With more
+        than _DENSE phrasings, a few likely entries are scored in full first; their k-th score
+        is a bar, and only phrasings that could lift another entry over it are scored (see
+        bot/phrasings.py), so the top k is exactly what scoring every phrasing gives.
+        `exhaustive` scores every phrasing anyway (for tests and benchmarks of that claim).
         """
         norm = self.normalizer.normalize(text[:MAX_TEXT])
         if not norm.tokens:

@@ -1,12 +1,13 @@
-"""The FAQ's phrasings as postings: each phrasing's best-match score, for only the entries that need it.
+"""The FAQ's phrasings as postings: each entry's best phrasing score, for the entries that need one.
 
-An entry's phrasing score is its best phrasing's `(a / total) * (a / weight) ** power`, where `a`
-is the weight of the message's words the phrasing holds and `weight` the phrasing's own. At
-national size most phrasings share some word with a message, so scoring them all costs time in
-proportion to the content. Two bounds keep only the phrasings that could still lift an entry into
-the top: a phrasing must hold enough of the message's weight (so it holds one of the message's
-rarer words, whose postings are short: MaxScore) and be light enough for that weight to cover it
-(postings are kept lightest first, so that is a prefix). Every bound has a margin for rounding.
+A phrasing scores `(held / total) * (held / weight) ** power`: `held` is the weight of the
+message's words it holds, `weight` its own. At national size most phrasings share some word
+with a message, so scoring them all costs time in proportion to the content. A phrasing that must
+reach a score needs enough of the message's weight, so it holds one of the message's heavier
+(rarer) words (MaxScore), and it must be light enough for what it can hold to cover it; postings
+are kept lightest first, so the phrasings worth a look are a slice of each such word's postings.
+Those are scored exactly, with a bitmap for each common word. Every bound carries a margin for
+rounding, and `dense` scores every phrasing (the definition, and the path for small content).
 """
 
 from __future__ import annotations
@@ -44,9 +45,6 @@ class Phrasings:
         self.post_weight = doc_weight[self.post_doc]
         self.post_start = np.zeros(len(token_id) + 1, dtype=np.intp)
         np.cumsum(np.bincount(self.words, minlength=len(token_id)), out=self.post_start[1:])
-        # The lightest non-empty phrasing of each entry bounds how much of one the message covers.
-        light = np.where(lengths > 0, doc_weight, np.inf)
-        self.lightest = np.minimum.reduceat(light, self.entry_first) if len(light) else light
         # Words in many phrasings also get a bitmap over all phrasings (no bigger than their
         # postings), so the first stage can tell whether a phrasing holds one without a search.
         counts = np.diff(self.post_start)
@@ -66,15 +64,6 @@ class Phrasings:
         scores = (held / query.total) * np.power(held / self.doc_weight, self.power)
         best: NDArray[np.float64] = np.maximum.reduceat(scores, self.entry_first)
         return best
-
-    def upper(self, entries: NDArray[np.intp], held: NDArray[np.float64], total: float) -> NDArray[np.float64]:
-        """A bound on each entry's phrasing score from `held`, the message's weight in the entry.
-
-        No single phrasing of an entry holds more of the message than the whole entry does.
-        """
-        reach = np.minimum(1.0, held / self.lightest[entries]) ** self.power
-        bound: NDArray[np.float64] = (held / total) * reach * (1 + _MARGIN) + _MARGIN
-        return bound
 
     def best_of(self, entries: NDArray[np.intp], query: Query) -> NDArray[np.float64]:
         """Each entry's exact phrasing score (all its phrasings)."""
