@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import chain
 
 import numpy as np
 from numpy.typing import NDArray
@@ -114,7 +115,7 @@ class FaqIndex:
         # normaliser that knows those roots then stems the same words.
         texts = [[normalizer.standard_words(t) for t in (e.question, *e.phrasings)] for e in self.entries]
         keywords = [[normalizer.standard_words(k) for k in e.keywords] for e in self.entries]
-        content_words = {w for group in (*texts, *keywords) for words in group for w in words}
+        content_words = set(chain.from_iterable(chain.from_iterable((*texts, *keywords))))
         self.normalizer = normalizer.with_roots(content_words)
         self.ids = [e.id for e in self.entries]
         self._position = {e.id: i for i, e in enumerate(self.entries)}
@@ -126,14 +127,14 @@ class FaqIndex:
         answer_bags: list[frozenset[str]] = []
         answers: dict[str, frozenset[str]] = {}   # entries may share an answer word for word
         for ei, entry in enumerate(self.entries):
-            stems = [self.normalizer.normalize_words(words).tokens for words in texts[ei]]
+            stems = [self.normalizer.stems(words) for words in texts[ei]]
             tokens = [frozenset(st) for st in stems]
             doc_tokens.extend(tokens)
             self.doc_texts.extend(" ".join(st) for st in stems)
             doc_entry.extend([ei] * len(tokens))
             counts = Counter(t for ts in tokens for t in ts)
             for words in keywords[ei]:
-                counts.update(set(self.normalizer.normalize_words(words).tokens) - set(counts))
+                counts.update(set(self.normalizer.stems(words)) - set(counts))
             bag_counts.append(counts)
             answer = entry.answer_no_village or entry.answer
             if answer not in answers:

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from itertools import chain, compress, count
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)   # a run of letters and digits; all else separates words
 # "2thn" -> "2 thn"; letters before digits stay together ("p3mi", "sapa129").
@@ -96,10 +97,7 @@ def folded_words(text: str, fold_one: Callable[[str], tuple[str, ...]] = fold_pi
     Each pattern of `fold_piece` stays inside one run, so run by run gives what the whole text
     gives; a caller that folds the same words again and again passes a cached `fold_piece`.
     """
-    words: list[str] = []
-    for piece in _pieces(text):
-        words.extend(fold_one(piece))
-    return words
+    return list(chain.from_iterable(map(fold_one, _pieces(text))))
 
 
 def _pieces(text: str) -> list[str]:
@@ -133,7 +131,8 @@ class Normalizer:
         # Bounded, so a flood of unique junk words cannot grow memory without limit.
         self.stem = functools.lru_cache(maxsize=50_000)(self._stem)
         self._fold_piece = functools.lru_cache(maxsize=50_000)(fold_piece)
-        self._read = functools.lru_cache(maxsize=50_000)(self._read_word)
+        self._word_stems = functools.lru_cache(maxsize=50_000)(self._stems_of)
+        self._replaced = functools.lru_cache(maxsize=50_000)(self._replacement)
         self._phrase_starts = frozenset(first for first, _ in lexicon.phrases)
 
     def with_roots(self, extra: Iterable[str]) -> Normalizer:
@@ -150,44 +149,51 @@ class Normalizer:
 
     def standard_words(self, text: str) -> list[str]:
         """Folded words with phrases joined and abbreviations and local forms replaced."""
-        words = folded_words(text, self._fold_piece)
-        if not self._phrase_starts.isdisjoint(words):
-            joined: list[str] = []
-            i = 0
-            while i < len(words):
-                if i + 1 < len(words) and (words[i], words[i + 1]) in self.lexicon.phrases:
-                    joined.extend(self.lexicon.phrases[(words[i], words[i + 1])].split())
-                    i += 2
-                else:
-                    joined.append(words[i])
-                    i += 1
-            words = joined
-        replacements = self.lexicon.replacements
-        return [r for word in words for r in replacements.get(word, (word,))]
+        words = self._join_phrases(folded_words(text, self._fold_piece))
+        return list(chain.from_iterable(map(self._replaced, words)))
+
+    def _join_phrases(self, words: list[str]) -> list[str]:
+        """Two words the lexicon reads as one ("m paspor" -> "mpaspor"), left to right."""
+        starts = self._phrase_starts
+        if starts.isdisjoint(words):
+            return words
+        phrases = self.lexicon.phrases
+        joined: list[str] = []
+        done, last = 0, len(words) - 1
+        for i in compress(count(), map(starts.__contains__, words)):
+            if i >= done and i < last and (words[i], words[i + 1]) in phrases:
+                joined.extend(words[done:i])
+                joined.extend(phrases[(words[i], words[i + 1])].split())
+                done = i + 2
+        joined.extend(words[done:])
+        return joined
 
     def normalize(self, text: str) -> Normalized:
         return self.normalize_words(self.standard_words(text))
 
     def normalize_words(self, words: list[str]) -> Normalized:
         """`normalize` from the standard words, for a caller that already has them."""
-        read = [self._read(word) for word in words]
-        tokens = tuple(t for _, stems in read for t in stems)
+        tokens = self.stems(words)
         return Normalized(
             folded=" ".join(words),
             tokens=tokens,
-            chitchat=not tokens and any(chit for chit, _ in read),
+            chitchat=not tokens and not self.lexicon.chitchat.isdisjoint(words),
         )
 
-    def _read_word(self, word: str) -> tuple[bool, tuple[str, ...]]:
-        """Whether a standard word is chit-chat, and the stems it stands for."""
-        if word in self.lexicon.chitchat:
-            return True, ()
-        if word in self.lexicon.stopwords:
-            return False, ()
+    def stems(self, words: list[str]) -> tuple[str, ...]:
+        """The stems of standard words: `normalize_words(words).tokens`, for the index build."""
+        return tuple(chain.from_iterable(map(self._word_stems, words)))
+
+    def _stems_of(self, word: str) -> tuple[str, ...]:
+        if word in self.lexicon.chitchat or word in self.lexicon.stopwords:
+            return ()
         stem = self.stem(word)
         # A local root under an affix ("kerjenye" -> "kerje") is looked up once more.
         replaced = self.lexicon.replacements.get(stem, (stem,))
-        return False, tuple(t for t in replaced if t not in self.lexicon.stopwords)
+        return tuple(t for t in replaced if t not in self.lexicon.stopwords)
+
+    def _replacement(self, word: str) -> tuple[str, ...]:
+        return self.lexicon.replacements.get(word, (word,))
 
     def _stem(self, word: str) -> str:
         if word in self.roots or len(word) <= 3 or word.isdigit():
