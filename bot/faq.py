@@ -240,17 +240,18 @@ class FaqIndex:
             scores = scores + s.nb_weight * posterior
         k = min(max(s.max_suggestions, 2), len(self.entries))
         if s.doc_weight > 0:
-            q = Query([self._token_id[t] for t in query], list(query.values()), total, len(self.vocab),
-                      skip_doc)
+            q = Query([self._token_id[t] for t in query], list(query.values()), total, skip_doc)
             bar = self._add_phrasings(scores, acc_bag, posterior, q, k, exhaustive)
         else:
             bar = -np.inf
         # The top k, ties in content order; only entries at or above the bar can be among them.
-        contenders = np.flatnonzero(scores >= bar) if bar > -np.inf else np.arange(len(scores))
-        if contenders.size > k:
-            kth = _kth_largest(scores[contenders], k)
-            contenders = contenders[scores[contenders] >= kth]
-        order = contenders[np.argsort(-scores[contenders], kind="stable")[:k]]
+        if bar == -np.inf:
+            order = np.argsort(-scores, kind="stable")[:k]
+        else:
+            contenders = np.flatnonzero(scores >= bar)
+            if contenders.size > k:
+                contenders = contenders[scores[contenders] >= _kth_largest(scores[contenders], k)]
+            order = contenders[np.argsort(-scores[contenders], kind="stable")[:k]]
         top = tuple(Scored(self.ids[i], round(float(scores[i]), 3)) for i in order if scores[i] > 0)
         likeliest = None
         if posterior is not None and skip_doc is None:
@@ -266,8 +267,7 @@ class FaqIndex:
         """
         s = self.settings
         if exhaustive or len(self.doc_tokens) <= _DENSE:
-            every = np.arange(len(self.entries))
-            self._score_phrasings(scores, every, self.phrasings.dense(q), acc_bag, posterior, q.total)
+            self._score_phrasings(scores, slice(None), self.phrasings.dense(q), acc_bag, posterior, q.total)
             return -np.inf
         rest = scores.copy()
         # The entries likeliest to lead are scored first: their exact scores set the bar.
@@ -281,7 +281,7 @@ class FaqIndex:
         self._score_phrasings(scores, owners, best, acc_bag, posterior, q.total)
         return float(bar)
 
-    def _score_phrasings(self, scores: NDArray[np.float64], entries: NDArray[np.intp],
+    def _score_phrasings(self, scores: NDArray[np.float64], entries: NDArray[np.intp] | slice,
                          best_doc: NDArray[np.float64], acc_bag: NDArray[np.float64],
                          posterior: NDArray[np.float64] | None, total: float) -> None:
         s = self.settings

@@ -144,7 +144,7 @@ class Phrasings:
         """Each phrasing's score: share of the message it explains x share of it covered."""
         start = self.start[docs]
         length = self.start[docs + 1] - start
-        which = query.slot[self.words[_ranges(start, length)]]
+        which = query.slots(len(self.post_start) - 1)[self.words[_ranges(start, length)]]
         hit = which >= 0
         owner = np.repeat(np.arange(docs.size), length)[hit]
         which = which[hit]
@@ -161,14 +161,18 @@ class Phrasings:
 class Query:
     """One message's known words for the phrasings: word numbers and weights, in message order."""
 
-    def __init__(self, word_ids: Sequence[int], weights: Sequence[float], total: float, n_words: int,
+    def __init__(self, word_ids: Sequence[int], weights: Sequence[float], total: float,
                  skip: int | None) -> None:
         self.word_ids = list(word_ids)
         self.weights = np.array(weights, dtype=np.float64)
         self.total = total
         self.skip = skip
-        self.slot = np.full(n_words, -1, dtype=np.intp)
-        self.slot[self.word_ids] = np.arange(len(self.word_ids))
+
+    def slots(self, n_words: int) -> NDArray[np.intp]:
+        """Each word number's place in the message, -1 for words it lacks."""
+        slot = np.full(n_words, -1, dtype=np.intp)
+        slot[self.word_ids] = np.arange(len(self.word_ids))
+        return slot
 
 
 def _ranges(starts: NDArray[np.intp], lengths: NDArray[np.intp]) -> NDArray[np.intp]:
