@@ -370,6 +370,7 @@ def _eval(knowledge: Knowledge, path: Path, as_json: bool) -> int:
     print(f"off-topic {figures.off_topic}: answered {figures.off_topic_answered} "
           f"({rates['off_topic_answered']:.1%})")
     print(f"decision time: p50 {figures.p50_ms:.3f} ms, p99 {figures.p99_ms:.3f} ms")
+    print(f"decision hash: {figures.decision_hash}")
     return 0
 
 
