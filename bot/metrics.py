@@ -10,7 +10,7 @@ import datetime as dt
 import hmac
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -26,7 +26,8 @@ _WEBHOOKS = {"/telegram": Channel.TELEGRAM, "/whatsapp": Channel.WHATSAPP}
 class Metrics:
     """The instruments; the store-backed gauges are read at each scrape."""
 
-    def __init__(self) -> None:
+    def __init__(self, offices: Sequence[str] = ()) -> None:
+        self.offices = tuple(offices)   # each gets a series, 0 when it has no open case
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.webhooks = Counter("desa_webhook_requests", "Webhook requests received, by channel and status code",
@@ -71,8 +72,8 @@ class Metrics:
             self.outbox.labels(status).set(counts.get(status, 0))
         self.outbox_oldest.set(oldest or 0.0)
         self.open_cases.clear()
-        for office, n in open_cases.items():
-            self.open_cases.labels(office).set(n)
+        for office in {*self.offices, *open_cases}:
+            self.open_cases.labels(office).set(open_cases.get(office, 0))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

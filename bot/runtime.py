@@ -47,7 +47,8 @@ def configured_channels(knowledge: Knowledge, dialogue: Dialogue, store: Store) 
 
 async def run(knowledge: Knowledge, db: Path | None) -> int:
     async with Store.open(db or knowledge.settings.database) as store:
-        metrics = Metrics()   # its own registry: nothing global, one per running bot
+        # Its own registry: nothing global, one per running bot.
+        metrics = Metrics(offices=[o.id for o in knowledge.settings.offices])
         dialogue = build_dialogue(knowledge, store, observer=metrics.handled)
         runtimes = configured_channels(knowledge, dialogue, store)
         settings = knowledge.settings
