@@ -91,6 +91,7 @@ class Secrets:
     port: int = 8080
     telegram_api_base_url: str | None = None   # a self-hosted or fake Bot API server
     twilio_api_base_url: str | None = None     # a fake Twilio REST API, for tests and checks
+    metrics_token: str | None = None           # bearer token of /metrics; none: no /metrics at all
 
 
 @dataclass(frozen=True)
@@ -521,6 +522,7 @@ _SECRET_ENV = {
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "twilio_whatsapp_from": "TWILIO_WHATSAPP_FROM",
     "public_base_url": "PUBLIC_BASE_URL",
+    "metrics_token": "METRICS_TOKEN",
 }
 
 

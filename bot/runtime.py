@@ -21,6 +21,7 @@ from bot.conversation import Dialogue
 from bot.digest import Digest
 from bot.errors import ContentError
 from bot.escalation import Escalation
+from bot.metrics import Metrics
 from bot.models import Channel
 from bot.outbox import Outbox
 from bot.server import ChannelRuntime, build_web_app
@@ -46,7 +47,9 @@ def configured_channels(knowledge: Knowledge, dialogue: Dialogue, store: Store) 
 
 async def run(knowledge: Knowledge, db: Path | None) -> int:
     async with Store.open(db or knowledge.settings.database) as store:
-        dialogue = build_dialogue(knowledge, store)
+        # Its own registry: nothing global, one per running bot.
+        metrics = Metrics(offices=[o.id for o in knowledge.settings.offices])
+        dialogue = build_dialogue(knowledge, store, observer=metrics.handled)
         runtimes = configured_channels(knowledge, dialogue, store)
         settings = knowledge.settings
         if not runtimes:
@@ -73,12 +76,13 @@ async def run(knowledge: Knowledge, db: Path | None) -> int:
                     delivering.cancel()
                     await web_runner.cleanup()
             return 0
-        outbox = build_outbox(store, {r.channel: r for r in runtimes})
+        outbox = build_outbox(store, {r.channel: r for r in runtimes}, on_sent=metrics.sent)
         for runtime in runtimes:
             use_outbox = getattr(runtime, "use_outbox", None)
             if use_outbox is not None:
                 use_outbox(outbox)   # Telegram sends a turn's replies right after its commit
-        app = build_web_app(runtimes, store, knowledge.content.version, settings.max_body_bytes)
+        app = build_web_app(runtimes, store, knowledge.content.version, settings.max_body_bytes,
+                            metrics=metrics, metrics_token=settings.secrets.metrics_token)
         if settings.console:
             mount_console(app, dialogue, store, runtimes, outbox)
         # No access log: one line per webhook costs more than the rest of the logging together,

@@ -1093,6 +1093,12 @@ class Store:
         rows = await self._all("SELECT status, count(*) FROM outbox GROUP BY status")
         return {r[0]: r[1] for r in rows}
 
+    async def open_cases_by_office(self) -> dict[str, int]:
+        """Reports not yet closed, per office (for metrics)."""
+        rows = await self._all("SELECT office_id, count(*) FROM reports WHERE status != 'ditutup' "
+                               "GROUP BY office_id")
+        return {r[0]: r[1] for r in rows if r[0] is not None}
+
     async def outbox_attempts(self, item_id: int) -> list[tuple[bool, str | None]]:
         rows = await self._all("SELECT ok, error FROM outbox_attempts WHERE outbox_id = ? ORDER BY id",
                                (item_id,))

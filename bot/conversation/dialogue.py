@@ -33,7 +33,7 @@ from bot.conversation.village import VillageFlow
 from bot.deadlines import Deadlines
 from bot.faq import FaqIndex
 from bot.keyed_locks import KeyedLocks
-from bot.models import IncomingMessage, Option, Outgoing, Reply, Sender
+from bot.models import Channel, IncomingMessage, Option, Outgoing, Reply, Sender
 from bot.routing import Routing
 from bot.sender_log import log_id
 from bot.store import Store, TurnEnd, TurnStart
@@ -81,8 +81,12 @@ class FloodGuard:
 
 class Dialogue:
     def __init__(self, settings: Settings, content: Content, index: FaqIndex, store: Store,
-                 clock: Callable[[], dt.datetime] | None = None) -> None:
+                 clock: Callable[[], dt.datetime] | None = None,
+                 observer: Callable[[Channel, str | None, int], None] | None = None) -> None:
         self.settings = settings
+        # Told of each message handled: its channel, the FAQ decision if the FAQ was asked, and
+        # how many replies go back in the response itself (metrics; nothing personal).
+        self.observer = observer
         self.store = store
         self.routing = Routing(settings)
         self.deadlines = Deadlines(settings.deadlines)
@@ -152,6 +156,9 @@ class Dialogue:
         result = await self.store.end_turn(sender, end, now)
         if result.duplicate:   # the same message handled at the same moment: written by the other
             return await self._duplicate(message, keep)
+        if self.observer is not None:
+            faq = turn.faq.decision if turn is not None and turn.faq is not None else None
+            self.observer(sender.channel, faq, 0 if reply_to is not None else len(replies))
         if result.case_no is not None and turn is not None and turn.report is not None:
             log.info("report filed case=%s risk=%s", result.case_no, turn.report.risk)
             replies = [Reply(r.text.replace("{case_no}", result.case_no), r.options) for r in replies]
