@@ -113,24 +113,7 @@ class Phrasings:
         most_held = np.minimum(np.repeat(reaches, counts), weight)
         bound = (most_held / query.total) * (most_held / weight) ** self.power
         docs = docs[bound * (1 + _MARGIN) + _MARGIN >= need[self.doc_entry[docs]]]
-        held = np.zeros(docs.size)
-        byte, bit = docs >> 3, (128 >> (docs & 7)).astype(np.uint8)
-        mark: NDArray[np.bool_] | None = None
-        # Word by word in the message's order, so each sum is made exactly as the dense one was.
-        for word, weight_of in zip(query.word_ids, weights, strict=True):
-            bits = self.bitmap.get(word)
-            if bits is not None:
-                held[(bits[byte] & bit) != 0] += weight_of
-                continue
-            if mark is None:
-                mark = np.zeros(len(self.doc_weight), dtype=bool)
-            postings = self.post_doc[self.post_start[word]:self.post_start[word + 1]]
-            mark[postings] = True
-            held[mark[docs]] += weight_of
-            mark[postings] = False
-        if query.skip is not None:
-            held[docs == query.skip] = 0.0
-        scores = (held / query.total) * np.power(held / self.doc_weight[docs], self.power)
+        scores = self.scores(docs, query)
         owners = self.doc_entry[docs]
         keep = scores >= need[owners] - _MARGIN
         owners, scores = owners[keep], scores[keep]
@@ -141,17 +124,26 @@ class Phrasings:
         return owners[first], scores[first]
 
     def scores(self, docs: NDArray[np.intp], query: Query) -> NDArray[np.float64]:
-        """Each phrasing's score: share of the message it explains x share of it covered."""
-        start = self.start[docs]
-        length = self.start[docs + 1] - start
-        which = query.slots(len(self.post_start) - 1)[self.words[_ranges(start, length)]]
-        hit = which >= 0
-        owner = np.repeat(np.arange(docs.size), length)[hit]
-        which = which[hit]
+        """Each phrasing's score: share of the message it explains x share of it covered.
+
+        From the bitmaps of common words and a scratch mark of the others' postings; word by
+        word in the message's order, adding 0 where a phrasing lacks the word, so each sum is
+        made exactly as the dense one was.
+        """
         held = np.zeros(docs.size)
-        # Word by word in the message's order, so each sum is made exactly as the dense one was.
-        for j, weight in enumerate(query.weights):
-            held[owner[which == j]] += weight
+        byte, bit = docs >> 3, (128 >> (docs & 7)).astype(np.uint8)
+        mark: NDArray[np.bool_] | None = None
+        for word, weight in zip(query.word_ids, query.weights.tolist(), strict=True):
+            bits = self.bitmap.get(word)
+            if bits is not None:
+                held += weight * (bits[byte] & bit).astype(bool)
+                continue
+            if mark is None:
+                mark = np.zeros(len(self.doc_weight), dtype=bool)
+            postings = self.post_doc[self.post_start[word]:self.post_start[word + 1]]
+            mark[postings] = True
+            held += weight * mark[docs]
+            mark[postings] = False
         if query.skip is not None:
             held[docs == query.skip] = 0.0
         scores: NDArray[np.float64] = (held / query.total) * np.power(held / self.doc_weight[docs], self.power)
@@ -167,12 +159,6 @@ class Query:
         self.weights = np.array(weights, dtype=np.float64)
         self.total = total
         self.skip = skip
-
-    def slots(self, n_words: int) -> NDArray[np.intp]:
-        """Each word number's place in the message, -1 for words it lacks."""
-        slot = np.full(n_words, -1, dtype=np.intp)
-        slot[self.word_ids] = np.arange(len(self.word_ids))
-        return slot
 
 
 def _ranges(starts: NDArray[np.intp], lengths: NDArray[np.intp]) -> NDArray[np.intp]:
