@@ -173,7 +173,7 @@ class FaqIndex:
         # What posterior() adds per word and subtracts per message, computed once for all messages.
         self._nb_gain = {t: self._word_gain(counts) for t, (_, counts) in self.nb_post.items()}
         # A word in many entries is added as a whole row: at national size an add over every
-        # entry costs a quarter of one through an index. Zero elsewhere, so every sum is the same.
+        # entry costs about a quarter of one through an index. Zero elsewhere, so every sum is the same.
         self._bag_rows = _rows(self.bag_post, len(self.entries))
         self._nb_rows = _rows({t: (e, self._nb_gain[t]) for t, (e, _) in self.nb_post.items()},
                               len(self.entries))
@@ -391,6 +391,7 @@ def _postings(vocab: Sequence[str], entries: NDArray[np.intp], words: NDArray[np
     entries, values = entries[order], values[order]
     return {vocab[w]: (entries[bounds[w]:bounds[w + 1]], values[bounds[w]:bounds[w + 1]])
             for w in range(len(vocab)) if bounds[w + 1] > bounds[w]}
+
 
 def _rows(postings: dict[str, tuple[NDArray[np.intp], NDArray[np.float64]]], n_entries: int
           ) -> dict[str, NDArray[np.float64]]:

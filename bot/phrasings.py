@@ -32,19 +32,16 @@ class Phrasings:
         n_entries = int(doc_entry[-1]) + 1 if len(doc_entry) else 0
         self.entry_first = np.searchsorted(doc_entry, np.arange(n_entries)).astype(np.intp)
         self.entry_count = np.diff(np.append(self.entry_first, len(doc_entry))).astype(np.intp)
-        # Which words each phrasing holds (CSR: phrasing d's words are words[start[d]:start[d+1]]).
-        lengths = np.fromiter((len(t) for t in doc_tokens), dtype=np.intp, count=len(doc_tokens))
-        self.start = np.zeros(len(doc_tokens) + 1, dtype=np.intp)
-        np.cumsum(lengths, out=self.start[1:])
-        self.words = np.fromiter((token_id[t] for tokens in doc_tokens for t in tokens),
-                                 dtype=np.intp, count=int(self.start[-1]))
         # Which phrasings hold each word, lightest first (CSR over word numbers).
+        lengths = np.fromiter((len(t) for t in doc_tokens), dtype=np.intp, count=len(doc_tokens))
+        words = np.fromiter((token_id[t] for tokens in doc_tokens for t in tokens),
+                            dtype=np.intp, count=int(lengths.sum()))
         holder = np.repeat(np.arange(len(doc_tokens), dtype=np.intp), lengths)
-        order = np.lexsort((doc_weight[holder], self.words))
+        order = np.lexsort((doc_weight[holder], words))
         self.post_doc = holder[order]
         self.post_weight = doc_weight[self.post_doc]
         self.post_start = np.zeros(len(token_id) + 1, dtype=np.intp)
-        np.cumsum(np.bincount(self.words, minlength=len(token_id)), out=self.post_start[1:])
+        np.cumsum(np.bincount(words, minlength=len(token_id)), out=self.post_start[1:])
         # Words in many phrasings also get a bitmap over all phrasings (no bigger than their
         # postings), so the first stage can tell whether a phrasing holds one without a search.
         counts = np.diff(self.post_start)
