@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from aiohttp import web
 from bot.app import Knowledge, build_dialogue, build_outbox, load_knowledge
 from bot.channels.console import ConsoleChat, ConsoleDeliverer
 from bot.conversation import Dialogue
+from bot.deadlines import Deadlines
 from bot.digest import Digest
 from bot.errors import ContentError
 from bot.escalation import Escalation
@@ -48,10 +50,11 @@ def configured_channels(knowledge: Knowledge, dialogue: Dialogue, store: Store) 
 async def run(knowledge: Knowledge, db: Path | None) -> int:
     async with Store.open(db or knowledge.settings.database) as store:
         # Its own registry: nothing global, one per running bot.
-        metrics = Metrics(offices=[o.id for o in knowledge.settings.offices])
+        settings = knowledge.settings
+        regional = [settings.regional_office] if settings.regional_office else []
+        metrics = Metrics(Deadlines(settings.deadlines), offices=[o.id for o in (*settings.offices, *regional)])
         dialogue = build_dialogue(knowledge, store, observer=metrics.handled)
         runtimes = configured_channels(knowledge, dialogue, store)
-        settings = knowledge.settings
         if not runtimes:
             print("No channel credentials (TELEGRAM_BOT_TOKEN, TWILIO_*): starting the terminal chat.",
                   file=sys.stderr)
@@ -105,7 +108,8 @@ async def run(knowledge: Knowledge, db: Path | None) -> int:
         with contextlib.suppress(NotImplementedError, AttributeError):
             loop.add_signal_handler(signal.SIGHUP, lambda: reloads.append(
                 asyncio.create_task(reload_content(dialogue))))
-        tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(housekeeping(dialogue))]
+        tasks = [asyncio.create_task(outbox.run()),
+                 asyncio.create_task(housekeeping(dialogue, on_escalated=metrics.escalated))]
         try:
             await stop.wait()
         finally:
@@ -155,9 +159,10 @@ async def reload_content(dialogue: Dialogue) -> bool:
     return True
 
 
-async def housekeeping(dialogue: Dialogue, interval: float = 60.0) -> None:
+async def housekeeping(dialogue: Dialogue, interval: float = 60.0,
+                       on_escalated: Callable[[str, int, int], None] | None = None) -> None:
     """Every minute: escalation of missed deadlines and the morning digest; every hour: the retention job."""
-    escalation = Escalation(dialogue.casework)
+    escalation = Escalation(dialogue.casework, on_escalated)
     settings = dialogue.settings
     console = settings.secrets.public_base_url if settings.console else None
     digest = Digest(dialogue.casework, f"{console.rstrip('/')}/console/kasus" if console else None)
