@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 
 from bot.textnorm import Normalizer
@@ -11,6 +12,9 @@ _EMOJI_NOISE = dict.fromkeys([0xFE0F, 0x200D, *range(0x1F3FB, 0x1F400)])
 # Only a short answer is read for a word it contains: in a long sentence "tidak" is no answer
 # ("dia datang langsung ke kampung" is short enough).
 _CONTAINED_MAX_EXTRA = 4
+# Texts whose words are remembered: one message is read against a dozen lists in a turn, and
+# the lists' own phrases again and again; bounded, so a flood of unique messages cannot grow it.
+_REMEMBERED = 1024
 
 
 def _emoji_key(text: str) -> str:
@@ -22,6 +26,7 @@ class Words:
 
     def __init__(self, lists: Mapping[str, Sequence[str]], normalizer: Normalizer) -> None:
         self.normalizer = normalizer
+        self.tokens = functools.lru_cache(maxsize=_REMEMBERED)(self._tokens)
         self.filler = frozenset(w for f in lists.get("filler", ()) for w in normalizer.standard_words(f))
         self.lists: dict[str, frozenset[tuple[str, ...]]] = {}
         self.emoji: dict[str, frozenset[str]] = {}
@@ -29,7 +34,7 @@ class Words:
             self.lists[name] = frozenset(k for k in (self.tokens(p) for p in phrases) if k)
             self.emoji[name] = frozenset(_emoji_key(p) for p in phrases if not self.tokens(p))
 
-    def tokens(self, text: str) -> tuple[str, ...]:
+    def _tokens(self, text: str) -> tuple[str, ...]:
         """The words that carry the answer: abbreviations read, polite filler dropped."""
         words = self.normalizer.standard_words(text)
         kept = tuple(w for w in words if w not in self.filler)
