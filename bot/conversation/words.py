@@ -14,7 +14,7 @@ _EMOJI_NOISE = dict.fromkeys([0xFE0F, 0x200D, *range(0x1F3FB, 0x1F400)])
 _CONTAINED_MAX_EXTRA = 4
 # Texts whose words are remembered: one message is read against a dozen lists in a turn, and
 # the lists' own phrases again and again; bounded, so a flood of unique messages cannot grow it.
-_REMEMBERED = 1024
+_REMEMBERED = 256
 
 
 def _emoji_key(text: str) -> str:
