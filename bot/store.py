@@ -171,6 +171,9 @@ MAX_GROUP = 128
 # commit stays as a backstop, for a log that grew this long (40 MB) meanwhile.
 CHECKPOINT_INTERVAL = 1.0
 WAL_BACKSTOP_PAGES = 10_000
+# Message ids forgotten per pruning pass at most (a pass a minute): a few milliseconds of work in
+# one group commit; a backlog (after a flood, or on the first pass over an old file) goes pass by pass.
+PRUNE_IDS = 2_000
 
 _UPSERT_PROFILE = """INSERT INTO profiles (sender_key, village_id, place, greeted, updated_at)
     VALUES (?, ?, ?, ?, ?)
@@ -675,16 +678,22 @@ class Store:
     async def prune_delivery_records(self, inbox_before: dt.datetime, replies_before: dt.datetime) -> int:
         """Forget what only a provider's redelivery could still need, once none can come.
 
-        Handled inbox rows (Telegram keeps an update for 24 hours) and the replies kept for a
-        retried webhook (Twilio retries within 15 seconds). The message ids themselves stay in
-        `processed`: an id seen once is never handled again.
+        Handled inbox rows and the message ids of `processed` from before `inbox_before` (Telegram
+        delivers an update again for at most 24 hours; Twilio retries a webhook within 15 seconds;
+        a villager who types the same message again sends a new id), and the replies kept for a
+        retried webhook from before `replies_before`.
         """
         def work(conn: sqlite3.Connection) -> int:
             cur = conn.execute("DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?",
                                (_iso(inbox_before),))
+            # Ids are written in time order: the oldest rowids are the only candidates, so a pass
+            # reads at most PRUNE_IDS rows from the table's start and needs no index on `at`
+            # (one more index write per message).
+            ids = conn.execute("DELETE FROM processed WHERE rowid IN (SELECT rowid FROM processed "
+                               "ORDER BY rowid LIMIT ?) AND at < ?", (PRUNE_IDS, _iso(inbox_before)))
             kept = conn.execute("UPDATE processed SET replies = NULL WHERE replies IS NOT NULL AND at < ?",
                                 (_iso(replies_before),))
-            return int(cur.rowcount) + int(kept.rowcount)
+            return int(cur.rowcount) + int(ids.rowcount) + int(kept.rowcount)
 
         return int(await self._unit(work))
 
