@@ -1,4 +1,4 @@
-"""`desa-imigrasi run`: start every configured channel, the web server, the outbox and reminders.
+"""`desa-imigrasi run`: start every configured channel, the web server, the outbox, escalation and digests.
 
 With no channel credentials it opens the terminal chat instead, so `make run` always works.
 """
@@ -19,7 +19,9 @@ from aiohttp import web
 from bot.app import Knowledge, build_dialogue, build_outbox, load_knowledge
 from bot.channels.console import ConsoleChat, ConsoleDeliverer
 from bot.conversation import Dialogue
+from bot.digest import Digest
 from bot.errors import ContentError
+from bot.escalation import Escalation
 from bot.models import Channel
 from bot.outbox import Outbox
 from bot.server import ChannelRuntime, build_web_app
@@ -163,12 +165,15 @@ async def reload_content(dialogue: Dialogue) -> bool:
 
 
 async def housekeeping(dialogue: Dialogue, interval: float = 60.0) -> None:
-    """Every minute: reminders for overdue high-risk cases; every hour: the retention job."""
-    after = dt.timedelta(hours=dialogue.settings.remind_after_hours)
+    """Every minute: escalation of missed deadlines and the morning digest; every hour: the retention job."""
+    escalation = Escalation(dialogue.casework)
+    settings = dialogue.settings
+    console = settings.secrets.public_base_url if settings.console else None
+    digest = Digest(dialogue.casework, f"{console.rstrip('/')}/console/kasus" if console else None)
     passes = 0
     while True:
         try:
-            await dialogue.casework.remind_overdue(after, dialogue.clock())
+            await run_deadlines(escalation, digest, dialogue.clock())
             now = dialogue.clock()
             await dialogue.store.prune_delivery_records(now - INBOX_KEPT, now - REPLIES_KEPT)
             if passes % 60 == 0:
@@ -183,3 +188,15 @@ async def housekeeping(dialogue: Dialogue, interval: float = 60.0) -> None:
             log.exception("housekeeping pass failed")
         passes += 1
         await asyncio.sleep(interval)
+
+
+async def run_deadlines(escalation: Escalation, digest: Digest, now: dt.datetime) -> None:
+    """One pass of both jobs.
+
+    Each step and each digest is written once by whichever pass gets there first (store rows with
+    a primary key), so several instances may run this at the same time.
+    """
+    steps = await escalation.run(now)
+    sent = await digest.run(now)
+    if steps or sent:
+        log.info("deadlines escalated=%d digests=%d", steps, sent)

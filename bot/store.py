@@ -17,7 +17,7 @@ import json
 import logging
 import sqlite3
 import zlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,80 @@ from bot.models import Option, Outgoing, Reply, Sender
 log = logging.getLogger(__name__)
 # aiosqlite logs every statement with its arguments at DEBUG: those arguments are reports.
 logging.getLogger("aiosqlite").setLevel(max(logging.getLogger("aiosqlite").level, logging.INFO))
+
+# The offices' day (Western Indonesia Time, no daylight saving): the figures' roll-ups count by it.
+FIGURES_ZONE = dt.timezone(dt.timedelta(hours=7), "WIB")
+_DAY_SHIFT = "'+7 hours'"
+
+
+def _report_keys(row: str) -> dict[str, str]:
+    """The roll-up keys of one report row (`new` or `old` in a trigger, `reports` in a backfill)."""
+    village = f"coalesce({row}.village_id, '')"
+    return {
+        "day": f"date({row}.created_at, {_DAY_SHIFT})",
+        "office": f"{row}.office_id",
+        "risk": f"{row}.risk",
+        "village": village,
+        "place": f"CASE WHEN {village} = '' AND json_valid({row}.place) "
+                 f"THEN coalesce(json_extract({row}.place, '$.name'), '') ELSE '' END",
+        "high": f"({row}.risk = 'tinggi')",
+        "open": f"({row}.status != 'ditutup')",
+    }
+
+
+def _count_report(row: str, sign: str) -> str:
+    """Statements adding (sign '+') or taking away (sign '-') one report in the roll-ups."""
+    k = _report_keys(row)
+    return (
+        "INSERT INTO fig_reports (day, office_id, risk, n) "  # noqa: S608 (our own expressions)
+        f"VALUES ({k['day']}, {k['office']}, {k['risk']}, {sign}1) "
+        "ON CONFLICT DO UPDATE SET n = n + excluded.n; "
+        "INSERT INTO fig_villages (day, office_id, village_id, place_name, n, high, still_open) "
+        f"VALUES ({k['day']}, {k['office']}, {k['village']}, {k['place']}, {sign}1, {sign}{k['high']}, "
+        f"{sign}{k['open']}) ON CONFLICT DO UPDATE SET n = n + excluded.n, high = high + excluded.high, "
+        "still_open = still_open + excluded.still_open;")
+
+
+def _count_question(row: str, sign: str) -> str:
+    day, office = f"date({row}.at, {_DAY_SHIFT})", f"coalesce({row}.office_id, '')"
+    return (
+        "INSERT INTO fig_questions (day, office_key, decision, n) "  # noqa: S608 (our own expressions)
+        f"VALUES ({day}, {office}, {row}.decision, {sign}1) ON CONFLICT DO UPDATE SET n = n + excluded.n; "
+        "INSERT INTO fig_answers (day, office_key, entry_id, n) "
+        f"SELECT {day}, {office}, coalesce({row}.entry_id, ''), {sign}1 WHERE {row}.decision = 'answer' "
+        "ON CONFLICT DO UPDATE SET n = n + excluded.n;")
+
+
+def _figure_triggers() -> tuple[str, ...]:
+    # A report's office, village, risk or status may change after it is filed: the old row is
+    # taken away and the new one added, so each roll-up always equals a count over the table.
+    columns = "created_at, office_id, village_id, place, risk, status"
+    return (
+        f"CREATE TRIGGER fig_reports_insert AFTER INSERT ON reports BEGIN {_count_report('new', '+')} END",
+        f"CREATE TRIGGER fig_reports_update AFTER UPDATE OF {columns} ON reports "
+        f"BEGIN {_count_report('old', '-')} {_count_report('new', '+')} END",
+        f"CREATE TRIGGER fig_reports_delete AFTER DELETE ON reports BEGIN {_count_report('old', '-')} END",
+        f"CREATE TRIGGER fig_questions_insert AFTER INSERT ON faq_log BEGIN {_count_question('new', '+')} END",
+        f"CREATE TRIGGER fig_questions_delete AFTER DELETE ON faq_log BEGIN {_count_question('old', '-')} END",
+    )
+
+
+def _figure_backfill() -> tuple[str, ...]:
+    k = _report_keys("reports")
+    day = f"date(at, {_DAY_SHIFT})"
+    return (
+        "INSERT INTO fig_reports (day, office_id, risk, n) "  # noqa: S608 (our own expressions)
+        f"SELECT {k['day']}, {k['office']}, {k['risk']}, count(*) FROM reports GROUP BY 1, 2, 3",
+        "INSERT INTO fig_villages (day, office_id, village_id, place_name, n, high, still_open) "  # noqa: S608
+        f"SELECT {k['day']}, {k['office']}, {k['village']}, {k['place']}, count(*), sum({k['high']}), "
+        f"sum({k['open']}) FROM reports GROUP BY 1, 2, 3, 4",
+        "INSERT INTO fig_questions (day, office_key, decision, n) "  # noqa: S608 (our own expressions)
+        f"SELECT {day}, coalesce(office_id, ''), decision, count(*) FROM faq_log GROUP BY 1, 2, 3",
+        "INSERT INTO fig_answers (day, office_key, entry_id, n) "  # noqa: S608 (our own expressions)
+        f"SELECT {day}, coalesce(office_id, ''), coalesce(entry_id, ''), count(*) FROM faq_log "
+        "WHERE decision = 'answer' GROUP BY 1, 2, 3",
+    )
+
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: the first schema
@@ -159,6 +233,43 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """ALTER TABLE processed ADD COLUMN replies TEXT""",
         """CREATE INDEX processed_kept ON processed (at) WHERE replies IS NOT NULL""",
     ),
+    # 7 (issue 13): the console's figures read day-by-day roll-ups, so a year across every office
+    # is thousands of rows, not every report and question. Triggers keep them, so no write path
+    # can forget one; a day is the offices' day (WIB, UTC+7, the day the console's periods use).
+    (
+        """CREATE TABLE fig_reports (
+            day TEXT NOT NULL, office_id TEXT NOT NULL, risk TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (day, office_id, risk)) WITHOUT ROWID""",
+        # A village outside the list is kept by the name the villager typed (place_name).
+        """CREATE TABLE fig_villages (
+            day TEXT NOT NULL, office_id TEXT NOT NULL, village_id TEXT NOT NULL,
+            place_name TEXT NOT NULL, n INTEGER NOT NULL, high INTEGER NOT NULL,
+            still_open INTEGER NOT NULL,
+            PRIMARY KEY (day, office_id, village_id, place_name)) WITHOUT ROWID""",
+        """CREATE TABLE fig_questions (
+            day TEXT NOT NULL, office_key TEXT NOT NULL, decision TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (day, office_key, decision)) WITHOUT ROWID""",
+        """CREATE TABLE fig_answers (
+            day TEXT NOT NULL, office_key TEXT NOT NULL, entry_id TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (day, office_key, entry_id)) WITHOUT ROWID""",
+        *_figure_triggers(),
+        *_figure_backfill(),
+    ),
+    # 8 (issue 14, deadlines): each escalation step of a case and each morning digest of an office
+    # is a row written with the messages it sends, so a restart or a second instance never sends
+    # one twice; the one reminder of before counts as the first step.
+    (
+        """CREATE TABLE escalations (
+            report_id INTEGER NOT NULL, step TEXT NOT NULL, at TEXT NOT NULL,
+            PRIMARY KEY (report_id, step)) WITHOUT ROWID""",
+        """INSERT INTO escalations (report_id, step, at)
+            SELECT id, 'tanggap:1', reminded_at FROM reports WHERE reminded_at IS NOT NULL""",
+        """CREATE TABLE digests (
+            office_id TEXT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (office_id, day))""",
+        # Open cases of a status and risk level filed before a cutoff: the escalation pass, and the
+        # inbox's deadline order and overdue tab (office_id last, so those read the index alone).
+        """CREATE INDEX reports_deadlines ON reports (status, risk, created_at, office_id)""",
+    ),
 )
 
 
@@ -194,6 +305,8 @@ _FIRST_TIME = "INSERT INTO processed (message_key, at, replies) VALUES (?, ?, ?)
 _INBOX_DONE = "UPDATE inbox SET done_at = ?, body = '' WHERE message_key = ? AND done_at IS NULL"
 # One FAQ decision for the office's figures, and a question the FAQ could not answer: neither
 # carries the sender; the question is kept only as its words, with a count and when last asked.
+# The Monday on or before a roll-up's day, in SQL: the figures count by week.
+_MONDAY = "date(day, '-6 days', 'weekday 1')"
 _LOG_FAQ = "INSERT INTO faq_log (at, decision, entry_id, office_id) VALUES (?, ?, ?, ?)"
 _UNANSWERED = """INSERT INTO unanswered (normalized, example, count, last_seen) VALUES (?, ?, 1, ?)
     ON CONFLICT (normalized) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen"""
@@ -600,8 +713,9 @@ class Store:
         """
         stamp = _iso(now)
         data = json.dumps(end.conversation.data, ensure_ascii=False) if end.conversation is not None else None
-        # Not compressed: zlib cost 20-40 us of CPU per message, and saved about 3 of the some
-        # 60 pages a group commit of 32 turns writes to the WAL (profiles, conversations, ...).
+        # Not compressed: zlib cost 20-40 us of CPU per message (0.2 M instructions) to save 9 of
+        # the 49 WAL pages a group commit of 32 turns writes, pages the background checkpoint
+        # now copies back without holding up any commit.
         kept = None if end.kept_replies is None else json.dumps(
             [[r.text, [[o.label, o.payload] for o in r.options]] for r in end.kept_replies], ensure_ascii=False)
         place = json.dumps(end.place, ensure_ascii=False) if end.place is not None else None
@@ -859,18 +973,6 @@ class Store:
             "SELECT at, actor, kind, text FROM case_events WHERE report_id = ? ORDER BY id",
             (report_id,))
         return [CaseEvent(_parse(r[0]) or dt.datetime.min, r[1], r[2], r[3]) for r in rows]
-
-    async def unacknowledged_high_risk(self, older_than: dt.datetime) -> list[Report]:
-        rows = await self._all(
-            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE risk = 'tinggi' AND status = 'baru' "  # noqa: S608
-            "AND created_at <= ? AND reminded_at IS NULL ORDER BY id", (_iso(older_than),))
-        return [_report(r) for r in rows]
-
-    async def mark_reminded(self, report_id: int, outgoing: Sequence[Outgoing], now: dt.datetime) -> None:
-        async with self._transaction() as db:
-            await db.execute("UPDATE reports SET reminded_at = ? WHERE id = ?", (_iso(now), report_id))
-            for item in outgoing:
-                await self._enqueue(db, item, now)
 
     # Outbox ----------------------------------------------------------------------------
     async def enqueue(self, items: Sequence[Outgoing], now: dt.datetime) -> None:
@@ -1156,15 +1258,16 @@ class Store:
             (_iso(start), _iso(end), json.dumps(list(offices))))
         return [_report(r) for r in rows]
 
-    # Figures for the console: aggregated in SQL, so a year of reports is never read row by row.
-    async def desk_daily_reports(self, offices: Sequence[str], start: dt.datetime,
-                                 end: dt.datetime) -> list[tuple[str, str, str, int]]:
-        """(day, office, risk, reports) for reports filed in [start, end); read from an index alone."""
+    # Figures for the console, read from the day-by-day roll-ups (migration 7): a year across
+    # every office is a few thousand rows. `first` and `last` are the offices' days (WIB).
+    async def desk_weekly_reports(self, offices: Sequence[str], first: dt.date,
+                                  last: dt.date) -> list[tuple[str, str, str, int]]:
+        """(Monday of the week, office, risk, reports) for reports filed on days first..last."""
         rows = await self._all(
-            "SELECT substr(created_at, 1, 10) AS day, office_id, risk, count(*) "
-            "FROM reports WHERE created_at >= ? AND created_at < ? "
-            "AND office_id IN (SELECT value FROM json_each(?)) GROUP BY day, office_id, risk",
-            (_iso(start), _iso(end), json.dumps(list(offices))))
+            f"SELECT {_MONDAY} AS week, office_id, risk, sum(n) FROM fig_reports "  # noqa: S608
+            "WHERE day >= ? AND day <= ? AND office_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY week, office_id, risk HAVING sum(n) > 0",
+            (first.isoformat(), last.isoformat(), json.dumps(list(offices))))
         return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
     async def desk_open_cases(self, offices: Sequence[str], overdue_before: dt.datetime
@@ -1177,48 +1280,54 @@ class Store:
         return [(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
 
     async def desk_response_hours(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime
-                                  ) -> list[tuple[str, float | None, float | None]]:
-        """(office, hours to acknowledge, hours to close) of each report filed in [start, end)."""
+                                  ) -> dict[str, tuple[list[float], list[float]]]:
+        """Per office, the hours to acknowledge and the hours to close of reports filed in [start, end).
+
+        A median needs every value, so these are read from the figures index, not a roll-up.
+        """
         rows = await self._all(
             "SELECT office_id, (julianday(acknowledged_at) - julianday(created_at)) * 24, "
             "(julianday(closed_at) - julianday(created_at)) * 24 FROM reports "
             "WHERE created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?)) "
             "AND acknowledged_at IS NOT NULL", (_iso(start), _iso(end), json.dumps(list(offices))))
-        return [(r[0], r[1], r[2]) for r in rows]
+        out: dict[str, tuple[list[float], list[float]]] = {}
+        for office, to_ack, to_close in rows:
+            lists = out.get(office)
+            if lists is None:
+                lists = out[office] = ([], [])
+            lists[0].append(to_ack)
+            if to_close is not None:
+                lists[1].append(to_close)
+        return out
 
-    async def desk_by_village(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime
+    async def desk_by_village(self, offices: Sequence[str], first: dt.date, last: dt.date
                               ) -> list[tuple[str, str, str, int, int, int]]:
         """(office, village id, typed place name, reports, high risk, still open) per village."""
-        args = (_iso(start), _iso(end), json.dumps(list(offices)))
-        where = ("created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?))")
-        listed = await self._all(
-            "SELECT office_id, village_id, '', count(*), sum(risk = 'tinggi'), sum(status != 'ditutup') "  # noqa: S608
-            f"FROM reports WHERE {where} AND village_id != '' GROUP BY 1, 2", args)
-        # Places typed by villagers outside the list are rare: only their rows are read whole.
-        typed = await self._all(
-            "SELECT office_id, '', coalesce(json_extract(place, '$.name'), ''), count(*), "  # noqa: S608
-            f"sum(risk = 'tinggi'), sum(status != 'ditutup') FROM reports WHERE {where} AND village_id = '' "
-            "GROUP BY 1, 3", args)
-        rows = [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5])) for r in (*listed, *typed)]
-        return sorted(rows, key=lambda r: -r[3])
-
-    async def desk_daily_questions(self, offices: Sequence[str], unplaced: bool, start: dt.datetime,
-                                   end: dt.datetime) -> list[tuple[str, str, int]]:
-        """(day, decision, questions); `unplaced`: also askers with no village."""
         rows = await self._all(
-            "SELECT substr(at, 1, 10) AS day, decision, count(*) FROM faq_log "
-            "WHERE at >= ? AND at < ? AND (office_id IN (SELECT value FROM json_each(?)) "
-            "OR (? AND office_id IS NULL)) GROUP BY day, decision",
-            (_iso(start), _iso(end), json.dumps(list(offices)), int(unplaced)))
+            "SELECT office_id, village_id, place_name, sum(n), sum(high), sum(still_open) FROM fig_villages "
+            "WHERE day >= ? AND day <= ? AND office_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY 1, 2, 3 HAVING sum(n) > 0",
+            (first.isoformat(), last.isoformat(), json.dumps(list(offices))))
+        out = [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5])) for r in rows]
+        return sorted(out, key=lambda r: -r[3])
+
+    async def desk_weekly_questions(self, offices: Sequence[str], unplaced: bool, first: dt.date,
+                                    last: dt.date) -> list[tuple[str, str, int]]:
+        """(Monday of the week, decision, questions); `unplaced`: also askers with no village."""
+        rows = await self._all(
+            f"SELECT {_MONDAY} AS week, decision, sum(n) FROM fig_questions "  # noqa: S608
+            "WHERE day >= ? AND day <= ? AND (office_key IN (SELECT value FROM json_each(?)) "
+            "OR (? AND office_key = '')) GROUP BY week, decision",
+            (first.isoformat(), last.isoformat(), json.dumps(list(offices)), int(unplaced)))
         return [(r[0], r[1], int(r[2])) for r in rows]
 
-    async def desk_top_entries(self, offices: Sequence[str], unplaced: bool, start: dt.datetime,
-                               end: dt.datetime, limit: int = 10) -> list[tuple[str, int]]:
+    async def desk_top_entries(self, offices: Sequence[str], unplaced: bool, first: dt.date,
+                               last: dt.date, limit: int = 10) -> list[tuple[str, int]]:
         rows = await self._all(
-            "SELECT entry_id, count(*) AS n FROM faq_log WHERE at >= ? AND at < ? AND decision = 'answer' "
-            "AND (office_id IN (SELECT value FROM json_each(?)) OR (? AND office_id IS NULL)) "
-            "GROUP BY entry_id ORDER BY n DESC, entry_id LIMIT ?",
-            (_iso(start), _iso(end), json.dumps(list(offices)), int(unplaced), limit))
+            "SELECT entry_id, sum(n) AS total FROM fig_answers WHERE day >= ? AND day <= ? "
+            "AND (office_key IN (SELECT value FROM json_each(?)) OR (? AND office_key = '')) "
+            "GROUP BY entry_id HAVING total > 0 ORDER BY total DESC, entry_id LIMIT ?",
+            (first.isoformat(), last.isoformat(), json.dumps(list(offices)), int(unplaced), limit))
         return [(r[0], int(r[1])) for r in rows]
 
     async def open_unanswered(self, limit: int = 50) -> list[tuple[str, str, int, dt.datetime]]:
@@ -1343,6 +1452,158 @@ class Store:
                              "AND text != ''")
             return cur.rowcount
 
+    # Deadlines, escalation and the morning digest (issue 14) ------------------------------------
+    # A step or a digest is a row with a primary key, written in the transaction that queues its
+    # messages: whoever writes the row first sends, every other pass (after a restart, on another
+    # instance) finds it there and sends nothing.
+    async def escalation_due(self, status: str, risk: str, step: str, filed_by: dt.datetime,
+                             after: tuple[dt.datetime, int] | None, limit: int = 500) -> list[Report]:
+        """Cases of `status` and `risk` filed at or before `filed_by` that have not had `step`.
+
+        `after` (filed, id): only cases after that one in filing order, so a pass reads each case
+        once: from where the previous batch ended, or from just before the previous pass's cutoff.
+        """
+        start, last_id = (_iso(after[0]), after[1]) if after else ("", 0)
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports r WHERE status = ? AND risk = ? "  # noqa: S608
+            "AND (created_at, id) > (?, ?) AND created_at <= ? AND NOT EXISTS (SELECT 1 FROM escalations e "
+            "WHERE e.report_id = r.id AND e.step = ?) ORDER BY created_at, id LIMIT ?",
+            (status, risk, start, last_id, _iso(filed_by), step, limit))
+        return [_report(r) for r in rows]
+
+    async def record_escalations(self, steps: Sequence[EscalationStep], now: dt.datetime) -> int:
+        """Each step's row, its line on the case timeline and its messages, in one transaction.
+
+        A step already recorded (by another pass or instance) writes and sends nothing; the count
+        is of steps written now.
+        """
+        stamp = _iso(now)
+
+        def work(conn: sqlite3.Connection) -> int:
+            written = 0
+            for item in steps:
+                if conn.execute("INSERT INTO escalations (report_id, step, at) VALUES (?, ?, ?) "
+                                "ON CONFLICT DO NOTHING", (item.report_id, item.step, stamp)).rowcount != 1:
+                    continue
+                written += 1
+                conn.execute("INSERT INTO case_events (report_id, at, actor, kind, text) VALUES (?, ?, ?, ?, ?)",
+                             (item.report_id, stamp, item.actor, "eskalasi", item.note))
+                for out in item.outgoing:
+                    self._enqueue_sync(conn, out, now)
+            return written
+
+        return int(await self._unit(work))
+
+    async def escalations_of(self, report_id: int) -> list[tuple[str, dt.datetime]]:
+        rows = await self._all("SELECT step, at FROM escalations WHERE report_id = ? ORDER BY at, step",
+                               (report_id,))
+        return [(r[0], _parse(r[1]) or dt.datetime.min) for r in rows]
+
+    async def record_digest(self, office_id: str, day: dt.date, outgoing: Sequence[Outgoing],
+                            now: dt.datetime) -> bool:
+        """An office's digest of `day` and its messages; False (nothing queued) when it was sent already."""
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute("INSERT INTO digests (office_id, day, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                            (office_id, day.isoformat(), _iso(now))).rowcount != 1:
+                return False
+            for out in outgoing:
+                self._enqueue_sync(conn, out, now)
+            return True
+
+        return bool(await self._unit(work))
+
+    async def digest_sent(self, office_id: str, day: dt.date) -> bool:
+        row = await self._one("SELECT 1 FROM digests WHERE office_id = ? AND day = ?",
+                              (office_id, day.isoformat()))
+        return row is not None
+
+    async def last_digest(self, office_id: str) -> dt.datetime | None:
+        row = await self._one("SELECT max(at) FROM digests WHERE office_id = ?", (office_id,))
+        return _parse(row[0]) if row else None
+
+    async def case_clocks(self, offices: Sequence[str], statuses: Sequence[str],
+                          since: dt.datetime | None = None) -> list[CaseClock]:
+        """What deadlines are computed from, for the cases of `offices` in `statuses` (filed since `since`)."""
+        after = _iso(since) if since else None
+        rows = await self._all(
+            "SELECT id, office_id, village_id, status, risk, created_at, acknowledged_at, closed_at FROM reports "
+            "WHERE office_id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?)) "
+            "AND (? IS NULL OR created_at >= ?)",
+            (json.dumps(list(offices)), json.dumps(list(statuses)), after, after))
+        return [CaseClock(r[0], r[1], r[2], r[3], r[4], _parse(r[5]) or dt.datetime.min, _parse(r[6]),
+                          _parse(r[7])) for r in rows]
+
+    async def desk_deadline_keys(self, offices: Sequence[str], f: CaseFilter, status: str, risk: str,
+                                 filed_by: dt.datetime | None, limit: int) -> tuple[list[tuple[int, dt.datetime]],
+                                                                                    int]:
+        """The oldest `limit` (id, filed) of one status and risk with the inbox's filters, and how many there are.
+
+        A deadline grows with the filing time within one status and risk, so the inbox sorted by
+        deadline merges these short runs instead of computing a deadline for every open case.
+        `filed_by`: only cases filed then or before (the overdue ones).
+        """
+        where, args = _case_where(offices, f)
+        where += " AND status = ? AND risk = ?"
+        args += [status, risk]
+        if f.assigned_to is not None:
+            where += " AND assigned_to = ?"
+            args.append(f.assigned_to)
+        if filed_by is not None:
+            where += " AND created_at <= ?"
+            args.append(_iso(filed_by))
+        rows = await self._all(f"SELECT id, created_at FROM reports WHERE {where} "  # noqa: S608
+                               "ORDER BY created_at, id LIMIT ?", (*args, limit))
+        total = await self._one(f"SELECT count(*) FROM reports WHERE {where}", args)  # noqa: S608
+        return [(r[0], _parse(r[1]) or dt.datetime.min) for r in rows], int(total[0])
+
+    async def desk_overdue_count(self, offices: Sequence[str], f: CaseFilter,
+                                 cutoffs: Mapping[tuple[str, str], dt.datetime]) -> int:
+        """How many cases with the inbox's filters are past their deadline ((status, risk) -> last filing time).
+
+        One count per (status, risk), each a range of `reports_deadlines` read alone, summed in one
+        statement (an OR of the six would make SQLite read every matching row from the table).
+        """
+        where, args = _case_where(offices, f)
+        if f.assigned_to is not None:
+            where += " AND assigned_to = ?"
+            args.append(f.assigned_to)
+        if not cutoffs:
+            return 0
+        if f.words or f.phone or f.case_no:
+            # A search narrows the cases to a few: one pass over them (the FTS5 match runs once).
+            late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in cutoffs)
+            flat = [v for (status, risk), filed_by in cutoffs.items() for v in (status, risk, _iso(filed_by))]
+            row = await self._one(f"SELECT count(*) FROM (SELECT status, risk, created_at FROM reports "  # noqa: S608
+                                  f"WHERE {where}) WHERE {late}", [*args, *flat])
+            return int(row[0])
+        parts, values = [], []
+        for (status, risk), filed_by in cutoffs.items():
+            parts.append(f"(SELECT count(*) FROM reports WHERE {where} "  # noqa: S608
+                         "AND status = ? AND risk = ? AND created_at <= ?)")
+            values += [*args, status, risk, _iso(filed_by)]
+        row = await self._one("SELECT " + " + ".join(parts), values)
+        return int(row[0])
+
+    async def reports_by_id(self, ids: Sequence[int]) -> list[Report]:
+        """These reports, in the order of `ids`."""
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE id IN (SELECT value FROM json_each(?))",  # noqa: S608
+            (json.dumps(list(ids)),))
+        found = {r[0]: _report(r) for r in rows}
+        return [found[i] for i in ids if i in found]
+
+    async def village_activity(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime
+                               ) -> list[tuple[str, str, str, int, int, int, int, dt.datetime]]:
+        """(office, village id, typed place, reports, high, medium, low, last report) per village."""
+        rows = await self._all(
+            "SELECT office_id, village_id, CASE WHEN village_id = '' THEN "
+            "coalesce(json_extract(place, '$.name'), '') ELSE '' END AS typed, count(*), sum(risk = 'tinggi'), "
+            "sum(risk = 'sedang'), sum(risk = 'rendah'), max(created_at) FROM reports "
+            "WHERE created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY 1, 2, 3 ORDER BY count(*) DESC", (_iso(start), _iso(end), json.dumps(list(offices))))
+        return [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6]), _parse(r[7]) or dt.datetime.min)
+                for r in rows]
+
 
 @dataclass(frozen=True)
 class CaseFilter:
@@ -1411,3 +1672,28 @@ class AuditEntry:
     case_no: str | None
     detail: str          # a label from a fixed list (an outcome, a tab), never a body or a number
     net: str             # the network prefix of the address (a /24 or a /48), not the address
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """One escalation step of a case: its key ("tanggap:2"), the timeline line and the messages it sends."""
+
+    report_id: int
+    step: str
+    actor: str
+    note: str
+    outgoing: Sequence[Outgoing]
+
+
+@dataclass(frozen=True)
+class CaseClock:
+    """The few columns a case's deadlines are computed from."""
+
+    id: int
+    office_id: str
+    village_id: str
+    status: str
+    risk: str
+    created_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    closed_at: dt.datetime | None

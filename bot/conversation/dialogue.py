@@ -30,6 +30,7 @@ from bot.conversation.officer import OfficerFlow
 from bot.conversation.status import CASE_ONLY, CODE_CHECK, StatusFlow
 from bot.conversation.turn import Kit, Turn
 from bot.conversation.village import VillageFlow
+from bot.deadlines import Deadlines
 from bot.faq import FaqIndex
 from bot.keyed_locks import KeyedLocks
 from bot.models import IncomingMessage, Option, Outgoing, Reply, Sender
@@ -84,7 +85,8 @@ class Dialogue:
         self.settings = settings
         self.store = store
         self.routing = Routing(settings)
-        self.casework = Casework(content, self.routing, store)
+        self.deadlines = Deadlines(settings.deadlines)
+        self.casework = Casework(content, self.routing, store, self.deadlines)
         self.broadcasts = Broadcasts(settings, content, store)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.kit = Kit(settings, content, index, store, self.routing, self.casework, self.clock)

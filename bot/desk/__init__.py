@@ -39,7 +39,8 @@ def build_desk(casework: Casework, store: Store, live: frozenset[Channel], *,
     secure = (settings.secrets.public_base_url or "").startswith("https://")
     return Desk(store=store, auth=auth, cases=cases, directory=directory, text=text, secure=secure,
                 media=tuple(media), clock=now, content_dir=settings.content_dir,
-                overdue_after=dt.timedelta(hours=settings.remind_after_hours))
+                overdue_after=casework.deadlines.after("tanggap", "tinggi", dt.datetime(2000, 1, 3, tzinfo=dt.UTC))
+                - dt.datetime(2000, 1, 3, tzinfo=dt.UTC))
 
 
 def mount(app: web.Application, desk: Desk) -> None:
