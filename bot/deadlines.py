@@ -227,6 +227,11 @@ class Deadlines:
                     out.append(Due(kind, step, risk, filed_by))
         return out
 
+    def overdue_cutoffs(self, now: dt.datetime) -> dict[tuple[str, str], dt.datetime]:
+        """(status, risk) -> the latest filing time whose current deadline has passed at `now`."""
+        return {("baru" if d.kind == ACKNOWLEDGE else "ditangani", d.risk): d.filed_by
+                for d in self.due_steps(now, quiet=False) if d.step == 1}
+
     def quiet(self, now: dt.datetime) -> bool:
         return in_quiet_hours(self.settings, now.astimezone(self.settings.zone).time())
 

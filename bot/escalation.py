@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from bot.casework import Casework
 from bot.config import Office
@@ -35,8 +36,9 @@ def age(span: dt.timedelta, casework: Casework) -> str:
 class Escalation:
     """One pass: every step now due that no pass (here, before a restart, or on another instance) wrote."""
 
-    def __init__(self, casework: Casework) -> None:
+    def __init__(self, casework: Casework, on_written: Callable[[str, int, int], None] | None = None) -> None:
         self.casework = casework
+        self.on_written = on_written   # (deadline, step, steps written): the metrics count them
         self.deadlines = casework.deadlines
         self.store = casework.store
         self.settings = casework.routing.settings
@@ -62,7 +64,10 @@ class Escalation:
         while True:
             reports = await self.store.escalation_due(status, due.risk, due.key, due.filed_by, after, BATCH)
             if reports:
-                written += await self.store.record_escalations([self.step(r, due, now) for r in reports], now)
+                now_written = await self.store.record_escalations([self.step(r, due, now) for r in reports], now)
+                written += now_written
+                if self.on_written is not None and now_written:
+                    self.on_written(due.kind, due.step, now_written)
                 for r in reports[:20]:
                     log.info("escalation case=%s step=%s", r.case_no, due.key)
                 after = (reports[-1].created_at, reports[-1].id)

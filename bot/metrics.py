@@ -16,6 +16,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from bot.deadlines import Deadlines
 from bot.errors import StoreError
 from bot.models import Channel
 from bot.store import Store
@@ -26,7 +27,8 @@ _WEBHOOKS = {"/telegram": Channel.TELEGRAM, "/whatsapp": Channel.WHATSAPP}
 class Metrics:
     """The instruments; the store-backed gauges are read at each scrape."""
 
-    def __init__(self, offices: Sequence[str] = ()) -> None:
+    def __init__(self, deadlines: Deadlines, offices: Sequence[str] = ()) -> None:
+        self.deadlines = deadlines
         self.offices = tuple(offices)   # each gets a series, 0 when it has no open case
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -45,8 +47,14 @@ class Metrics:
         self.outbox_oldest = Gauge("desa_outbox_oldest_pending_seconds",
                                    "Age of the oldest undelivered outbox message (0 when none)", registry=r)
         self.open_cases = Gauge("desa_open_cases", "Reports not yet closed, by office", ["office"], registry=r)
-        # Issue 14 adds escalations sent (a Counter by office) and overdue cases per office (a
-        # Gauge read here at each scrape, beside open_cases).
+        self.overdue_cases = Gauge("desa_overdue_cases", "Open reports past their deadline (to acknowledge or "
+                                   "to close), by office", ["office"], registry=r)
+        self.escalations = Counter("desa_escalations_sent", "Escalation steps written, by deadline (tanggap, "
+                                   "tutup) and step (1 office, 2 head, 3 Kantor Wilayah)", ["deadline", "step"],
+                                   registry=r)
+
+    def escalated(self, deadline: str, step: int, count: int) -> None:
+        self.escalations.labels(deadline, str(step)).inc(count)
 
     def sent(self, channel: Channel) -> None:
         self.messages_out.labels(channel.value).inc()
@@ -60,20 +68,24 @@ class Metrics:
             self.messages_out.labels(channel.value).inc(inline_replies)
 
     async def sample(self, store: Store, now: dt.datetime) -> None:
-        """Read the outbox and the open cases from the database, just before a scrape."""
+        """Read the outbox and the open and overdue cases from the database, just before a scrape."""
         try:
             counts = await store.outbox_counts()
             oldest = await store.oldest_pending_age(now)
-            open_cases = await store.open_cases_by_office()
+            cases = await store.desk_open_cases(self.offices, self.deadlines.overdue_cutoffs(now))
         except Exception:  # any database failure: counted, and the scrape still answers
             self.database_errors.inc()
             return
         for status in {"pending", "sending", "sent", *counts}:
             self.outbox.labels(status).set(counts.get(status, 0))
         self.outbox_oldest.set(oldest or 0.0)
+        open_cases = {office: (n, late) for office, n, late in cases}
         self.open_cases.clear()
-        for office in {*self.offices, *open_cases}:
-            self.open_cases.labels(office).set(open_cases.get(office, 0))
+        self.overdue_cases.clear()
+        for office in self.offices:
+            n, late = open_cases.get(office, (0, 0))
+            self.open_cases.labels(office).set(n)
+            self.overdue_cases.labels(office).set(late)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

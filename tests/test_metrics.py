@@ -16,11 +16,14 @@ from twilio.request_validator import RequestValidator
 
 from bot.app import Knowledge, build_outbox
 from bot.channels.whatsapp import WhatsAppChannel
+from bot.config import DeadlineSettings
 from bot.conversation import Dialogue
+from bot.deadlines import Deadlines
+from bot.escalation import Escalation
 from bot.metrics import Metrics
 from bot.models import Channel, Outgoing, Sender
 from bot.server import build_web_app
-from bot.store import Store
+from bot.store import NewReport, Store
 from tests.conftest import ROOT
 from tests.fake_twilio import FakeTwilio
 from tests.fakes import Clock
@@ -36,6 +39,7 @@ from tests.test_whatsapp import (  # noqa: F401 (wa_desk: the WhatsApp tests' co
 )
 
 SCRAPE = "scrape-token-for-tests"
+DEADLINES = Deadlines(DeadlineSettings())
 
 
 @dataclasses.dataclass
@@ -56,7 +60,7 @@ async def bot(wa_desk: Knowledge, tmp_path: Path) -> AsyncIterator[Bot]:  # noqa
         settings = dataclasses.replace(wa_desk.settings, secrets=dataclasses.replace(
             wa_desk.settings.secrets, twilio_api_base_url=str(api.make_url("")).rstrip("/")))
         async with Store.open(tmp_path / "m.sqlite3") as store:
-            metrics = Metrics(offices=[o.id for o in settings.offices])
+            metrics = Metrics(Deadlines(settings.deadlines), offices=[o.id for o in settings.offices])
             dialogue = Dialogue(settings, wa_desk.content, wa_desk.index, store, Clock(), metrics.handled)
             channel = WhatsAppChannel(settings, dialogue, store, rest_timeout=0.3)
             outbox = build_outbox(store, {Channel.WHATSAPP: channel}, on_sent=metrics.sent)
@@ -116,7 +120,7 @@ async def test_without_the_token_there_is_nothing_to_read(bot: Bot, wa_desk: Kno
     missing = await bot.client.get("/metrics")
     assert missing.status == 401
     async with Store.open(tmp_path / "n.sqlite3") as store:
-        app = build_web_app([], store, "test", metrics=Metrics(), metrics_token=None)
+        app = build_web_app([], store, "test", metrics=Metrics(DEADLINES), metrics_token=None)
         async with TestClient(TestServer(app)) as client:
             response = await client.get("/metrics", headers={"Authorization": "Bearer anything"})
     assert response.status == 404
@@ -124,7 +128,7 @@ async def test_without_the_token_there_is_nothing_to_read(bot: Bot, wa_desk: Kno
 
 async def test_two_bots_in_one_process_keep_their_own_figures() -> None:
     """No global registry: each Metrics counts for itself (two runs in one test process)."""
-    first, second = Metrics(), Metrics()
+    first, second = Metrics(DEADLINES), Metrics(DEADLINES)
     first.sent(Channel.TELEGRAM)
     assert b'desa_messages_out_total{channel="telegram"} 1.0' in first.render()
     assert b'channel="telegram"' not in second.render()
@@ -136,8 +140,35 @@ async def test_the_alert_rules_and_the_dashboard_name_only_series_the_bot_export
     chat = WaChat(bot, VILLAGER_WA)   # type: ignore[arg-type]
     await chat.say("syarat bikin paspor apa saja")   # a webhook and a decision, so every series exists
     bot.metrics.database_errors.inc(0)
+    bot.metrics.escalated("tanggap", 1, 0)               # a labelled series exists from its first step
     exported = set(await scrape(bot))
     deploy = ROOT / "deploy"
     for path in (deploy / "prometheus-alerts.yml", deploy / "grafana-dashboard.json"):
         named = set(re.findall(r"\bdesa_[a-z_]+", path.read_text()))
         assert named and named <= exported, (path.name, named - exported)
+
+
+async def test_overdue_cases_and_escalation_steps_are_counted_per_office(wa_desk: Knowledge,  # noqa: F811
+                                                                        tmp_path: Path) -> None:
+    settings = wa_desk.settings
+    clock = Clock(dt.datetime(2026, 11, 9, 1, 0, tzinfo=dt.UTC))     # Monday 08:00 WIB
+    async with Store.open(tmp_path / "e.sqlite3") as store:
+        metrics = Metrics(Deadlines(settings.deadlines), offices=[o.id for o in settings.offices])
+        dialogue = Dialogue(settings, wa_desk.content, wa_desk.index, store, clock, metrics.handled)
+        for risk in ("tinggi", "rendah"):
+            await store.file_report(NewReport(
+                office_id="SGU", village_id="semuntai", risk=risk, flags=(), answers={}, media=(),
+                recruiter_phone=None, recruiter_name=None, recruiter_company=None, reporter_key=None,
+                contactable=False), [], 2026, clock())
+        escalation = Escalation(dialogue.casework, metrics.escalated)
+        clock.advance(hours=5)                          # past the 4 hours of a high-risk case
+        await escalation.run(clock())
+        await escalation.run(clock())                   # a second pass writes nothing more
+        await metrics.sample(store, clock())
+        families = {f.name: f.samples for f in text_string_to_metric_families(metrics.render().decode())}
+        overdue = {s.labels["office"]: s.value for s in families["desa_overdue_cases"]}
+        assert overdue["SGU"] == 1 and overdue["PTK"] == 0       # the low-risk case has 3 working days
+        opened = {s.labels["office"]: s.value for s in families["desa_open_cases"]}
+        assert opened["SGU"] == 2
+        steps = [(s.labels, s.value) for s in families["desa_escalations_sent"] if s.name.endswith("_total")]
+        assert steps == [({"deadline": "tanggap", "step": "1"}, 1.0)]

@@ -102,6 +102,7 @@ class Dialogue:
         self.kit.flows = self.flows
         self.locks = KeyedLocks()   # one sender's messages in order
         self.flood = FloodGuard(settings.rate_limit_messages, settings.rate_limit_burst)
+        self._labels: tuple[Content | None, dict[str, str]] = (None, {})
 
     @property
     def content(self) -> Content:
@@ -220,7 +221,8 @@ class Dialogue:
         if turn.message.payload:
             turn.payload = turn.message.payload
             return True
-        folded = _NUMBER_WORDS.get(fold(turn.text), fold(turn.text))   # "satu" is 1
+        folded = fold(turn.text)
+        folded = _NUMBER_WORDS.get(folded, folded)   # "satu" is 1
         if not folded.isdigit() or len(folded) > 2 or turn.message.media or folded == "0":
             return True
         n = int(folded)
@@ -359,9 +361,9 @@ class Dialogue:
     def _request(self, turn: Turn) -> str | None:
         """A flow asked for in plain words ("sy mau lapor", "cek laporan"), or a menu label typed."""
         words, text = self.kit.words, turn.text
-        labels = {fold(self.msg(f"menu_{k}")): f"menu:{k}" for k in MENU}
-        if fold(text) in labels:
-            return labels[fold(text)]
+        labels = self._menu_labels()
+        if (folded := fold(text)) in labels:
+            return labels[folded]
         if words.within("status_hint", text):
             return "menu:status"
         for name, payload in _REQUESTS:
@@ -369,6 +371,13 @@ class Dialogue:
                     words.starts(name, text) or words.choose(text, {name: (f"@{name}",)}))):
                 return payload   # "eh jadi deh, mau lapor" too
         return None
+
+    def _menu_labels(self) -> dict[str, str]:
+        """The main menu's labels as typed (folded), worked out once per content."""
+        content = self.kit.content
+        if self._labels[0] is not content:
+            self._labels = (content, {fold(self.msg(f"menu_{k}")): f"menu:{k}" for k in MENU})
+        return self._labels[1]
 
     async def _yes_to_single(self, turn: Turn) -> bool:
         """"ya" when the last reply offered one thing besides the menu: that thing."""

@@ -128,10 +128,7 @@ class CaseDesk:
 
     def overdue_cutoffs(self) -> dict[tuple[str, str], dt.datetime]:
         """(status, risk) -> the latest filing time whose current deadline has passed."""
-        deadlines = self.casework.deadlines
-        now = self.clock()
-        return {("baru" if d.kind == "tanggap" else "ditangani", d.risk): d.filed_by
-                for d in deadlines.due_steps(now, quiet=False) if d.step == 1}
+        return self.casework.deadlines.overdue_cutoffs(self.clock())
 
     async def _overdue_runs(self, scope: Scope, f: CaseFilter, limit: int
                             ) -> list[tuple[list[tuple[int, dt.datetime, str, str]], int]]:
