@@ -32,9 +32,21 @@ _AGENCY = re.compile(r"\b(?:agen|agensi|agency)\s+([A-Z][A-Za-z0-9&'.-]+(?:\s+[A
 _WAGE = re.compile(r"\b(?:gaji|upah|digaji)\w*\s*(?:sebesar|sekitar|kira\W*kira|katanya|nya|:)?\s*"
                    r"((?:rp\.?|rm|ringgit)?\s*\d(?:[\d.,]*\d)?(?:\s*(?:juta|jt|ribu|rb|ringgit|rm|k)\b)?"
                    r"(?:\s*(?:per|/|se)\s*(?:bulan|bln|hari|minggu))?)", re.IGNORECASE)
-_AGE = re.compile(r"\b(?:umur|usia|umurnya|usianya)\s*(\d{1,2})\b|"
-                  r"\b(?:anak|adik|ponakan|keponakan|cucu)\b[^.\n]{0,25}?\b(\d{1,2})\s*(?:tahun|thn|th)\b",
-                  re.IGNORECASE)
+# "umur 15", "umurnya baru 16", "usia kira2 14"; "adik sy 16 thn"; and a clause that is only an age,
+# as a second message often is: "baru 16 thn", "msh 17" ("baru 2 thn kerja" is no age).
+_YOUNG = r"(?:baru|br|masih|msh|cuma|cuman|hanya)"
+_AGE_WORDS = rf"(?:{_YOUNG}|sekitar|kira\W*kira|kira2|sekarang|skrg|skrng|sudah|sdh|udah|udh|dah)"
+_AGE = re.compile(rf"\b(?:umur|usia)(?:nya|ny)?\s*[:=]?\s*(?:{_AGE_WORDS}\s+){{0,2}}(\d{{1,2}})\b"
+                  r"(?!\s*(?:bulan|bln|hari|minggu|mgg|juta|jt|ribu|rb|%))|"
+                  r"\b(?:anak|adik|adek|ponakan|keponakan|cucu)\w*\b[^.\n]{0,25}?\b(\d{1,2})\s*(?:tahun|thn|th)\b|"
+                  rf"(?:^|[.,;!?])[ \t]*(?:(?:dia|ia|anaknya|adiknya|adeknya)[ \t]+)?{_YOUNG}[ \t]+"
+                  r"(\d{1,2})[ \t]*(?:tahun|thn|th)?[ \t]*(?=[.,;!?]|$)",
+                  re.IGNORECASE | re.MULTILINE)
+# "anak sy 3 masih sekolah": how many children the writer has, not the age of the one recruited;
+# such a clause says nothing about who is under 18.
+_CHILDREN = re.compile(r"\banak(?:[ \t]*-?[ \t]*anak|2)?[ \t]+(?:(?:saya|sy|kami|aku|kamek|kita)[ \t]+)?"
+                       r"(?:ada[ \t]+)?(?:[1-4]|satu|dua|tiga|empat|lima|enam)\b"
+                       r"(?![ \t]*(?:tahun|thn|th)\b)[^.,;\n]*", re.IGNORECASE)
 # Words that end a name or a company name typed without punctuation.
 _STOP = frozenset(["eh", "salah", "bukan", "nomornya", "tau", "tahu", "pasti", "lupa", "ingat", "kurang",
     "di", "yang", "dan", "dari", "ke", "untuk", "nawarin", "menawarkan", "nawarkan", "katanya", "gaji",
@@ -132,18 +144,22 @@ def read(text: str, rules: Rules, words: Words) -> Reading:
         if re.search(r"(juta|jt|ribu|rb|ringgit|rm|rp|k)\b|\d{3}", wage, re.IGNORECASE):
             reading.answers["gaji"] = wage
     for m in _AGE.finditer(text):
-        age = int(m.group(1) or m.group(2))
+        age = int(m.group(1) or m.group(2) or m.group(3))
         if 5 <= age < 18:
             reading.answers["umur"] = "ya"
     tokens = words.tokens(text)
+    without_children = words.tokens(_CHILDREN.sub(" . ", text))
     for question in rules.questions:
         if question.key in reading.answers:
             continue
+        # "masih sekolah" of the writer's own children is no sign about the one recruited.
+        said = without_children if question.key == "umur" else tokens
         for value, phrases in question.read.items():
-            if any(says(tokens, words.tokens(p)) for p in phrases):
+            if any(says(said, words.tokens(p)) for p in phrases):
                 reading.answers[question.key] = value
                 break
     return reading
+
 
 
 def read_who(text: str) -> Reading:
