@@ -162,6 +162,67 @@ def read(text: str, rules: Rules, words: Words) -> Reading:
 
 
 
+# Who a number or a name in an urgent story belongs to: the nearest of these words before it, in the
+# same sentence. A recruiter word ties it to the recruiter ("yg bawa dia agen pak rudi 0813...");
+# a word for the one in danger or the writer ("no anak sy 0812...", "hp sy") does not, nor does no
+# word at all: in an urgent report a number is the victim's until the words say otherwise.
+_RECRUITER_WORDS = frozenset(["agen", "agennya", "agent", "calo", "calonya", "sponsor", "sponsornya", "tekong",
+    "perekrut", "perekrutnya", "penyalur", "bos", "bosnya", "tauke", "toke", "towkay", "majikan", "majikannya",
+    "pelaku", "pelakunya", "germo", "mucikari"])
+_VICTIM_WORDS = frozenset(["anak", "anaknya", "adik", "adiknya", "adek", "adeknya", "kakak", "kakaknya", "suami",
+    "suaminya", "istri", "istrinya", "bini", "ayah", "ayahnya", "ponakan", "keponakan", "cucu", "saudara",
+    "sodara", "teman", "kawan", "korban", "dia", "ia", "saya", "sy", "aku", "ku", "kamek", "kami", "gue", "gw"])
+# Only this many words back: further away, a recruiter word says nothing about this number.
+_TIE_WORDS = 8
+
+
+def _tied(before: str) -> str | None:
+    """The words from the recruiter word on, when the nearest person word before is a recruiter's."""
+    sentence = re.split(r"[.!?\n]", before)[-1]
+    found = list(re.finditer(r"\w+", sentence))[-_TIE_WORDS:]
+    for m in reversed(found):
+        word = m.group(0).lower()
+        if word in _RECRUITER_WORDS:
+            return sentence[m.end():]
+        if word in _VICTIM_WORDS:
+            return None
+    return None
+
+
+def read_recruiter(text: str) -> Reading:
+    """The recruiter's name, phone and company in an urgent story: only what is tied to a recruiter word.
+
+    A company (PT, agen Maju) is always the recruiter's or the employer's side, never the victim.
+    """
+    reading = Reading()
+    for match in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE):
+        after_role = _tied(text[:match.start])
+        if after_role is None:
+            continue
+        reading.phone = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        reading.answers["telepon"] = match.raw_string
+        # "agen pak rudi 0813...": what stands between the recruiter word and the number is the name.
+        name = read_who(after_role).answers.get("nama") if len(after_role.split()) <= 4 else None
+        if name and not {w.lower() for w in name.split()} & (_NOT_NAMES | _STOP - {"pak", "bu"}):
+            reading.answers["nama"] = name
+        break
+    if "nama" not in reading.answers and (m := _ROLE_TITLED.search(text)):
+        reading.answers["nama"] = " ".join(w.capitalize() for w in m.group(1).split())   # "dibawa calo bu sri"
+    if company := find_company(text):
+        reading.answers["perusahaan"] = company
+    return reading
+
+
+def read_urgent(text: str, rules: Rules, words: Words) -> Reading:
+    """What an urgent story may fill: the signs, the country, the job and wage, and the recruiter when tied."""
+    everything = read(text, rules, words)
+    reading = Reading({k: v for k, v in everything.answers.items() if k not in ("nama", "telepon", "perusahaan")})
+    recruiter = read_recruiter(text)
+    reading.answers.update(recruiter.answers)
+    reading.phone = recruiter.phone
+    return reading
+
+
 def read_who(text: str) -> Reading:
     """The answer to "who offered it": a phone, a company, and the rest of the words as the name."""
     reading = Reading()
