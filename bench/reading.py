@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from bot.app import build_knowledge
-from bot.conversation.reading import read
+from bot.conversation.reading import find_phone, read, read_urgent
 from bot.conversation.words import Words
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +49,13 @@ def main() -> None:
                 lines.append(f"{name}: {text!r} -> {shown}")
         counts = ", ".join(f"{k} {n}" for k, n in sorted(fields.items())) or "nothing"
         print(f"{name}: {len(texts)} messages, {with_any} with something read; {counts}")
+        # As an urgent report reads them: a number is the recruiter's only when a recruiter word ties it.
+        phones = [t for t in texts if find_phone(t)]
+        tied = [t for t in phones if read_urgent(t, content.reporting, words).phone]
+        names = sum(1 for t in texts if "nama" in read_urgent(t, content.reporting, words).answers)
+        print(f"  as an urgent report: {len(phones)} with a phone number, {len(tied)} taken as the recruiter's; "
+              f"{names} with a recruiter's name")
+        lines.extend(f"{name}: {t!r} -> urgent phone" for t in tied)
     if listing:
         print("\n".join(sorted(lines)))
 
