@@ -34,7 +34,7 @@ def _village_named(kit: Kit, text: str) -> Village | None:
             if word not in _PLACE_WORDS:
                 continue
             for n in (3, 2, 1):
-                if i + n < len(words) + 1 and (village := find_village(
+                if i + n < len(words) and (village := find_village(
                         kit.settings, " ".join(words[i + 1:i + 1 + n]), cutoff=88.0)) is not None:
                     return village
     return None
