@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from bot.conversation.reading import Reading, read, read_who, says
+from bot.conversation.reading import Reading, find_company, find_name, find_phone, read, read_who, says
 from bot.conversation.turn import Kit, Turn
 from bot.faq import Decision
 from bot.models import Option, Reply
@@ -238,6 +238,8 @@ class IntakeFlow:
         if not payload and words.is_("back", turn.text):
             self._back(turn, step)
             return
+        if not payload and step.kind not in ("story", "who") and self._who_later(turn, step):
+            return
         if step.kind == "story":
             self._story(turn, step)
         elif step.kind == "checklist":
@@ -248,6 +250,32 @@ class IntakeFlow:
             self._who(turn, step)
         else:
             self._text(turn, step)
+
+    def _who_later(self, turn: Turn, step: Step) -> bool:
+        """The rest of "who offered it", typed after the question moved on ("no wa nya 0813 ...").
+
+        Kept whatever question is open now, then that question again; never taken as its answer.
+        """
+        text = turn.text
+        if not text or len(text) > MAX_ANSWER or step.key in ("telepon", "nama", "perusahaan"):
+            return False
+        found: dict[str, str] = {}
+        phone = find_phone(text)
+        if phone:
+            turn.data["phone"], found["telepon"] = phone
+        if company := find_company(text):
+            found["perusahaan"] = company
+        if name := find_name(text):
+            found["nama"] = name
+        if not found:
+            return False
+        turn.data["answers"].update(found)
+        kit = self.kit
+        lines = [kit.msg("summary_line", label=q.label, value=found[q.key])
+                 for q in kit.content.reporting.questions if q.key in found]
+        turn.say(kit.msg("who_noted", lines="\n".join(lines)))
+        self.ask(turn, step)
+        return True
 
     def _finish(self, turn: Turn, step: Step) -> None:
         if step.key not in turn.data["done"]:
