@@ -16,6 +16,11 @@ MAX_ANSWER = 500
 MAX_STORY = 4000
 _NUMBERS = re.compile(r"^\s*\d{1,2}(?:\s*(?:,|dan|sama|samo|ama|&|\+|/|-|\.|\s)\s*\d{1,2})*\s*\.?$",
                       re.IGNORECASE)
+# "desa sy sebenernya X", "kampung saya di X": a village corrected in the middle of the story.
+_VILLAGE_FIX = re.compile(
+    r"\b(?:desa|kampung|kampong|dusun)\s*(?:saya|sy|aku|ku|kami|kamek)\b[\s,]*"
+    r"(?:(?:sebenarnya|sebenernya|sebenarnye|sbnrnya|sbenarnya|sebetulnya|yang benar|yg benar|yang betul|yg betul|"
+    r"itu|adalah|ialah|tuh|di|bukan itu|tapi)[\s,:]*)*(\w[\w .'-]{1,40})$", re.IGNORECASE)
 # The states in which a report is being written; leaving one of them keeps or drops the draft.
 REPORT_STATES = ("report", "identity", "confirm", "edit")
 
@@ -241,7 +246,7 @@ class IntakeFlow:
         if not payload and step.kind not in ("story", "who") and self._who_later(turn, step):
             return
         if step.kind == "story":
-            self._story(turn, step)
+            await self._story(turn, step)
         elif step.kind == "checklist":
             self._checklist_answer(turn, step)
         elif step.kind == "choice":
@@ -350,12 +355,13 @@ class IntakeFlow:
         if match.decision is Decision.ANSWER:
             self.aside(turn, match.candidates[0].entry_id)
         elif match.decision is Decision.SUGGEST and match.reason != "weak":
-            # The guesses and the report's question in one list, so a number means one thing.
+            # The guesses and the report's question in one list, so a number means one thing;
+            # the report's own options keep their numbers ("1" is still "Kirim laporan").
             before = len(turn.replies)
             self.reask(turn)
             asked = turn.replies.pop(before) if len(turn.replies) > before else Reply("")
             guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates)
-            turn.say(f"{kit.msg('question_in_report')}\n\n{asked.text}".strip(), guesses + asked.options)
+            turn.say(f"{asked.text}\n\n{kit.msg('question_in_report')}".strip(), asked.options + guesses)
         else:
             turn.say(kit.msg("question_not_now"))
             self.reask(turn)
@@ -369,7 +375,19 @@ class IntakeFlow:
         self._absorb(turn.data, read(text, self.kit.content.reporting, self.kit.words))
         return True
 
-    def _story(self, turn: Turn, step: Step) -> None:
+    async def _moved(self, turn: Turn) -> bool:
+        """"eh salah, desa sy sebenernya sajingan besar": the village is changed, then the story goes on."""
+        m = _VILLAGE_FIX.search(turn.text)
+        if m is None or len(turn.text.split()) > 14:
+            return False
+        data = {k: v for k, v in turn.data.items() if k != "options"}
+        data["moved"] = True   # back in the story without the report's introduction again
+        turn.go("village", then="report", stage="name", keep=data)
+        turn.text = m.group(1).strip(" .,!")
+        await self.kit.flows.village.handle(turn)
+        return True
+
+    async def _story(self, turn: Turn, step: Step) -> None:
         kit = self.kit
         words = kit.words
         done = turn.payload == "ans:selesai" or words.is_("done", turn.text)
@@ -384,10 +402,15 @@ class IntakeFlow:
         if not turn.text:
             self.ask(turn, step)
             return
-        if len(turn.text.split()) <= 12 and self.kit.flows.menu.looks_like_question(turn.text) and \
-                self.kit.index.match(turn.text).decision is Decision.ANSWER:
-            self.aside(turn, self.kit.index.match(turn.text).candidates[0].entry_id)
+        if await self._moved(turn):
             return
+        if len(turn.text.split()) <= 12 and self.kit.flows.menu.looks_like_question(turn.text):
+            # "bayar brp sih bikin paspor?": answered aside, not told to the officer as the story
+            match = self.kit.index.match(turn.text)
+            if match.decision is Decision.ANSWER or (match.decision is Decision.SUGGEST
+                                                     and match.reason != "weak"):
+                self.question_aside(turn)
+                return
         total = sum(len(s) for s in turn.data["story"]) + len(turn.text)
         if total > MAX_STORY:
             turn.say(kit.msg("answer_too_long", max=str(MAX_STORY)),
