@@ -98,14 +98,16 @@ async def test_a_false_sign_is_corrected_at_the_summary(bot: Bot) -> None:
     said = await chat.say("iya")
     assert "Di bawah 18 tahun: Ya" in said
     said = await chat.say("bukan anak2, yg dibawah 18 itu salah")
-    assert "Di bawah 18 tahun" not in said and "Kirim laporan" in said
+    assert '"Di bawah 18 tahun" saya hapus' in said and "Di bawah 18 tahun: Ya" not in said
+    assert "Kirim laporan" in said
     said = await chat.tap("Ubah jawaban")
     assert "Tanda bahaya" in said
     said = await chat.tap("Tanda bahaya")
     assert "✓ Diminta membayar" in said
-    said = await chat.tap("Diminta membayar")                # tapped again: unticked
-    said = await chat.tap("Selesai")
-    assert "Diminta bayar dulu" not in said
+    said = await chat.tap("Diminta membayar")                # tapped again: the tick is taken back
+    assert "✓ Diminta membayar" not in said
+    said = await chat.say("selesai")
+    assert "Diminta bayar dulu: Ya" not in said and "Kirim laporan" in said
     await chat.tap("Kirim")
     report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
     assert report is not None and "di_bawah_umur" not in report.flags and "bayar_dulu" not in report.flags

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from bot.conversation.filing import unticked
 from bot.conversation.reading import Reading, find_company, find_name, find_phone, read, read_who, says
 from bot.conversation.turn import Kit, Turn
 from bot.faq import Decision
@@ -197,7 +198,9 @@ class IntakeFlow:
             options.append(Option(f"{mark}{question.sign.label}", f"sign:{question.key}"))
         picked = any(o.label.startswith("✓ ") for o in options)
         options.append(Option(kit.msg("checklist_done" if picked else "checklist_none"), "sign:done"))
-        if turn.data.get("picked_here"):
+        if turn.data.get("editing"):
+            text = f"{step.ask}\n{kit.msg('checklist_edit')}"
+        elif turn.data.get("picked_here"):
             text = kit.msg("checklist_more")
         elif picked:
             text = f"{step.ask}\n{kit.msg('checklist_marked')}"
@@ -287,6 +290,24 @@ class IntakeFlow:
             turn.data["done"].append(step.key)
         turn.data["history"].append(step.key)
         self.next_step(turn)
+
+    def back_from_end(self, turn: Turn) -> None:
+        """"kembali" after the last question (at "may officers contact you"): that question again."""
+        turn.go("report", **{k: v for k, v in turn.data.items() if k not in ("options", "contactable")})
+        data = turn.data
+        previous = data["history"].pop() if data["history"] else next(
+            (s.key for s in reversed(self._steps(data["mode"])) if s.key in data["done"]), None)
+        step = self.step_by_key(data["mode"], previous) if previous else None
+        if step is None:
+            self.next_step(turn)
+            return
+        if step.key in data["done"]:
+            data["done"].remove(step.key)
+        if step.kind not in ("story", "checklist"):   # the ticks read from the story stay
+            for f in step.fills:
+                data["answers"].pop(f, None)
+        data["step"] = step.key
+        self.ask(turn, step)
 
     def _back(self, turn: Turn, step: Step) -> None:
         history = turn.data["history"]
@@ -430,7 +451,10 @@ class IntakeFlow:
         if payload.startswith("sign:"):
             question = next((q for q in signs if q.key == payload[5:]), None)
             if question is not None and question.sign is not None:
-                answers[question.key] = question.sign.value
+                if answers.get(question.key) == question.sign.value and turn.message.payload is not None:
+                    answers[question.key] = unticked(question)   # tapped again: a tick taken back
+                else:
+                    answers[question.key] = question.sign.value
                 turn.data["picked_here"] = True
             if turn.message.payload is None:
                 self._finish(turn, step)   # "3" typed is the whole answer; taps may pick several
@@ -445,7 +469,10 @@ class IntakeFlow:
                     if n <= len(signs):
                         sign = signs[n - 1].sign
                         assert sign is not None
-                        answers[signs[n - 1].key] = sign.value
+                        ticked = answers.get(signs[n - 1].key) == sign.value
+                        # Changing the answers from the summary, a ticked sign's number takes it off.
+                        answers[signs[n - 1].key] = unticked(signs[n - 1]) if ticked and turn.data.get(
+                            "editing") else sign.value
                 self._finish(turn, step)
                 return
             turn.say(kit.msg("option_unknown", n=str(len(signs) + 1)))
