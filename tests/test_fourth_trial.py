@@ -33,6 +33,9 @@ async def test_short_words_and_clear_questions_after_a_report_are_not_sent_to_th
     said = await chat.say("apa itu tppo")
     assert "Apakah pesan ini untuk petugas" not in said
     assert "perdagangan orang" in said.lower().split("1.")[0]   # the answer itself, not an option
+    said = await chat.say("biaya paspor berapa sih sebenernya pak, agen yg datang kemarin minta 3 juta")
+    assert "Maksud Anda" not in said and "Apakah pesan ini" not in said   # the answer first
+    assert "1. Kirim pesan ini ke petugas" not in said and "Kirim pesan ini ke petugas" in said   # then, at most
 
 
 async def test_a_reply_to_the_officers_question_goes_to_the_case_at_once(bot: Bot) -> None:
@@ -143,6 +146,7 @@ async def test_a_village_corrected_during_the_story_changes_the_village(bot: Bot
     await register(chat, "semuntai")
     await chat.say("lapor")
     await chat.say("ada agen nawarin kerja di kebun sawit")
+    assert "Tercatat" in await chat.say("desa sy di sanggau sana banyak yg berangkat")   # the story, not a move
     said = await chat.say("eh salah, desa sy sebenernya bungkang")
     assert "Bungkang" in said and "Tercatat" not in said and "Tambah cerita lagi" in said
     await chat.say("udah")
@@ -155,7 +159,8 @@ async def test_a_village_corrected_during_the_story_changes_the_village(bot: Bot
     await chat.tap("Kirim")
     report = await bot.dialogue.store.report_by_case("ETK-2026-0001")
     assert report is not None and report.village_id == "bungkang"
-    assert report.answers["cerita"] == "ada agen nawarin kerja di kebun sawit"
+    assert report.answers["cerita"].splitlines() == ["ada agen nawarin kerja di kebun sawit",
+                                                     "desa sy di sanggau sana banyak yg berangkat"]
 
 
 async def test_a_kecamatan_corrected_during_the_story_asks_which_village(bot: Bot) -> None:

@@ -22,6 +22,8 @@ _VILLAGE_FIX = re.compile(
     r"\b(?:desa|kampung|kampong|dusun)\s*(?:saya|sy|aku|ku|kami|kamek)\b[\s,]*"
     r"(?:(?:sebenarnya|sebenernya|sebenarnye|sbnrnya|sbenarnya|sebetulnya|yang benar|yg benar|yang betul|yg betul|"
     r"itu|adalah|ialah|tuh|di|bukan itu|tapi)[\s,:]*)*(\w[\w .'-]{1,40})$", re.IGNORECASE)
+_CORRECTION = re.compile(r"\b(?:salah|sebenarnya|sebenernya|sebenarnye|sbnrnya|sbenarnya|sebetulnya|ralat|"
+                         r"yang benar|yg benar|yang betul|yg betul|bukan|keliru|ganti)\b", re.IGNORECASE)
 # The states in which a report is being written; leaving one of them keeps or drops the draft.
 REPORT_STATES = ("report", "identity", "confirm", "edit")
 
@@ -399,7 +401,9 @@ class IntakeFlow:
     async def _moved(self, turn: Turn) -> bool:
         """"eh salah, desa sy sebenernya sajingan besar": the village is changed, then the story goes on."""
         m = _VILLAGE_FIX.search(turn.text)
-        if m is None or len(turn.text.split()) > 14:
+        # Only a correction ("salah", "sebenarnya") of a name-long place: "desa sy di sanggau sana
+        # banyak yg berangkat" is the story.
+        if m is None or len(m.group(1).split()) > 4 or not _CORRECTION.search(turn.text):
             return False
         data = {k: v for k, v in turn.data.items() if k != "options"}
         data["moved"] = True   # back in the story without the report's introduction again
