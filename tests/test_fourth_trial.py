@@ -21,6 +21,12 @@ async def test_the_phone_typed_after_the_name_is_kept(bot: Bot) -> None:
     assert "belum paham" not in said and "0813 5221 7788" in said
     data = (await bot.dialogue.store.conversation(chat.sender)).data
     assert data["phone"] == "+6281352217788" and data["answers"]["nama"].lower() == "bang rudi"
+    await chat.say("wa")
+    await chat.say("tidak ada")
+    said = await chat.say("oh iya dia dari PT Sinar Jaya")            # remembered at the consent question
+    assert "PT Sinar Jaya" in said and "petugas boleh menghubungi" in said
+    said = await chat.say("iya")
+    assert "0813 5221 7788" in said and "PT Sinar Jaya" in said     # all of it in the summary
 
 
 async def test_short_words_and_clear_questions_after_a_report_are_not_sent_to_the_officer(bot: Bot) -> None:

@@ -63,6 +63,9 @@ class FilingFlow:
             kit.flows.intake.back_from_end(turn)   # "kembali": the report's last question again
             return
         if payload not in ("identity:contact", "identity:anonymous"):
+            if kit.flows.intake.note_who(turn):   # "no wa nya 0813 ...", remembered late
+                self.ask_identity(turn)
+                return
             if kit.flows.intake.question_aside(turn):
                 return
             turn.say(kit.msg("choice_unknown", n="2"))
@@ -131,6 +134,9 @@ class FilingFlow:
             self.choose_edit(turn)
             return
         if payload != "report:send":
+            if kit.flows.intake.note_who(turn):
+                self.summary(turn)
+                return
             if kit.flows.intake.question_aside(turn):
                 return
             turn.say(kit.msg("choice_unknown", n="3"))

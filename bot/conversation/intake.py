@@ -266,8 +266,15 @@ class IntakeFlow:
 
         Kept whatever question is open now, then that question again; never taken as its answer.
         """
+        if step.key in ("telepon", "nama", "perusahaan") or not self.note_who(turn):
+            return False
+        self.ask(turn, step)
+        return True
+
+    def note_who(self, turn: Turn) -> bool:
+        """A phone, name or PT of the recruiter in the message, kept and said back; False if none."""
         text = turn.text
-        if not text or len(text) > MAX_ANSWER or step.key in ("telepon", "nama", "perusahaan"):
+        if not text or len(text) > MAX_ANSWER or turn.payload:
             return False
         found: dict[str, str] = {}
         phone = find_phone(text)
@@ -284,7 +291,6 @@ class IntakeFlow:
         lines = [kit.msg("summary_line", label=q.label, value=found[q.key])
                  for q in kit.content.reporting.questions if q.key in found]
         turn.say(kit.msg("who_noted", lines="\n".join(lines)))
-        self.ask(turn, step)
         return True
 
     def _finish(self, turn: Turn, step: Step) -> None:
