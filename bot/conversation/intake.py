@@ -274,19 +274,22 @@ class IntakeFlow:
     def note_who(self, turn: Turn) -> bool:
         """A phone, name or PT of the recruiter in the message, kept and said back; False if none."""
         text = turn.text
-        if not text or len(text) > MAX_ANSWER or turn.payload:
+        # In an urgent report a name or number may be the victim's (see `_absorb`).
+        if not text or len(text) > MAX_ANSWER or turn.payload or turn.data.get("mode") == "urgent":
             return False
+        # Only what is still missing: "Bu Siti bilang..." later must not replace the recruiter's name.
+        answers = turn.data["answers"]
         found: dict[str, str] = {}
-        phone = find_phone(text)
+        phone = find_phone(text) if not answers.get("telepon") else None
         if phone:
             turn.data["phone"], found["telepon"] = phone
-        if company := find_company(text):
+        if not answers.get("perusahaan") and (company := find_company(text)):
             found["perusahaan"] = company
-        if name := find_name(text):
+        if not answers.get("nama") and (name := find_name(text)):
             found["nama"] = name
         if not found:
             return False
-        turn.data["answers"].update(found)
+        answers.update(found)
         kit = self.kit
         lines = [kit.msg("summary_line", label=q.label, value=found[q.key])
                  for q in kit.content.reporting.questions if q.key in found]
