@@ -58,6 +58,23 @@ async def test_a_reply_to_the_officers_question_goes_to_the_case_at_once(bot: Bo
     assert "Sama-sama" in said and "ditambahkan" not in said
 
 
+async def test_a_reply_in_two_messages_goes_whole_and_an_old_question_is_not_waited_on(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await file_report(chat)
+    await bot.chat(SGU_OFFICER).say("CATATAN SGU-2026-1 kapan orang itu datang ke desa?")
+    assert "ditambahkan" in await chat.say("minggu lalu pak, hari selasa")
+    bot.clock.advance(minutes=5)
+    assert "ditambahkan" in await chat.say("dia datang sama 2 orang temannya naik mobil hitam")
+    bot.clock.advance(days=1)
+    said = await chat.say("anak sy blm pulang dari pontianak")   # a day later: news, offered, not sent
+    assert "Apakah pesan ini untuk petugas" in said and "ditambahkan" not in said
+    await bot.chat(SGU_OFFICER).say("CATATAN SGU-2026-1 apakah anak ibu sudah pulang?")
+    bot.clock.advance(days=4)
+    said = await chat.say("blm ada kabar sama sekali pak")        # days after the question: asked first
+    assert "Apakah pesan ini untuk petugas" in said
+
+
 async def test_lanjut_resumes_a_kept_report(bot: Bot) -> None:
     chat = bot.chat(villager())
     await register(chat)
