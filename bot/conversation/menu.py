@@ -136,7 +136,8 @@ class MenuFlow:
             turn.faq = FaqDecision(match.decision.value,
                                    match.best if match.decision is Decision.ANSWER else None, office_id)
         question = self.looks_like_question(text)
-        if match.decision is Decision.SUGGEST and question and len(match.candidates) == 1:
+        if match.decision is Decision.SUGGEST and match.reason != "weak" and question \
+                and len(match.candidates) == 1:
             match = dataclasses.replace(match, decision=Decision.ANSWER)   # "apa itu tppo": its one answer
         to_report = await self._to_my_report(turn, match.decision, question)
         reading_offer = () if to_report else self._story_offer(turn)
