@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from bot.conversation.reading import find_company, read_who
 from tests.fakes import villager
 from tests.villagers import SGU_GROUP, Bot, register
 
@@ -65,3 +66,10 @@ async def test_a_child_still_at_school_is_still_a_child(bot: Bot) -> None:
     await chat.say("lapor")
     await chat.say("adik sy masih sekolah diajak kerja ke kuching sama calo")
     assert "Di bawah 18 tahun: Ya" in await chat.say("selesai")
+
+
+def test_nya_after_a_word_is_not_a_name_or_a_company() -> None:
+    said = read_who("no wa nya 0813 5221 7788")
+    assert said.phone == "+6281352217788" and "nama" not in said.answers
+    assert find_company("PT nya PT Sinar Jaya") == "PT Sinar Jaya"
+    assert find_company("PT nya") is None

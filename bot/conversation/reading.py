@@ -54,7 +54,7 @@ _STOP = frozenset(["eh", "salah", "bukan", "nomornya", "tau", "tahu", "pasti", "
     "kerja", "bekerja", "berangkat", "dengan", "dgn", "sama", "telp", "telepon", "tlp", "pt", "cv",
     "agen", "alamat", "lewat", "via", "terus", "trus", "lalu", "tapi", "tp", "jd", "jadi", "bilang",
     "minta", "suruh", "pak", "bu", "orangnya", "orang", "sy", "saya", "kami", "kamek", "aku", "yg",
-    "utk", "dr", "ga", "gak", "tidak", "tdk"
+    "utk", "dr", "ga", "gak", "tidak", "tdk", "nya", "ny"
 ])
 _NOT_NAMES = frozenset(["nya", "ny",
     "saya", "sy", "aku", "kamek", "kami", "dia", "agen", "agennya", "orang", "orangnya", "perusahaan",
@@ -98,11 +98,13 @@ def find_phone(text: str) -> tuple[str, str] | None:
 
 
 def find_company(text: str) -> str | None:
-    m = _COMPANY.search(text)
-    if m:
+    start = 0
+    while m := _COMPANY.search(text, start):
         name = _trim(m.group(2))
-        if name:
+        # "PT nya PT Sinar Jaya": the first "PT" only introduces the name
+        if name and name.lower() not in _NOT_NAMES:
             return f"{m.group(1).upper() if len(m.group(1)) <= 4 else m.group(1)} {name}".strip()
+        start = m.start(2)
     m = _AGENCY.search(text)
     if m:
         return _trim(m.group(1)) or None
