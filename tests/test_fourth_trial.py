@@ -116,7 +116,8 @@ async def test_a_false_sign_is_corrected_at_the_summary(bot: Bot) -> None:
     chat = bot.chat(villager())
     await register(chat)
     await chat.say("lapor")
-    await chat.say("ada agen nawarin kerja di sawit malaysia, anak sy 3 masih sekolah, bayar 3 juta")
+    # "masih sekolah" is read as under 18; here the villager meant someone else
+    await chat.say("ada agen nawarin kerja di sawit malaysia, adik sy masih sekolah, bayar 3 juta")
     await chat.say("udah")
     await chat.say("gak tau")
     await chat.say("wa")
