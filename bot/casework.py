@@ -141,7 +141,8 @@ class Casework:
     async def alerts_for(self, new: NewReport, assessment: Assessment) -> list[Outgoing]:
         """The alerts of a report about to be filed, "{case_no}" standing for its number.
 
-        A high-risk report is also copied to the regional office.
+        A high-risk report is also copied to the regional office. An office that cannot receive
+        alerts has them sent to the offices covering it (bot/routing.py): never to nobody.
         """
         related = await self.store.related_reports(
             new.recruiter_phone, [n for n in (new.recruiter_name, new.recruiter_company) if n])
@@ -149,7 +150,7 @@ class Casework:
         recipients = self.routing.recipients(office)
         regional = self.routing.settings.regional_office
         if assessment.level == "tinggi" and regional is not None:
-            recipients += [r for r in self.routing.recipients(regional) if r not in recipients]
+            recipients += [r for r in self.routing.own_recipients(regional) if r not in recipients]
         # The case number is only known inside the transaction; the store fills it in.
         text = self.alert_text(new, "{case_no}", related)
         return [Outgoing(r, text, "alert", None, self.buttons("{case_no}")) for r in recipients]
@@ -239,7 +240,12 @@ class Casework:
                                            status=None, public_note=None, outgoing=outgoing, now=now)
 
     async def _list(self, who: OfficerIdentity) -> Reply:
-        reports = await self.store.open_reports(None if who.regional else who.office_id)
+        if who.regional:
+            reports = await self.store.open_reports(None)
+        else:
+            # With the cases of an office whose alerts come here for want of its own recipients.
+            reports = sorted([r for o in (who.office_id, *self.routing.covered_by(who.office_id))
+                              for r in await self.store.open_reports(o)], key=lambda r: r.id)
         if not reports:
             return Reply(self._msg("officer_no_cases"))
         lines = [self._msg("officer_cases_heading")]

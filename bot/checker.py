@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.config import Secrets, Settings, known
 from bot.content import MAX_ANSWER_CHARS, PLACEHOLDERS, Content, placeholders_in
 from bot.faq import FaqIndex
+from bot.routing import alert_gaps
 from bot.villages import place_of, village_values
 
 REVIEW_MAX_AGE = dt.timedelta(days=365)
@@ -29,7 +30,7 @@ class CheckReport:
 def check(content: Content, settings: Settings, index: FaqIndex, *, strict: bool = False,
           today: dt.date | None = None) -> CheckReport:
     problems: list[str] = []
-    warnings = review_warnings(content, today or dt.date.today())
+    warnings = alert_gaps(settings) + review_warnings(content, today or dt.date.today())
     unknown = unknown_config_values(content, settings)
     (problems if strict else warnings).extend(unknown)
     for entry in content.entries:
