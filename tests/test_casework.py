@@ -39,6 +39,7 @@ async def test_a_closed_case_is_not_headed_as_new_and_short_case_numbers_work(bo
     officer = bot.chat(SGU_OFFICER)
     assert "LAPORAN BARU SGU-2026-0001" in await officer.say("kasus sgu-2026-1")
     await officer.say("TUTUP SGU-2026-01 selesai diperiksa")
+    await officer.tap("Ya, tutup kasus")              # nobody had acknowledged it: asked first
     detail = await officer.say("KASUS SGU-2026-1")
     assert "LAPORAN SGU-2026-0001" in detail and "BARU" not in detail and "selesai" in detail
 
@@ -77,3 +78,46 @@ async def test_a_command_without_a_case_number_lists_the_cases_to_pick(bot: Bot)
     said = await bot.chat(SGU_OFFICER).say("TANGANI")
     assert "Tulis juga nomor kasusnya" in said and "SGU-2026-0001" in said
     assert "Perintah petugas" in await bot.chat(SGU_OFFICER).say("1")    # nothing to pick: the commands
+
+
+async def test_a_stray_digit_at_the_outcome_prompt_does_not_close_the_case(bot: Bot) -> None:
+    """From the play test: "3" (Tutup) under the alert, then a stray "7", closed a high-risk case."""
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    officer = bot.chat(SGU_OFFICER)
+    await officer.say("TANGANI SGU-2026-1")
+    assert "Tulis hasil penanganan kasus SGU-2026-0001" in await officer.say("", payload="case:tutup:SGU-2026-0001")
+    for stray in ("7", "ok", "selesai", "👍"):
+        said = await officer.say(stray)
+        assert "belum ditutup" in said and "terlalu singkat" in said and "DITUTUP" not in said
+    said = await officer.say("perekrut sudah diperiksa polisi")
+    assert "DITUTUP" in said
+    updates = [u for u in (await bot.deliver()).to("500001") if "selesai ditangani" in u]
+    assert len(updates) == 1 and "perekrut sudah diperiksa polisi" in updates[0]
+
+
+async def test_closing_a_case_nobody_acknowledged_asks_first(bot: Bot) -> None:
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    officer = bot.chat(SGU_OFFICER)
+    said = await officer.say("TUTUP SGU-2026-1 laporan ganda, sudah ada di kasus lain")
+    assert "belum ditandai DITANGANI" in said and "laporan ganda" in said and "DITUTUP" not in said
+    assert "tidak ditutup" in await officer.say("2")
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.status == "baru"
+    await officer.say("TUTUP SGU-2026-1 laporan ganda, sudah ada di kasus lain")
+    assert "Pilih 1 untuk menutup" in await officer.say("7")          # a stray digit asks again
+    assert "DITUTUP" in await officer.tap("Ya, tutup kasus")
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.status == "ditutup" and report.outcome == "laporan ganda, sudah ada di kasus lain"
+    assert "sudah ditutup" in await officer.say("TANGANI SGU-2026-1")   # closed stays closed
+
+
+async def test_a_command_without_a_number_gives_an_example_with_that_command_and_the_office(bot: Bot) -> None:
+    """From the play test: an Entikong officer's "catatan" was answered "contoh TANGANI SGU-2026-1"."""
+    entikong = console_officer("ETK")
+    said = await bot.chat(entikong).say("catatan")
+    assert f"contoh CATATAN ETK-{bot.clock().year}-1" in said and "SGU" not in said and "TANGANI" not in said
+    assert f"contoh TUTUP SGU-{bot.clock().year}-1" in await bot.chat(SGU_OFFICER).say("tutup")

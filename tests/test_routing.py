@@ -15,7 +15,6 @@ from bot.errors import ConfigError
 from bot.models import Channel, Sender
 from bot.routing import alert_gaps
 from bot.store import Store
-from tests.conftest import ROOT
 from tests.fakes import villager
 from tests.villagers import SGU_GROUP, SGU_OFFICER, make_desk, open_bot
 

@@ -409,7 +409,7 @@ class TelegramChannel:
             return False
         if parse_command(text, None) is not None:
             return True
-        return (await self.store.conversation(sender)).state == "officer_pending"
+        return (await self.store.conversation(sender)).state in ("officer_pending", "officer_close_confirm")
 
     async def _on_callback(self, update_id: int, query: CallbackQuery) -> None:
         message = query.message
