@@ -87,7 +87,8 @@ async def test_a_stray_digit_at_the_outcome_prompt_does_not_close_the_case(bot: 
     await file_report(reporter)
     officer = bot.chat(SGU_OFFICER)
     await officer.say("TANGANI SGU-2026-1")
-    assert "Tulis hasil penanganan kasus SGU-2026-0001" in await officer.say("", payload="case:tutup:SGU-2026-0001")
+    said = await officer.say("", payload="case:tutup:SGU-2026-0001")        # "3" under the alert
+    assert "Tulis hasil penanganan kasus SGU-2026-0001" in said
     for stray in ("7", "ok", "selesai", "👍"):
         said = await officer.say(stray)
         assert "belum ditutup" in said and "terlalu singkat" in said and "DITUTUP" not in said
@@ -111,7 +112,8 @@ async def test_closing_a_case_nobody_acknowledged_asks_first(bot: Bot) -> None:
     assert "Pilih 1 untuk menutup" in await officer.say("7")          # a stray digit asks again
     assert "DITUTUP" in await officer.tap("Ya, tutup kasus")
     report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
-    assert report is not None and report.status == "ditutup" and report.outcome == "laporan ganda, sudah ada di kasus lain"
+    assert report is not None and report.status == "ditutup"
+    assert report.outcome == "laporan ganda, sudah ada di kasus lain"
     assert "sudah ditutup" in await officer.say("TANGANI SGU-2026-1")   # closed stays closed
 
 
