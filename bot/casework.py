@@ -28,7 +28,7 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def written_outcome(text: str) -> bool:
-    """An outcome an officer wrote, not a stray tap ("7", "ok", an emoji): two words or more."""
+    """An outcome or a note an officer wrote, not a stray tap ("7", "ok", an emoji): two words or more."""
     return len(_WORD.findall(text)) >= 2
 
 
@@ -187,6 +187,9 @@ class Casework:
             return [await self._detail(report)], None
         if report.status == "ditutup":
             return [Reply(self._msg("officer_already_closed", case_no=report.case_no))], None
+        if cmd.verb == "catatan" and cmd.text and not deliberate and not written_outcome(cmd.text):
+            # The reporter would read it: a stray "7" is not a message from the office.
+            return [Reply(self._msg("officer_note_unclear", case_no=report.case_no, isi=cmd.text))], "text"
         if cmd.verb == "tutup" and cmd.text and not deliberate:
             if not written_outcome(cmd.text):
                 return [Reply(self._msg("officer_close_unclear", case_no=report.case_no, hasil=cmd.text))], "text"

@@ -98,6 +98,18 @@ async def test_a_stray_digit_at_the_outcome_prompt_does_not_close_the_case(bot: 
     assert len(updates) == 1 and "perekrut sudah diperiksa polisi" in updates[0]
 
 
+async def test_a_stray_digit_is_not_sent_to_the_reporter_as_a_note(bot: Bot) -> None:
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    officer = bot.chat(SGU_OFFICER)
+    await officer.say("", payload="case:catatan:SGU-2026-0001")
+    assert "Catatan belum dikirim" in await officer.say("2")
+    assert "tersimpan dan dikirim" in await officer.say("Mohon datang ke kantor hari Senin.")
+    notes = [u for u in (await bot.deliver()).to("500001") if "Pesan petugas" in u]
+    assert len(notes) == 1 and "Senin" in notes[0]
+
+
 async def test_closing_a_case_nobody_acknowledged_asks_first(bot: Bot) -> None:
     reporter = bot.chat(villager())
     await register(reporter)
@@ -123,3 +135,4 @@ async def test_a_command_without_a_number_gives_an_example_with_that_command_and
     said = await bot.chat(entikong).say("catatan")
     assert f"contoh CATATAN ETK-{bot.clock().year}-1" in said and "SGU" not in said and "TANGANI" not in said
     assert f"contoh TUTUP SGU-{bot.clock().year}-1" in await bot.chat(SGU_OFFICER).say("tutup")
+    assert f"misalnya ETK-{bot.clock().year}-1" in await bot.chat(entikong).say("bantuan")

@@ -54,7 +54,7 @@ class OfficerFlow:
         if command is None and (folded.lstrip("/") in ("bantuan", "help", "petugas", "perintah") or (
                 folded.isdigit() and len(folded) <= 2 and payload is None and not conv.data.get("options"))):
             # A number with no alert or list to pick from is an officer looking for the commands.
-            return [Reply(kit.msg("officer_help"))]
+            return [Reply(kit.msg("officer_help", kantor=officer.office_id, tahun=str(now.year)))]
         if command is None:
             return None
         # The case step commits on its own (casework); a redelivery after a crash before the
