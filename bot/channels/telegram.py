@@ -470,7 +470,7 @@ class TelegramChannel:
                 case_no = command.case_no
             else:
                 conv = await self.store.conversation(incoming.sender)
-                if conv.state == "officer_pending":
+                if conv.state in ("officer_pending", "officer_close_confirm"):
                     case_no = conv.data.get("case_no")
             report = await self.store.report_by_case(case_no) if case_no else None
             if report is not None:
