@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.app import build_knowledge
+from bot.app import Knowledge, build_knowledge
 from bot.routing import console_officer
 from tests.conftest import ROOT
 from tests.fakes import villager
@@ -136,3 +136,18 @@ async def test_a_command_without_a_number_gives_an_example_with_that_command_and
     assert f"contoh CATATAN ETK-{bot.clock().year}-1" in said and "SGU" not in said and "TANGANI" not in said
     assert f"contoh TUTUP SGU-{bot.clock().year}-1" in await bot.chat(SGU_OFFICER).say("tutup")
     assert f"misalnya ETK-{bot.clock().year}-1" in await bot.chat(entikong).say("bantuan")
+
+
+async def test_the_terminal_officer_types_the_alerts_numbers_after_a_case_list(knowledge: Knowledge,
+                                                                              tmp_path: Path) -> None:
+    """The play test's `petugas> KASUS`, `petugas> 3` (Tutup under the alert), `petugas> 7`."""
+    async with open_bot(knowledge, tmp_path) as plain:
+        reporter = plain.chat(villager())
+        await register(reporter)
+        await file_report(reporter)
+        officer = plain.chat(console_officer("SGU"))
+        assert "SGU-2026-0001" in await officer.say("KASUS")                 # a list of one case
+        assert "Tulis hasil penanganan kasus SGU-2026-0001" in await officer.say("3")
+        assert "belum ditutup" in await officer.say("7")
+        report = await plain.dialogue.store.report_by_case("SGU-2026-0001")
+        assert report is not None and report.status == "baru"

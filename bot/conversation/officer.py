@@ -35,8 +35,10 @@ class OfficerFlow:
         if payload is None and folded.isdigit() and len(folded) <= 2 and conv.state == "officer_list" and \
                 1 <= int(folded) <= len(listed):
             payload = str(listed[int(folded) - 1][1])   # "2" under the KASUS list: the second case
-        elif payload is None and folded.isdigit() and len(folded) <= 2 and not listed:
-            # "1" under an alert's "1. Tangani": the alert came through the outbox, not this chat.
+        elif payload is None and folded.isdigit() and len(folded) <= 2 and (
+                not listed or conv.state == "officer_list"):
+            # "1" under an alert's "1. Tangani": the alert came through the outbox, not this chat
+            # (also after a KASUS list too short for the number).
             options = await kit.store.last_options_to(turn.sender)
             if 1 <= int(folded) <= len(options):
                 payload = options[int(folded) - 1].payload
