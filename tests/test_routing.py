@@ -24,6 +24,11 @@ KTG_GROUP = "-100222"
 def config(folder: Path, edit: Any) -> Path:
     """The desk of the conversation tests (Sanggau, Ketapang and the Kantor Wilayah in Telegram), edited."""
     make_desk(folder)
+    return config_of(folder, edit)
+
+
+def config_of(folder: Path, edit: Any) -> Path:
+    """folder/config.yaml, edited, as folder/edited.yaml."""
     data = yaml.safe_load((folder / "config.yaml").read_text())
     edit(data)
     path = folder / "edited.yaml"
@@ -116,3 +121,18 @@ def test_a_config_where_no_office_can_receive_alerts_is_refused(tmp_path: Path) 
             office["alerts"] = {"telegram_chat_ids": [], "whatsapp_numbers": []}
     with pytest.raises(ConfigError, match="reports would reach nobody"):
         build_knowledge(config(tmp_path, nobody), {})
+
+
+async def test_the_console_shows_an_officer_the_cases_of_an_office_they_cover(tmp_path: Path) -> None:
+    from tests.desk_rig import SGU_OFFICER as SGU_LOGIN
+    from tests.desk_rig import make_console_config, open_rig
+    make_console_config(tmp_path / "cfg")
+    knowledge = build_knowledge(config_of(tmp_path / "cfg", kanwil_without_anyone), {})
+    async with open_rig(knowledge, tmp_path) as rig:
+        chat = rig.bot.chat(villager())
+        await chat.say("tolong paspor saya ditahan majikan di sibu")
+        await chat.tap("Kirim laporan darurat sekarang")
+        client, _ = await rig.login(SGU_LOGIN)
+        assert "KWL-2026-0001" in await (await client.get("/console/kasus")).text()
+        page = await client.get("/console/kasus/KWL-2026-0001")
+        assert page.status == 200 and "ditahan majikan" in await page.text()
