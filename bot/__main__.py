@@ -16,13 +16,13 @@ from bot import drafts, markup, stats
 from bot.app import Knowledge, build_dialogue, build_knowledge, build_outbox, default_config_path
 from bot.broadcast import Broadcasts
 from bot.channels.console import ConsoleChat, ConsoleDeliverer
-from bot.checker import check, has_live_channel, unknown_config_values
+from bot.checker import check, unknown_config_values
 from bot.deadlines import Deadlines
 from bot.errors import BotError
 from bot.evaluation import evaluate, load_questions
 from bot.faq import Decision, Match
 from bot.models import Channel
-from bot.routing import OfficerIdentity
+from bot.routing import OfficerIdentity, has_live_channel
 from bot.store import Store
 from bot.villages import find_village, place_of, village_values
 

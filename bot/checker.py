@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.config import Secrets, Settings, known
+from bot.config import Settings, known
 from bot.content import MAX_ANSWER_CHARS, PLACEHOLDERS, Content, placeholders_in
 from bot.faq import FaqIndex
 from bot.routing import alert_gaps
@@ -71,12 +71,6 @@ def review_warnings(content: Content, today: dt.date) -> list[str]:
             warnings.append(f"{entry.file} ({entry.id}): reviewed: {entry.reviewed.isoformat()} is "
                             "more than 12 months ago; check the answer against its sources again")
     return warnings
-
-
-def has_live_channel(secrets: Secrets) -> bool:
-    """True when `run` would start a real channel (Telegram, or WhatsApp through Twilio)."""
-    return bool(secrets.telegram_token or (secrets.twilio_account_sid and secrets.twilio_auth_token
-                                           and secrets.twilio_whatsapp_from))
 
 
 def unknown_config_values(content: Content, settings: Settings) -> list[str]:

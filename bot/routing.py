@@ -3,13 +3,15 @@
 No report is lost for want of a recipient: an office with nowhere to send alerts has them sent
 to the Kantor Wilayah's, and a Kantor Wilayah with none to every office that has somewhere. The
 officers who receive another office's alerts that way may act on its cases (they cover it).
+The terminal chat's stand-in officers ("[petugas SGU]") count only while the terminal chat is the
+bot: a live bot cannot deliver to them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import Office, Settings, Village
+from bot.config import Office, Secrets, Settings, Village
 from bot.models import Channel, Sender
 
 
@@ -39,10 +41,18 @@ def reachable(office: Office) -> list[Sender]:
     return out
 
 
-def own_recipients(office: Office) -> list[Sender]:
+def has_live_channel(secrets: Secrets) -> bool:
+    """True when `run` would start a real channel (Telegram, or WhatsApp through Twilio)."""
+    return bool(secrets.telegram_token or (secrets.twilio_account_sid and secrets.twilio_auth_token
+                                           and secrets.twilio_whatsapp_from))
+
+
+def own_recipients(settings: Settings, office: Office, stand_ins: bool | None = None) -> list[Sender]:
     """An office's own chats, or in the terminal chat the stand-in of its first officer."""
     out = reachable(office)
-    if not out and office.officers:
+    if stand_ins is None:
+        stand_ins = not has_live_channel(settings.secrets)
+    if not out and office.officers and stand_ins:
         out.append(console_officer(office.id))
     return out
 
@@ -51,18 +61,18 @@ def all_offices(settings: Settings) -> tuple[Office, ...]:
     return (*settings.offices, *([settings.regional_office] if settings.regional_office else []))
 
 
-def alert_offices(settings: Settings, office: Office) -> tuple[Office, ...]:
+def alert_offices(settings: Settings, office: Office, stand_ins: bool | None = None) -> tuple[Office, ...]:
     """The offices whose recipients get this office's alerts.
 
     Its own, else the Kantor Wilayah, else every office that has a recipient (none only when no
     office has any).
     """
-    if own_recipients(office):
+    if own_recipients(settings, office, stand_ins):
         return (office,)
     regional = settings.regional_office
-    if regional is not None and regional is not office and own_recipients(regional):
+    if regional is not None and regional is not office and own_recipients(settings, regional, stand_ins):
         return (regional,)
-    return tuple(o for o in all_offices(settings) if own_recipients(o))
+    return tuple(o for o in all_offices(settings) if own_recipients(settings, o, stand_ins))
 
 
 def alert_gaps(settings: Settings) -> list[str]:
@@ -74,12 +84,11 @@ def alert_gaps(settings: Settings) -> list[str]:
     for office in all_offices(settings):
         if reachable(office):
             continue
-        if own_recipients(office):
-            instead = (f"only the terminal chat shows them (as [petugas {office.id}]); a live bot cannot "
-                       "deliver them")
-        else:
-            others = alert_offices(settings, office)
-            instead = ("they go to " + ", ".join(o.id for o in others)) if others else "they reach NOBODY"
+        others = alert_offices(settings, office, stand_ins=False)
+        instead = ("a live bot sends its alerts to " + ", ".join(o.id for o in others)) if others \
+            else "a live bot cannot send its alerts to anyone"
+        if office.officers:
+            instead += f"; the terminal chat shows them as [petugas {office.id}]"
         warnings.append(f"config {paths[office.id]} ({office.id}): no alert recipient (alerts.telegram_chat_ids, "
                         f"alerts.whatsapp_numbers, or an officer's telegram_id or whatsapp): {instead}")
     return warnings
@@ -121,12 +130,12 @@ class Routing:
         """Where an office's alerts go: its own chats, else those of the offices covering it."""
         out: list[Sender] = []
         for o in alert_offices(self.settings, office):
-            out += [r for r in own_recipients(o) if r not in out]
+            out += [r for r in own_recipients(self.settings, o) if r not in out]
         return out
 
     def own_recipients(self, office: Office) -> list[Sender]:
         """An office's own chats only (a copy for the Kantor Wilayah, its escalations)."""
-        return own_recipients(office)
+        return own_recipients(self.settings, office)
 
     def covered_by(self, office_id: str) -> tuple[str, ...]:
         """The offices whose cases this office's officers act on, their alerts having nowhere else to go."""

@@ -16,7 +16,7 @@ from bot.models import Channel, Sender
 from bot.routing import alert_gaps
 from bot.store import Store
 from tests.fakes import villager
-from tests.villagers import SGU_GROUP, SGU_OFFICER, make_desk, open_bot
+from tests.villagers import SGU_GROUP, SGU_OFFICER, file_report, make_desk, open_bot, register
 
 KTG_GROUP = "-100222"
 
@@ -107,10 +107,24 @@ def test_check_content_names_each_office_that_cannot_receive_alerts(no_kanwil: K
                                                                      knowledge: Knowledge) -> None:
     [kanwil] = [w for w in alert_gaps(no_kanwil.settings) if "(KWL)" in w]
     assert kanwil.startswith("config regional_office (KWL): no alert recipient")
-    # Sanggau and Ketapang in Telegram, the others in the terminal chat only (still warned above).
-    assert kanwil.endswith("they go to PTK, ETK, SGU, SBS, SKW, KTG, PSB, RDN")
+    assert kanwil.endswith("a live bot sends its alerts to SGU, KTG")   # the two offices in Telegram
     shipped = alert_gaps(knowledge.settings)
-    assert len(shipped) == 9 and all("only the terminal chat shows them" in w for w in shipped)
+    assert len(shipped) == 9 and all("a live bot cannot send its alerts to anyone" in w for w in shipped)
+    assert any(w.endswith("the terminal chat shows them as [petugas KWL]") for w in shipped)
+
+
+async def test_a_live_bot_sends_an_office_s_alerts_to_the_kanwil_not_to_a_terminal_stand_in(
+        tmp_path: Path) -> None:
+    """Entikong has only a placeholder officer: printed in the terminal chat, undeliverable when live."""
+    knowledge = build_knowledge(config(tmp_path, lambda data: None), {"TELEGRAM_BOT_TOKEN": "123:abc"})
+    async with open_bot(knowledge, tmp_path) as bot:
+        chat = bot.chat(villager())
+        await register(chat, "bungkang")
+        assert "ETK-2026-0001" in await file_report(chat)
+        delivered = await bot.deliver()
+        assert any("ETK-2026-0001" in t for t in delivered.to("3003"))
+        # Nothing waits in the outbox for a terminal chat that a live bot does not run.
+        assert (await bot.dialogue.store.outbox_counts()).get("pending", 0) == 0
 
 
 def test_a_config_where_no_office_can_receive_alerts_is_refused(tmp_path: Path) -> None:
