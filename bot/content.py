@@ -28,7 +28,7 @@ PLACEHOLDERS = frozenset({"desa_nama", "kantor_nama", "kantor_alamat", "kantor_t
 REQUIRED_WORDS = frozenset({"ya", "tidak", "tidak_tahu", "skip", "done", "cancel", "menu", "back", "forget",
                             "thanks", "filler", "start_report", "start_check", "start_status",
                             "start_village", "start_topics", "start_ask", "person", "status_hint", "plea",
-                            "ack", "afraid", "change_village", "wrong"})
+                            "ack", "afraid", "change_village", "wrong", "refuse"})
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _FORMATTER = string.Formatter()
 # Numbers an answer may only state when its `facts` name them with their source: fees

@@ -70,8 +70,12 @@ class DangerDetector:
                 return True
         return False
 
+    def _words(self, text: str) -> list[str]:
+        # "dibawa nang urang" is "dibawa orang": a bare "yang" sits inside phrases, never in one.
+        return [w for w in self.normalizer.standard_words(text) if w != "yang"]
+
     def detect(self, text: str) -> Alarm | None:
-        words = self.normalizer.standard_words(text)
+        words = self._words(text)
         if not words:
             return None
         stems = [self.normalizer.stem(w) for w in words]
@@ -100,7 +104,7 @@ class DangerDetector:
 
     def place_lines(self, text: str) -> tuple[HelpLine, ...]:
         """The help lines of the places abroad a message names ("sy di sibu": KJRI Kuching)."""
-        words = self.normalizer.standard_words(text)
+        words = self._words(text)
         stems = [self.normalizer.stem(w) for w in words]
         keys = [key for key, names in self.rules.places if self._has(words, stems, names)]
         return tuple(line for line in (self.rules.line(k) for k in keys) if line is not None)

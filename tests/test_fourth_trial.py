@@ -203,3 +203,40 @@ async def test_ganti_desa_asks_the_new_village_at_once(bot: Bot) -> None:
     assert "Anda tinggal di desa mana?" in said and "Desa Anda:" not in said
     said = await chat.say("temajuk")
     assert 'Desa "temajuk"' in said and "kabupaten mana" in said
+
+
+# The second play test (same day, after the fixes above).
+
+async def test_dont_contact_me_is_a_refusal_even_though_it_names_contact(bot: Bot) -> None:
+    for refusal in ("gk usah hubungi sy", "jgn hubungi sy"):
+        chat = bot.chat(villager())
+        await register(chat)
+        await _to_who(chat)
+        await chat.say("gak tau")
+        await chat.say("wa")
+        await chat.say("tidak ada")
+        said = await chat.say(refusal)
+        assert "Petugas boleh menghubungi Anda" not in said
+        data = (await bot.dialogue.store.conversation(chat.sender)).data
+        assert data["contactable"] is False
+        await chat.say("batal")
+
+
+async def test_a_corrected_phone_number_replaces_the_wrong_one(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await _to_who(chat)
+    await chat.say("pak andi 0812 9999 8888")
+    await chat.say("wa")
+    await chat.say("tidak ada")
+    said = await chat.say("iya")
+    assert "0812 9999 8888" in said
+    said = await chat.say("eh bkn 0812 9999 8888, nomornya 0821 1111 2222")
+    assert "0821 1111 2222" in said and "0812 9999 8888" not in said
+    assert (await bot.dialogue.store.conversation(chat.sender)).data["phone"] == "+6282111112222"
+
+
+async def test_a_child_taken_away_told_in_malay_is_an_emergency(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    said = await chat.say("adik kamek umur 14 dibawa nang urang ke serikin mok dijadikan kerje, tolong 🙏")
+    assert "129" in said and "110" in said          # SAPA 129 for a child, and the police

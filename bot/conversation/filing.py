@@ -58,6 +58,10 @@ class FilingFlow:
             chosen = kit.words.choose(turn.text, {
                 "identity:contact": ("@ya", "hubungi", "hubungi saya", "boleh dihubungi"),
                 "identity:anonymous": ("@tidak", "anonim", "rahasia", "jangan hubungi", "tanpa nama")})
+            if chosen == "identity:contact" and (kit.words.within("tidak", turn.text)
+                                                 or kit.words.within("refuse", turn.text)):
+                # "gk usah hubungi sy": a refusal that names contact is still a refusal
+                chosen = "identity:anonymous"
             payload = chosen
         if payload is None and kit.words.is_("back", turn.text):
             kit.flows.intake.back_from_end(turn)   # "kembali": the report's last question again

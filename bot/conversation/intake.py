@@ -7,7 +7,16 @@ import re
 from typing import Any
 
 from bot.conversation.filing import unticked
-from bot.conversation.reading import Reading, find_company, find_name, find_phone, read, read_who, says
+from bot.conversation.reading import (
+    Reading,
+    corrects_number,
+    find_company,
+    find_name,
+    find_phone,
+    read,
+    read_who,
+    says,
+)
 from bot.conversation.turn import Kit, Turn
 from bot.faq import Decision
 from bot.models import Option, Reply
@@ -280,7 +289,9 @@ class IntakeFlow:
         # Only what is still missing: "Bu Siti bilang..." later must not replace the recruiter's name.
         answers = turn.data["answers"]
         found: dict[str, str] = {}
-        phone = find_phone(text) if not answers.get("telepon") else None
+        # "eh bkn 0812…, nomornya 0821…": a number said to replace a wrong one replaces it
+        correcting = corrects_number(text)
+        phone = find_phone(text) if not answers.get("telepon") or correcting else None
         if phone:
             turn.data["phone"], found["telepon"] = phone
         if not answers.get("perusahaan") and (company := find_company(text)):

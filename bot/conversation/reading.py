@@ -88,13 +88,28 @@ _OWN_NUMBER = re.compile(r"\b(?:no|nomor|nomer|hp|wa|telp|telepon)\W*(?:saya|sy|
 
 
 def find_phone(text: str) -> tuple[str, str] | None:
-    """(E.164, as typed) for the first phone number in the text that is not the writer's own."""
+    """(E.164, as typed) for the first phone number in the text that is not the writer's own.
+
+    "eh bkn 0812 9999 8888, nomornya 0821 1111 2222": a number said to be wrong gives way to the next.
+    """
+    found = []
     for match in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE):
         if _OWN_NUMBER.search(text[max(0, match.start - 25):match.start]):
             continue
         e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        return e164, match.raw_string
-    return None
+        found.append((e164, match.raw_string, bool(_NOT_THIS.search(text[max(0, match.start - 15):match.start]))))
+    right = [(e164, raw) for e164, raw, wrong in found if not wrong]
+    return right[0] if right else None
+
+
+_NOT_THIS = re.compile(r"\b(?:bukan|bkn|bukannya|salah)\b[\s:,.-]*$", re.IGNORECASE)
+
+
+def corrects_number(text: str) -> bool:
+    """The message says a number is wrong and gives another ("bkn 0812…, nomornya 0821…")."""
+    matches = phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE)
+    starts = [m.start for m in matches]
+    return len(starts) > 1 and any(_NOT_THIS.search(text[max(0, i - 15):i]) for i in starts)
 
 
 def find_company(text: str) -> str | None:
