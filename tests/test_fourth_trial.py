@@ -240,3 +240,13 @@ async def test_a_child_taken_away_told_in_malay_is_an_emergency(bot: Bot) -> Non
     chat = bot.chat(villager())
     said = await chat.say("adik kamek umur 14 dibawa nang urang ke serikin mok dijadikan kerje, tolong 🙏")
     assert "129" in said and "110" in said          # SAPA 129 for a child, and the police
+
+
+async def test_a_village_named_before_any_is_known_is_their_village(bot: Bot) -> None:
+    for n, first in enumerate(("semuntai", "sy di desa semuntai")):
+        chat = bot.chat(villager(40 + n))
+        said = await chat.say(first)
+        assert "Desa Anda tercatat Semuntai" in said and "belum punya jawaban" not in said
+    chat = bot.chat(villager(42))
+    await register(chat)                                    # a village known: a name is not taken again
+    assert "tercatat Sungai Batu" not in await chat.say("sungai batu")

@@ -38,7 +38,7 @@ from bot.routing import Routing
 from bot.sender_log import log_id
 from bot.store import Store, TurnEnd, TurnStart
 from bot.textnorm import fold
-from bot.villages import Place, place_of
+from bot.villages import Place, find_village, place_of
 
 log = logging.getLogger(__name__)
 
@@ -350,6 +350,11 @@ class Dialogue:
             return
         if words.choose(text, {"person": ("@person",)}):
             flows.menu.person(turn)
+            return
+        if turn.place is None and len(text.split()) <= 6 and \
+                (village := find_village(self.kit.settings, text, 90.0)) is not None:
+            # "semuntai", "sy di desa semuntai" before any village is known: that is their village
+            await flows.village.chosen(turn, village.id)
             return
         thanks = words.choose(text, {"thanks": ("@thanks",)})   # "terima kasih banyak pak"
         if not (thanks and words.is_("thanks", text)) and (case := await flows.menu.awaited_reply(turn)) \
