@@ -250,3 +250,11 @@ async def test_a_village_named_before_any_is_known_is_their_village(bot: Bot) ->
     chat = bot.chat(villager(42))
     await register(chat)                                    # a village known: a name is not taken again
     assert "tercatat Sungai Batu" not in await chat.say("sungai batu")
+
+
+async def test_deleting_ones_data_with_a_report_still_open_says_its_news_will_stop(bot: Bot) -> None:
+    chat = bot.chat(villager(43))
+    await register(chat)
+    assert "SGU-2026-0001" in await file_report(chat)
+    said = await chat.say("hapus data")
+    assert "SGU-2026-0001" in said and "tidak akan menerima kabar" in said

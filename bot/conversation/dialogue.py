@@ -280,7 +280,7 @@ class Dialogue:
             flows.menu.show(turn)
             return
         if plain and words.choose(text, {"forget": ("@forget",)}):   # "tolong hapus data sy" too
-            flows.forget.ask(turn)
+            await flows.forget.ask(turn)
             return
         if plain and (m := CODE_CHECK.search(text)) and state not in REPORT_STATES:
             await flows.status.with_code(turn, m.group(1), m.group(2))
