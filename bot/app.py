@@ -20,7 +20,8 @@ REQUIRED_MESSAGES = frozenset({
     "faq_none", "faq_suggest", "faq_empty", "faq_chitchat", "welcome", "menu", "cancelled",
     "option_unknown", "error_apology", "too_long", "no_text", "report_intro", "check_intro",
     "summary", "report_done", "alert", "update_ack", "update_note", "update_close",
-    "officer_only", "escalation_tanggap_1", "digest", "forget_confirm", "forget_open_cases", "forget_done", "village_prompt",
+    "officer_only", "escalation_tanggap_1", "digest", "forget_confirm", "forget_open_cases", "forget_done",
+    "village_prompt",
 })
 
 
