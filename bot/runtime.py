@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 import signal
 import sys
-from pathlib import Path
 
 from aiohttp import web
 
@@ -42,8 +41,8 @@ def configured_channels(knowledge: Knowledge, dialogue: Dialogue, store: Store) 
     return runtimes
 
 
-async def run(knowledge: Knowledge, db: Path | None) -> int:
-    async with Store.open(db or knowledge.settings.database) as store:
+async def run(knowledge: Knowledge, db: str | None) -> int:
+    async with Store.open(db or knowledge.settings.storage) as store:
         dialogue = build_dialogue(knowledge, store)
         runtimes = configured_channels(knowledge, dialogue, store)
         settings = knowledge.settings

@@ -1,7 +1,11 @@
-"""All SQL: the SQLite schema (numbered migrations), conversation state, reports, cases and the outbox.
+"""All SQL: the schema (numbered migrations), conversation state, reports, cases and the outbox.
 
-One aiosqlite connection per process. Each public method is one unit of work and commits
-before it returns, so no other coroutine can interleave inside a transaction. The two calls
+Two engines, one store: SQLite (aiosqlite, the default) or PostgreSQL (bot/postgres.py, a psycopg
+connection with aiosqlite's small interface). Every unit of work is written once; where the
+two dialects differ, `Dialect` and `PerEngine` spell each. One connection per process.
+
+Each public method is one unit of work and commits before it returns, so no other coroutine can
+interleave inside a transaction. The two calls
 every message makes (`begin_turn`, `end_turn`) are committed in groups: the units that arrive
 while one group is being written go together in the next one, in one trip to the database
 thread and one commit, each in a savepoint of its own. A trip and a commit cost more than the
@@ -15,13 +19,14 @@ import copy
 import datetime as dt
 import json
 import logging
+import re
 import sqlite3
 import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
 import aiosqlite
 
@@ -31,7 +36,16 @@ from bot.models import Option, Outgoing, Reply, Sender
 # aiosqlite logs every statement with its arguments at DEBUG: those arguments are reports.
 logging.getLogger("aiosqlite").setLevel(max(logging.getLogger("aiosqlite").level, logging.INFO))
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+
+
+class PerEngine(NamedTuple):
+    """A migration statement the two dialects spell differently ("" where one needs nothing)."""
+
+    sqlite: str
+    postgresql: str
+
+
+MIGRATIONS: tuple[tuple[str | PerEngine, ...], ...] = (
     # 1: the first schema
     (
         """CREATE TABLE processed (message_key TEXT PRIMARY KEY, at TEXT NOT NULL)""",
@@ -129,20 +143,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE INDEX reports_name ON reports (lower(recruiter_name))""",
         """CREATE INDEX reports_company ON reports (lower(recruiter_company))""",
         # Search inside a recruiter's name or company (any 3 letters, any case), kept by triggers.
-        """CREATE VIRTUAL TABLE reports_search USING fts5(recruiter_name, recruiter_company,
+        # PostgreSQL: substring search with ILIKE, served by trigram indexes (pg_trgm, a trusted extension).
+        PerEngine("""CREATE VIRTUAL TABLE reports_search USING fts5(recruiter_name, recruiter_company,
             content='reports', content_rowid='id', tokenize='trigram')""",
-        """CREATE TRIGGER reports_search_insert AFTER INSERT ON reports BEGIN
+                  "CREATE EXTENSION IF NOT EXISTS pg_trgm"),
+        PerEngine("""CREATE TRIGGER reports_search_insert AFTER INSERT ON reports BEGIN
             INSERT INTO reports_search (rowid, recruiter_name, recruiter_company)
             VALUES (new.id, new.recruiter_name, new.recruiter_company); END""",
-        """CREATE TRIGGER reports_search_delete AFTER DELETE ON reports BEGIN
+                  "CREATE INDEX reports_name_trgm ON reports USING gin (recruiter_name gin_trgm_ops)"),
+        PerEngine("""CREATE TRIGGER reports_search_delete AFTER DELETE ON reports BEGIN
             INSERT INTO reports_search (reports_search, rowid, recruiter_name, recruiter_company)
             VALUES ('delete', old.id, old.recruiter_name, old.recruiter_company); END""",
-        """CREATE TRIGGER reports_search_update AFTER UPDATE OF recruiter_name, recruiter_company ON reports BEGIN
+                  "CREATE INDEX reports_company_trgm ON reports USING gin (recruiter_company gin_trgm_ops)"),
+        PerEngine("""CREATE TRIGGER reports_search_update AFTER UPDATE OF recruiter_name, recruiter_company
+            ON reports BEGIN
             INSERT INTO reports_search (reports_search, rowid, recruiter_name, recruiter_company)
             VALUES ('delete', old.id, old.recruiter_name, old.recruiter_company);
             INSERT INTO reports_search (rowid, recruiter_name, recruiter_company)
             VALUES (new.id, new.recruiter_name, new.recruiter_company); END""",
-        """INSERT INTO reports_search (reports_search) VALUES ('rebuild')""",
+                  ""),
+        PerEngine("""INSERT INTO reports_search (reports_search) VALUES ('rebuild')""",
+                  ""),
         """ALTER TABLE unanswered ADD COLUMN handled_at TEXT""",
     ),
     # 6 (issue 16, "nothing lost, nothing doubled"): Telegram updates kept before they are
@@ -155,13 +176,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE INDEX inbox_pending ON inbox (chat_key, seq) WHERE done_at IS NULL""",
         """CREATE INDEX inbox_done ON inbox (done_at) WHERE done_at IS NOT NULL""",
         """ALTER TABLE outbox ADD COLUMN attempt_at TEXT""",
-        """ALTER TABLE processed ADD COLUMN replies TEXT""",
+        # zlib bytes; SQLite keeps them in a TEXT column as they come
+        PerEngine("""ALTER TABLE processed ADD COLUMN replies TEXT""",
+                  """ALTER TABLE processed ADD COLUMN replies BYTEA"""),
         """CREATE INDEX processed_kept ON processed (at) WHERE replies IS NOT NULL""",
     ),
 )
 
 
 T = TypeVar("T")
+# The advisory lock PostgreSQL instances take to migrate one at a time ("desa-imigrasi migrate").
+MIGRATION_LOCK = 0x6465_7361_0001
 # Units per group commit at most: a few milliseconds of SQL, so no message waits behind a huge group.
 MAX_GROUP = 128
 
@@ -181,7 +206,7 @@ _INBOX_DONE = "UPDATE inbox SET done_at = ?, body = '' WHERE message_key = ? AND
 # carries the sender; the question is kept only as its words, with a count and when last asked.
 _LOG_FAQ = "INSERT INTO faq_log (at, decision, entry_id, office_id) VALUES (?, ?, ?, ?)"
 _UNANSWERED = """INSERT INTO unanswered (normalized, example, count, last_seen) VALUES (?, ?, 1, ?)
-    ON CONFLICT (normalized) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen"""
+    ON CONFLICT (normalized) DO UPDATE SET count = unanswered.count + 1, last_seen = excluded.last_seen"""
 
 
 def _copy_error(exc: Exception) -> Exception:
@@ -204,6 +229,66 @@ def _iso(moment: dt.datetime) -> str:
 
 def _parse(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the two engines spell differently in this file's statements; the rest is written once.
+
+    Times are ISO-8601 TEXT in UTC on both engines, all written by `_iso` with the same offset
+    (+00:00), so comparing them as text compares the moments; PostgreSQL's text columns use the
+    "C" collation (bytes, as SQLite compares) so that holds whatever the database's locale.
+    """
+
+    name: str
+    begin: str          # a transaction that writes
+    hours: str          # hours from a report's created_at to the time in column {0}
+    place_name: str     # the name of a place typed by hand (a report's `place`, JSON)
+
+    def words(self, words: str) -> tuple[str, list[str]]:
+        """A condition: the recruiter's name or company holds `words` (3 letters or more), any case."""
+        if self.name == "sqlite":   # FTS5 trigram index, kept by triggers (migration 5)
+            return ("id IN (SELECT rowid FROM reports_search WHERE reports_search MATCH ?)",
+                    ['"' + words.replace('"', '""') + '"'])
+        like = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return ("(recruiter_name ILIKE ? ESCAPE '\\' OR recruiter_company ILIKE ? ESCAPE '\\')", [like, like])
+
+    def ddl(self, statement: str | PerEngine) -> str:
+        """A migration statement as this engine runs it."""
+        if isinstance(statement, PerEngine):
+            return statement.sqlite if self.name == "sqlite" else statement.postgresql
+        if self.name == "sqlite":
+            return statement
+        # Ids numbered by the database; text compared byte by byte, as SQLite does.
+        statement = statement.replace("id INTEGER PRIMARY KEY",
+                                      "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")
+        return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', statement)
+
+
+SQLITE = Dialect("sqlite", "BEGIN IMMEDIATE", "(julianday({0}) - julianday(created_at)) * 24",
+                 "json_extract(place, '$.name')")
+POSTGRESQL = Dialect("postgresql", "BEGIN",
+                     "extract(epoch FROM ({0}::timestamptz - created_at::timestamptz))::float8 / 3600",
+                     "(place::json ->> 'name')")
+
+
+class Connection(Protocol):
+    """The database connection a unit of work gets on the database thread (sqlite3's, or bot.postgres's)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+
+def sqlite_path(target: str | Path) -> str:
+    """The file of a `sqlite:///path` URL (or of a plain path)."""
+    text = str(target)
+    return text[len("sqlite:///"):] if text.startswith("sqlite:///") else text
+
+
+def is_postgresql(target: str | Path) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
 
 
 @dataclass(frozen=True)
@@ -357,20 +442,27 @@ def _report(row: Sequence[Any]) -> Report:
     )
 
 
+# Of a group of reports: how many are high risk, and how many still open.
+_TALLY = ("sum(CASE WHEN risk = 'tinggi' THEN 1 ELSE 0 END), "
+          "sum(CASE WHEN status != 'ditutup' THEN 1 ELSE 0 END)")
+
+
 class CaseChanged(Exception):
     """Another officer changed the case between reading it and acting on it: nothing was written."""
 
 
 class Store:
-    """The database. Open with `async with Store.open(path) as store:`."""
+    """The database. Open with `async with Store.open(path_or_url) as store:`."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Any, dialect: Dialect = SQLITE) -> None:
+        # aiosqlite's connection, or bot.postgres.PostgresConnection (the same calls).
         self.db = db
+        self.dialect = dialect
         # One connection is shared by every coroutine: a write must never start while another
         # coroutine's transaction is open, or it would join (and could roll back with) it.
         self._write_lock = asyncio.Lock()
         # Units waiting for the next group commit, and the task writing them.
-        self._queued: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._queued: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
         # Set (on whichever thread) when a transaction queued outbox messages; listeners are told after COMMIT.
         self._enqueued = False
@@ -378,16 +470,26 @@ class Store:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path | str) -> AsyncIterator[Store]:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    async def open(cls, target: Path | str) -> AsyncIterator[Store]:
+        """`target`: a SQLite file (a path, or `sqlite:///path`) or a `postgresql://` URL."""
+        db: Any
+        if is_postgresql(target):
+            # psycopg is needed only for PostgreSQL
+            from bot.postgres import PostgresConnection
+            db, dialect = await PostgresConnection.connect(str(target)), POSTGRESQL
+        else:
+            path = sqlite_path(target)
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                db = await aiosqlite.connect(path, timeout=5.0, isolation_level=None)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open the database ({exc.__class__.__name__})") from exc
+            dialect = SQLITE
         try:
-            db = await aiosqlite.connect(str(path), timeout=5.0, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database ({exc.__class__.__name__})") from exc
-        try:
-            store = cls(db)
-            await store._configure()
+            store = cls(db, dialect)
+            if dialect is SQLITE:
+                await store._configure()
             await store.migrate()
             yield store
             if store._committer is not None:
@@ -401,28 +503,49 @@ class Store:
             await self.db.execute(f"PRAGMA {pragma}")
 
     async def migrate(self) -> int:
-        """Apply the migrations this file lacks, each in its own transaction."""
-        async with self.db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
+        """Apply the migrations this database lacks, each in its own transaction.
+
+        SQLite counts them in `PRAGMA user_version`; PostgreSQL in a one-row table, read under an
+        advisory lock so instances starting together apply each migration once.
+        """
+        postgresql = self.dialect is POSTGRESQL
+        if postgresql:
+            await self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        version = await self.schema_version()
         for number, statements in enumerate(MIGRATIONS, start=1):
             if number <= version:
                 continue
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self.db.execute(self.dialect.begin)
             try:
+                if postgresql:   # another instance may have applied it while this one waited
+                    await self.db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+                    if number <= await self.schema_version():
+                        await self.db.execute("COMMIT")
+                        continue
                 for statement in statements:
-                    await self.db.execute(statement)
-                await self.db.execute(f"PRAGMA user_version = {int(number)}")
+                    if sql := self.dialect.ddl(statement):
+                        await self.db.execute(sql)
+                if postgresql:
+                    await self.db.execute("DELETE FROM schema_version")
+                    await self.db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+                else:
+                    await self.db.execute(f"PRAGMA user_version = {int(number)}")
                 await self.db.execute("COMMIT")
             except BaseException:
                 await self.db.execute("ROLLBACK")
                 raise
         return len(MIGRATIONS)
 
+    async def schema_version(self) -> int:
+        """How many migrations this database has had."""
+        sql = "SELECT max(version) FROM schema_version" if self.dialect is POSTGRESQL else "PRAGMA user_version"
+        row = await (await self.db.execute(sql)).fetchone()
+        return int(row[0] or 0) if row else 0
+
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(self) -> AsyncIterator[Any]:
         async with self._write_lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self.db.execute(self.dialect.begin)
             try:
                 yield self.db
             except BaseException:
@@ -432,7 +555,7 @@ class Store:
             await self.db.execute("COMMIT")
         self._notify()
 
-    async def _unit(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _unit(self, work: Callable[[Connection], T]) -> T:
         """Run `work` on the database thread in the next group commit; its result once committed.
 
         aiosqlite's public calls cost one trip (a queue, a thread switch, a wake-up of the event
@@ -448,7 +571,7 @@ class Store:
 
     async def _commit_queued(self) -> None:
         while self._queued:
-            group: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+            group: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
             try:
                 async with self._write_lock:
                     # The group is taken once the lock is ours: what arrived while it was busy
@@ -458,8 +581,9 @@ class Store:
                     group, self._queued = queued[:MAX_GROUP], queued[MAX_GROUP:]
                     if not group:
                         continue
-                    # `_execute` is aiosqlite's own way of running a function on its thread.
-                    outcomes = await self.db._execute(  # type: ignore[no-untyped-call]
+                    # `_execute` is aiosqlite's own way of running a function on its thread
+                    # (bot.postgres offers the same).
+                    outcomes = await self.db._execute(
                         self._run_group, [work for work, _ in group])
             except asyncio.CancelledError:
                 # Shutting down. A group already on the database thread may still commit.
@@ -478,10 +602,10 @@ class Store:
                 else:
                     future.set_exception(value)
 
-    def _run_group(self, works: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[bool, Any]]:
+    def _run_group(self, works: list[Callable[[Connection], Any]]) -> list[tuple[bool, Any]]:
         """On the database thread: one transaction, one savepoint per unit."""
-        conn = self.db._conn
-        conn.execute("BEGIN IMMEDIATE")
+        conn: Connection = self.db._conn
+        conn.execute(self.dialect.begin)
         try:
             outcomes: list[tuple[bool, Any]] = []
             for work in works:
@@ -523,7 +647,7 @@ class Store:
         crash in between leaves no trace and the redelivered message is handled as new.
         """
 
-        def work(conn: sqlite3.Connection) -> tuple[Any, Any] | None:
+        def work(conn: Connection) -> tuple[Any, Any] | None:
             if message_key is not None and conn.execute(
                     "SELECT 1 FROM processed WHERE message_key = ?", (message_key,)).fetchone():
                 return None
@@ -566,7 +690,7 @@ class Store:
         packed = zlib.compress(kept.encode(), 1) if kept is not None else None
         place = json.dumps(end.place, ensure_ascii=False) if end.place is not None else None
 
-        def work(conn: sqlite3.Connection) -> TurnResult:
+        def work(conn: Connection) -> TurnResult:
             if end.message_key is not None:
                 if conn.execute(_FIRST_TIME, (end.message_key, stamp, packed)).rowcount != 1:
                     raise _Duplicate
@@ -612,7 +736,7 @@ class Store:
         """
         stamp = _iso(now)
 
-        def work(conn: sqlite3.Connection) -> list[str]:
+        def work(conn: Connection) -> list[str]:
             added = []
             for key, seq, chat, body in rows:
                 if conn.execute("INSERT INTO inbox (message_key, seq, chat_key, body, received_at) "
@@ -641,7 +765,7 @@ class Store:
         retried webhook (Twilio retries within 15 seconds). The message ids themselves stay in
         `processed`: an id seen once is never handled again.
         """
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             cur = conn.execute("DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?",
                                (_iso(inbox_before),))
             kept = conn.execute("UPDATE processed SET replies = NULL WHERE replies IS NOT NULL AND at < ?",
@@ -683,7 +807,7 @@ class Store:
         return await self._unit(lambda conn: self._forget_sync(conn, sender))
 
     @staticmethod
-    def _forget_sync(conn: sqlite3.Connection, sender: Sender) -> int:
+    def _forget_sync(conn: Connection, sender: Sender) -> int:
         conn.execute("DELETE FROM profiles WHERE sender_key = ?", (sender.key,))
         conn.execute("DELETE FROM conversations WHERE sender_key = ?", (sender.key,))
         # Alerts already sent carried the contact in their text; the copies here go too.
@@ -705,7 +829,7 @@ class Store:
             cur = await db.execute(
                 "UPDATE reports SET reporter_key = NULL, contactable = 0 "
                 "WHERE created_at < ? AND reporter_key IS NOT NULL", (_iso(cutoff),))
-            return cur.rowcount
+            return int(cur.rowcount)
 
     # Reports and cases ------------------------------------------------------------------
     async def file_report(self, new: NewReport, alerts: Sequence[Outgoing], year: int,
@@ -716,11 +840,12 @@ class Store:
         assert report is not None
         return report
 
-    def _file_sync(self, conn: sqlite3.Connection, new: NewReport, alerts: Sequence[Outgoing], year: int,
+    def _file_sync(self, conn: Connection, new: NewReport, alerts: Sequence[Outgoing], year: int,
                    now: dt.datetime) -> tuple[int, str]:
         conn.execute(
             """INSERT INTO case_sequences (office_id, year, last) VALUES (?, ?, 1)
-               ON CONFLICT (office_id, year) DO UPDATE SET last = last + 1""", (new.office_id, year))
+               ON CONFLICT (office_id, year) DO UPDATE SET last = case_sequences.last + 1""",
+            (new.office_id, year))
         row = conn.execute("SELECT last FROM case_sequences WHERE office_id = ? AND year = ?",
                            (new.office_id, year)).fetchone()
         case_no = f"{new.office_id}-{year}-{int(row[0]):04d}"
@@ -728,13 +853,13 @@ class Store:
             """INSERT INTO reports (case_no, office_id, village_id, status, risk, flags, answers,
                media, recruiter_phone, recruiter_name, recruiter_company, reporter_key,
                contactable, created_at, place, check_hash)
-               VALUES (?, ?, ?, 'baru', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, 'baru', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
             (case_no, new.office_id, new.village_id, new.risk, json.dumps(list(new.flags)),
              json.dumps(new.answers, ensure_ascii=False), json.dumps(list(new.media)),
              new.recruiter_phone, new.recruiter_name, new.recruiter_company,
              new.reporter_key, int(new.contactable), _iso(now),
              json.dumps(new.place, ensure_ascii=False) if new.place else None, new.check_hash))
-        report_id = int(cur.lastrowid or 0)
+        report_id = int(cur.fetchone()[0])
         for alert in alerts:
             self._enqueue_sync(conn, _with_case(alert, case_no, report_id), now)
         return report_id, case_no
@@ -831,7 +956,7 @@ class Store:
             for item in items:
                 await self._enqueue(db, item, now)
 
-    async def _enqueue(self, db: aiosqlite.Connection, item: Outgoing, now: dt.datetime) -> None:
+    async def _enqueue(self, db: Any, item: Outgoing, now: dt.datetime) -> None:
         self._enqueued = True
         await db.execute(
             """INSERT INTO outbox (recipient, text, options, kind, report_id, next_attempt_at,
@@ -840,7 +965,7 @@ class Store:
              json.dumps([[o.label, o.payload] for o in item.options], ensure_ascii=False),
              item.kind, item.report_id, _iso(now), _iso(now)))
 
-    def _enqueue_sync(self, conn: sqlite3.Connection, item: Outgoing, now: dt.datetime) -> None:
+    def _enqueue_sync(self, conn: Connection, item: Outgoing, now: dt.datetime) -> None:
         self._enqueued = True
         conn.execute(
             """INSERT INTO outbox (recipient, text, options, kind, report_id, next_attempt_at,
@@ -878,9 +1003,9 @@ class Store:
         False when it is no longer pending (another pass took it). A row still "sending" after a
         restart was perhaps sent: see `outbox_recover`.
         """
-        def work(conn: sqlite3.Connection) -> bool:
-            return conn.execute("UPDATE outbox SET status = 'sending', attempt_at = ? "
-                                "WHERE id = ? AND status = 'pending'", (_iso(now), item_id)).rowcount == 1
+        def work(conn: Connection) -> bool:
+            return bool(conn.execute("UPDATE outbox SET status = 'sending', attempt_at = ? "
+                                     "WHERE id = ? AND status = 'pending'", (_iso(now), item_id)).rowcount == 1)
 
         return bool(await self._unit(work))
 
@@ -890,7 +1015,7 @@ class Store:
         Their `attempt_at` stays, which marks them uncertain: the outbox asks the provider whether
         the attempt went through before it sends again.
         """
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             return int(conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").rowcount)
 
         return int(await self._unit(work))
@@ -898,7 +1023,7 @@ class Store:
     async def outbox_sent(self, item_id: int, now: dt.datetime, provider_id: str | None = None,
                           note: str | None = None) -> None:
         """Sent (or found sent); a reply's text is not kept once it went: it may quote a report."""
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Connection) -> None:
             conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
                          "provider_id = ?, attempt_at = NULL WHERE id = ?", (_iso(now), provider_id, item_id))
             conn.execute("UPDATE outbox SET text = '', options = '[]' WHERE id = ? AND kind = 'reply'",
@@ -915,10 +1040,10 @@ class Store:
         `uncertain`: the provider may have accepted it (a time-out after sending); the attempt's
         start is kept so the next try first asks the provider.
         """
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Connection) -> None:
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = ?, "
-                "next_attempt_at = ?, attempt_at = CASE WHEN ? THEN attempt_at END WHERE id = ?",
+                "next_attempt_at = ?, attempt_at = CASE WHEN ? = 1 THEN attempt_at END WHERE id = ?",
                 (error, "pending" if retry_at else "failed", _iso(retry_at or now), int(uncertain), item_id))
             conn.execute("INSERT INTO outbox_attempts (outbox_id, at, ok, error) VALUES (?, ?, 0, ?)",
                          (item_id, _iso(now), error))
@@ -984,6 +1109,8 @@ class Store:
 
     async def backup(self, target: Path) -> None:
         """A consistent copy through SQLite's online backup API, safe while the bot runs."""
+        if self.dialect is not SQLITE:
+            raise StoreError("backup copies a SQLite database; back PostgreSQL up with pg_dump")
         target.parent.mkdir(parents=True, exist_ok=True)
         async with aiosqlite.connect(str(target)) as dest:
             await self.db.backup(dest)
@@ -1029,12 +1156,14 @@ class Store:
                                items: Sequence[Outgoing], now: dt.datetime) -> int:
         """The broadcast and one outbox message per recipient, in one transaction."""
         async with self._transaction() as db:
-            cur = await db.execute(
-                "INSERT INTO broadcasts (office_id, actor, target, text, created_at, recipients) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (office_id, actor, target, text, _iso(now), len(items)))
+            async with db.execute(
+                    "INSERT INTO broadcasts (office_id, actor, target, text, created_at, recipients) "
+                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    (office_id, actor, target, text, _iso(now), len(items))) as cur:
+                row = await cur.fetchone()
             for item in items:
                 await self._enqueue(db, item, now)
-            return int(cur.lastrowid or 0)
+            return int(row[0])
 
     async def broadcasts(self) -> list[tuple[int, str, str, str, int, dt.datetime]]:
         rows = await self._all("SELECT id, office_id, actor, target, recipients, created_at "
@@ -1055,7 +1184,7 @@ class Store:
 
         The page's ids are chosen on the index alone; only those 25 rows are read whole.
         """
-        where, args = _case_where(offices, f)
+        where, args = _case_where(self.dialect, offices, f)
         where += " AND status = ?"
         args.append(f.status)
         if f.assigned_to is not None:
@@ -1073,7 +1202,7 @@ class Store:
 
     async def desk_counts(self, offices: Sequence[str], f: CaseFilter, officer_key: str) -> dict[str, int]:
         """Cases per status with the inbox's filters, and "mine": the handled cases assigned to me."""
-        where, args = _case_where(offices, f)
+        where, args = _case_where(self.dialect, offices, f)
         rows = await self._all(
             f"SELECT status, count(*) FROM reports WHERE {where} GROUP BY status", args)  # noqa: S608
         counts = {r[0]: int(r[1]) for r in rows}
@@ -1124,7 +1253,8 @@ class Store:
                               ) -> list[tuple[str, int, int]]:
         """(office, open cases, cases still new since before `overdue_before`) per office, now."""
         rows = await self._all(
-            "SELECT office_id, count(*), sum(status = 'baru' AND created_at < ?) FROM reports "
+            "SELECT office_id, count(*), sum(CASE WHEN status = 'baru' AND created_at < ? THEN 1 ELSE 0 END) "
+            "FROM reports "
             "WHERE status IN ('baru', 'ditangani') AND office_id IN (SELECT value FROM json_each(?)) "
             "GROUP BY office_id", (_iso(overdue_before), json.dumps(list(offices))))
         return [(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
@@ -1133,8 +1263,8 @@ class Store:
                                   ) -> list[tuple[str, float | None, float | None]]:
         """(office, hours to acknowledge, hours to close) of each report filed in [start, end)."""
         rows = await self._all(
-            "SELECT office_id, (julianday(acknowledged_at) - julianday(created_at)) * 24, "
-            "(julianday(closed_at) - julianday(created_at)) * 24 FROM reports "
+            f"SELECT office_id, {self.dialect.hours.format('acknowledged_at')}, "  # noqa: S608
+            f"{self.dialect.hours.format('closed_at')} FROM reports "
             "WHERE created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?)) "
             "AND acknowledged_at IS NOT NULL", (_iso(start), _iso(end), json.dumps(list(offices))))
         return [(r[0], r[1], r[2]) for r in rows]
@@ -1145,12 +1275,12 @@ class Store:
         args = (_iso(start), _iso(end), json.dumps(list(offices)))
         where = ("created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?))")
         listed = await self._all(
-            "SELECT office_id, village_id, '', count(*), sum(risk = 'tinggi'), sum(status != 'ditutup') "  # noqa: S608
+            f"SELECT office_id, village_id, '', count(*), {_TALLY} "  # noqa: S608
             f"FROM reports WHERE {where} AND village_id != '' GROUP BY 1, 2", args)
         # Places typed by villagers outside the list are rare: only their rows are read whole.
         typed = await self._all(
-            "SELECT office_id, '', coalesce(json_extract(place, '$.name'), ''), count(*), "  # noqa: S608
-            f"sum(risk = 'tinggi'), sum(status != 'ditutup') FROM reports WHERE {where} AND village_id = '' "
+            f"SELECT office_id, '', coalesce({self.dialect.place_name}, ''), count(*), "  # noqa: S608
+            f"{_TALLY} FROM reports WHERE {where} AND village_id = '' "
             "GROUP BY 1, 3", args)
         rows = [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5])) for r in (*listed, *typed)]
         return sorted(rows, key=lambda r: -r[3])
@@ -1161,7 +1291,7 @@ class Store:
         rows = await self._all(
             "SELECT substr(at, 1, 10) AS day, decision, count(*) FROM faq_log "
             "WHERE at >= ? AND at < ? AND (office_id IN (SELECT value FROM json_each(?)) "
-            "OR (? AND office_id IS NULL)) GROUP BY day, decision",
+            "OR (? = 1 AND office_id IS NULL)) GROUP BY day, decision",
             (_iso(start), _iso(end), json.dumps(list(offices)), int(unplaced)))
         return [(r[0], r[1], int(r[2])) for r in rows]
 
@@ -1169,7 +1299,7 @@ class Store:
                                end: dt.datetime, limit: int = 10) -> list[tuple[str, int]]:
         rows = await self._all(
             "SELECT entry_id, count(*) AS n FROM faq_log WHERE at >= ? AND at < ? AND decision = 'answer' "
-            "AND (office_id IN (SELECT value FROM json_each(?)) OR (? AND office_id IS NULL)) "
+            "AND (office_id IN (SELECT value FROM json_each(?)) OR (? = 1 AND office_id IS NULL)) "
             "GROUP BY entry_id ORDER BY n DESC, entry_id LIMIT ?",
             (_iso(start), _iso(end), json.dumps(list(offices)), int(unplaced), limit))
         return [(r[0], int(r[1])) for r in rows]
@@ -1238,8 +1368,9 @@ class Store:
         return row[0], row[1], _parse(row[2]) or dt.datetime.min, int(row[3]), row[4] is not None
 
     async def desk_code_try(self, attempt_hash: str, used: bool, now: dt.datetime) -> None:
-        await self._write("UPDATE desk_codes SET tries = tries + 1, used_at = CASE WHEN ? THEN ? ELSE used_at END "
-                          "WHERE attempt_hash = ?", (int(used), _iso(now), attempt_hash))
+        await self._write("UPDATE desk_codes SET tries = tries + 1, "
+                          "used_at = CASE WHEN ? = 1 THEN ? ELSE used_at END WHERE attempt_hash = ?",
+                          (int(used), _iso(now), attempt_hash))
 
     async def desk_recent_codes(self, officer_key: str, since: dt.datetime) -> int:
         row = await self._one("SELECT count(*) FROM desk_codes WHERE officer_key = ? AND created_at >= ?",
@@ -1294,7 +1425,7 @@ class Store:
             # A login code's message is useless once sent or given up: its copy here goes.
             await db.execute("UPDATE outbox SET text = '' WHERE kind = 'login' AND status != 'pending' "
                              "AND text != ''")
-            return cur.rowcount
+            return int(cur.rowcount)
 
 
 @dataclass(frozen=True)
@@ -1316,7 +1447,7 @@ class CaseFilter:
     per_page: int = 25
 
 
-def _case_where(offices: Sequence[str], f: CaseFilter) -> tuple[str, list[Any]]:
+def _case_where(dialect: Dialect, offices: Sequence[str], f: CaseFilter) -> tuple[str, list[Any]]:
     where = ["office_id IN (SELECT value FROM json_each(?))"]
     args: list[Any] = [json.dumps(list(offices))]
     for column, value in (("village_id", f.village_id), ("risk", f.risk), ("case_no", f.case_no),
@@ -1334,8 +1465,9 @@ def _case_where(offices: Sequence[str], f: CaseFilter) -> tuple[str, list[Any]]:
         # Trigram search finds any 3 letters or more inside a name or company; shorter words scan.
         words = f.words.strip()
         if len(words) >= 3:
-            where.append("id IN (SELECT rowid FROM reports_search WHERE reports_search MATCH ?)")
-            args.append('"' + words.replace('"', '""') + '"')
+            condition, more = dialect.words(words)
+            where.append(condition)
+            args += more
         else:
             like = "%" + words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append("(lower(recruiter_name) LIKE ? ESCAPE '\\' "

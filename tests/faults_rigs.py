@@ -17,7 +17,6 @@ import random
 import re
 import signal
 import socket
-import sqlite3
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -41,6 +40,7 @@ from bot.outbox import Backoff, Outbox
 from bot.server import build_web_app
 from bot.store import Store
 from tests.conftest import ROOT
+from tests.databases import database, read
 from tests.fake_telegram import FakeTelegram
 from tests.fake_twilio import FakeTwilio
 from tests.fakes import Clock
@@ -361,7 +361,7 @@ async def open_desk(knowledge: Knowledge, folder: Path, *, rest_timeout: float =
     servers: list[TestServer] = []
     db_path = folder / "desk.sqlite3"
     try:
-        async with Store.open(db_path) as store:
+        async with Store.open(database(db_path)) as store:
             secrets = Secrets(telegram_token=TG_TOKEN, telegram_webhook_secret=TG_SECRET,
                               twilio_account_sid=ACCOUNT, twilio_auth_token=TOKEN,
                               twilio_whatsapp_from=BOT_NUMBER, public_base_url=PUBLIC,
@@ -466,7 +466,7 @@ class BotProcess:
                    TELEGRAM_API_BASE_URL=self.telegram_url, LOG_LEVEL="INFO")
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "--config", str(self.config), "run", "--db", str(self.db),
+                sys.executable, "-m", "bot", "--config", str(self.config), "run", "--db", str(database(self.db)),
                 cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -779,10 +779,8 @@ async def settle(db: Path, within: float = 60.0) -> None:
     """Wait until nothing waits: every kept update handled, the outbox empty of what is due."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
-            waiting = conn.execute("SELECT (SELECT count(*) FROM inbox WHERE done_at IS NULL) + "
-                                   "(SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending'))"
-                                   ).fetchone()[0]
+        waiting = read(database(db), "SELECT (SELECT count(*) FROM inbox WHERE done_at IS NULL) + "
+                       "(SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending'))")[0][0]
         if not waiting:
             await asyncio.sleep(0.5)   # a status update's turn may still be on its way
             return
@@ -792,15 +790,14 @@ async def settle(db: Path, within: float = 60.0) -> None:
 
 def count(tally: Tally, db: Path, twilio: FakeTwilio, api: FakeTelegram, confirmed: dict[str, str],
           acknowledged: set[int]) -> None:
-    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
-        cases = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT case_no, reporter_key, status FROM reports")}
-        doubled = conn.execute("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM reports "
-                               "GROUP BY reporter_key HAVING n > 1)").fetchone()[0]
-        done = {r[0] for r in conn.execute("SELECT message_key FROM inbox WHERE done_at IS NOT NULL")}
-        found = conn.execute("SELECT count(*) FROM outbox_attempts WHERE error = 'found sent at the provider'"
-                             ).fetchone()[0]
-        tg_rows = dict(conn.execute("SELECT recipient, count(*) FROM outbox WHERE status = 'sent' "
-                                    "AND recipient LIKE 'telegram:%' GROUP BY recipient").fetchall())
+    target = database(db)
+    cases = {r[0]: (r[1], r[2]) for r in read(target, "SELECT case_no, reporter_key, status FROM reports")}
+    doubled = read(target, "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM reports "
+                   "GROUP BY reporter_key HAVING count(*) > 1) AS d")[0][0]
+    done = {r[0] for r in read(target, "SELECT message_key FROM inbox WHERE done_at IS NOT NULL")}
+    found = read(target, "SELECT count(*) FROM outbox_attempts WHERE error = 'found sent at the provider'")[0][0]
+    tg_rows = dict(read(target, "SELECT recipient, count(*) FROM outbox WHERE status = 'sent' "
+                        "AND recipient LIKE 'telegram:%' GROUP BY recipient"))
     tally.reports_confirmed += len(confirmed)
     tally.reports_lost += len(set(confirmed) - set(cases))
     tally.reports_doubled += int(doubled)

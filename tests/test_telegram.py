@@ -23,6 +23,7 @@ from bot.outbox import DeliveryError, Outbox
 from bot.server import build_web_app
 from bot.store import Store
 from tests.conftest import ROOT
+from tests.databases import database, wait_briefly_for_locks
 from tests.fake_telegram import FakeTelegram
 from tests.fakes import Clock
 
@@ -154,7 +155,7 @@ async def make(desk: Knowledge, tmp_path: Path,
             cleanups.append(client.close)
         return Harness(fake, channel, client, outbox, clock, store)
 
-    async with Store.open(tmp_path / "bot.sqlite3") as store:
+    async with Store.open(database(tmp_path / "bot.sqlite3")) as store:
         try:
             yield build
         finally:
@@ -515,7 +516,7 @@ async def test_a_chats_updates_are_handled_in_order_and_a_redelivery_of_a_kept_o
 
 async def test_polling_confirms_an_offset_only_once_its_updates_are_kept(make: HarnessFactory) -> None:
     h = await make(webhook=False)
-    await h.store.db.execute("PRAGMA busy_timeout=50")
+    await wait_briefly_for_locks(h.store, 50)
     update = payload("start_command")
     async with h.store._write_lock:            # the database is busy with something else
         h.fake.push_update(update)
