@@ -36,6 +36,9 @@ from bot.models import Option, Outgoing, Reply, Sender
 # aiosqlite logs every statement with its arguments at DEBUG: those arguments are reports.
 logging.getLogger("aiosqlite").setLevel(max(logging.getLogger("aiosqlite").level, logging.INFO))
 
+# The offices' day (Western Indonesia Time, no daylight saving): the figures' roll-ups count by it.
+FIGURES_ZONE = dt.timezone(dt.timedelta(hours=7), "WIB")
+_DAY_SHIFT = "'+7 hours'"
 
 
 class PerEngine(NamedTuple):
@@ -43,6 +46,118 @@ class PerEngine(NamedTuple):
 
     sqlite: str
     postgresql: str
+
+
+def _day(column: str, pg: bool) -> str:
+    """The offices' day (WIB) of a time written by `_iso`, as YYYY-MM-DD."""
+    if pg:
+        return f"to_char(({column})::timestamptz AT TIME ZONE 'UTC' + interval '7 hours', 'YYYY-MM-DD')"
+    return f"date({column}, {_DAY_SHIFT})"
+
+
+def _report_keys(row: str, pg: bool = False) -> dict[str, str]:
+    """The roll-up keys of one report row (`new` or `old` in a trigger, `reports` in a backfill)."""
+    village = f"coalesce({row}.village_id, '')"
+    if pg:   # PostgreSQL: a comparison is a boolean, not a number; `place` is always JSON or NULL
+        place = (f"CASE WHEN {village} = '' AND {row}.place IS NOT NULL "
+                 f"THEN coalesce({row}.place::json ->> 'name', '') ELSE '' END")
+        high, still_open = f"({row}.risk = 'tinggi')::int", f"({row}.status != 'ditutup')::int"
+    else:
+        place = (f"CASE WHEN {village} = '' AND json_valid({row}.place) "
+                 f"THEN coalesce(json_extract({row}.place, '$.name'), '') ELSE '' END")
+        high, still_open = f"({row}.risk = 'tinggi')", f"({row}.status != 'ditutup')"
+    return {
+        "day": _day(f"{row}.created_at", pg),
+        "office": f"{row}.office_id",
+        "risk": f"{row}.risk",
+        "village": village,
+        "place": place,
+        "high": high,
+        "open": still_open,
+    }
+
+
+def _upsert_n(table: str, key: str, pg: bool, more: str = "") -> str:
+    """The ON CONFLICT clause adding to a roll-up row (PostgreSQL names the key and the table)."""
+    if not pg:
+        return "ON CONFLICT DO UPDATE SET n = n + excluded.n" + more.replace("{t}.", "")
+    return f"ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n" + more.replace("{t}", table)
+
+
+def _count_report(row: str, sign: str, pg: bool = False) -> str:
+    """Statements adding (sign '+') or taking away (sign '-') one report in the roll-ups."""
+    k = _report_keys(row, pg)
+    return (
+        "INSERT INTO fig_reports (day, office_id, risk, n) "  # noqa: S608 (our own expressions)
+        f"VALUES ({k['day']}, {k['office']}, {k['risk']}, {sign}1) "
+        f"{_upsert_n('fig_reports', 'day, office_id, risk', pg)}; "
+        "INSERT INTO fig_villages (day, office_id, village_id, place_name, n, high, still_open) "
+        f"VALUES ({k['day']}, {k['office']}, {k['village']}, {k['place']}, {sign}1, {sign}{k['high']}, "
+        f"{sign}{k['open']}) "
+        + _upsert_n("fig_villages", "day, office_id, village_id, place_name", pg,
+                    ", high = {t}.high + excluded.high, still_open = {t}.still_open + excluded.still_open")
+        + ";")
+
+
+def _count_question(row: str, sign: str, pg: bool = False) -> str:
+    day, office = _day(f"{row}.at", pg), f"coalesce({row}.office_id, '')"
+    return (
+        "INSERT INTO fig_questions (day, office_key, decision, n) "  # noqa: S608 (our own expressions)
+        f"VALUES ({day}, {office}, {row}.decision, {sign}1) "
+        f"{_upsert_n('fig_questions', 'day, office_key, decision', pg)}; "
+        "INSERT INTO fig_answers (day, office_key, entry_id, n) "
+        f"SELECT {day}, {office}, coalesce({row}.entry_id, ''), {sign}1 WHERE {row}.decision = 'answer' "
+        f"{_upsert_n('fig_answers', 'day, office_key, entry_id', pg)};")
+
+
+_FIGURE_COLUMNS = "created_at, office_id, village_id, place, risk, status"
+
+
+def _figure_triggers() -> tuple[str, ...]:
+    # A report's office, village, risk or status may change after it is filed: the old row is
+    # taken away and the new one added, so each roll-up always equals a count over the table.
+    columns = _FIGURE_COLUMNS
+    return (
+        f"CREATE TRIGGER fig_reports_insert AFTER INSERT ON reports BEGIN {_count_report('new', '+')} END",
+        f"CREATE TRIGGER fig_reports_update AFTER UPDATE OF {columns} ON reports "
+        f"BEGIN {_count_report('old', '-')} {_count_report('new', '+')} END",
+        f"CREATE TRIGGER fig_reports_delete AFTER DELETE ON reports BEGIN {_count_report('old', '-')} END",
+        f"CREATE TRIGGER fig_questions_insert AFTER INSERT ON faq_log BEGIN {_count_question('new', '+')} END",
+        f"CREATE TRIGGER fig_questions_delete AFTER DELETE ON faq_log BEGIN {_count_question('old', '-')} END",
+    )
+
+
+def _figure_triggers_pg() -> tuple[str, ...]:
+    """The same triggers on PostgreSQL: a plpgsql function per table, for every kind of change."""
+    return (
+        "CREATE FUNCTION fig_reports_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP <> 'INSERT' THEN {_count_report('old', '-', True)} END IF; "
+        f"IF TG_OP <> 'DELETE' THEN {_count_report('new', '+', True)} END IF; RETURN NULL; END $$",
+        f"CREATE TRIGGER fig_reports AFTER INSERT OR DELETE OR UPDATE OF {_FIGURE_COLUMNS} ON reports "
+        "FOR EACH ROW EXECUTE FUNCTION fig_reports_count()",
+        "CREATE FUNCTION fig_questions_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP = 'INSERT' THEN {_count_question('new', '+', True)} "
+        f"ELSE {_count_question('old', '-', True)} END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER fig_questions AFTER INSERT OR DELETE ON faq_log "
+        "FOR EACH ROW EXECUTE FUNCTION fig_questions_count()",
+    )
+
+
+def _figure_backfill(pg: bool = False) -> tuple[str, ...]:
+    k = _report_keys("reports", pg)
+    day = _day("at", pg)
+    return (
+        "INSERT INTO fig_reports (day, office_id, risk, n) "  # noqa: S608 (our own expressions)
+        f"SELECT {k['day']}, {k['office']}, {k['risk']}, count(*) FROM reports GROUP BY 1, 2, 3",
+        "INSERT INTO fig_villages (day, office_id, village_id, place_name, n, high, still_open) "  # noqa: S608
+        f"SELECT {k['day']}, {k['office']}, {k['village']}, {k['place']}, count(*), sum({k['high']}), "
+        f"sum({k['open']}) FROM reports GROUP BY 1, 2, 3, 4",
+        "INSERT INTO fig_questions (day, office_key, decision, n) "  # noqa: S608 (our own expressions)
+        f"SELECT {day}, coalesce(office_id, ''), decision, count(*) FROM faq_log GROUP BY 1, 2, 3",
+        "INSERT INTO fig_answers (day, office_key, entry_id, n) "  # noqa: S608 (our own expressions)
+        f"SELECT {day}, coalesce(office_id, ''), coalesce(entry_id, ''), count(*) FROM faq_log "
+        "WHERE decision = 'answer' GROUP BY 1, 2, 3",
+    )
 
 
 MIGRATIONS: tuple[tuple[str | PerEngine, ...], ...] = (
@@ -181,6 +296,29 @@ MIGRATIONS: tuple[tuple[str | PerEngine, ...], ...] = (
                   """ALTER TABLE processed ADD COLUMN replies BYTEA"""),
         """CREATE INDEX processed_kept ON processed (at) WHERE replies IS NOT NULL""",
     ),
+    # 7 (issue 13): the console's figures read day-by-day roll-ups, so a year across every office
+    # is thousands of rows, not every report and question. Triggers keep them, so no write path
+    # can forget one; a day is the offices' day (WIB, UTC+7, the day the console's periods use).
+    (
+        """CREATE TABLE fig_reports (
+            day TEXT NOT NULL, office_id TEXT NOT NULL, risk TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (day, office_id, risk)) WITHOUT ROWID""",
+        # A village outside the list is kept by the name the villager typed (place_name).
+        """CREATE TABLE fig_villages (
+            day TEXT NOT NULL, office_id TEXT NOT NULL, village_id TEXT NOT NULL,
+            place_name TEXT NOT NULL, n INTEGER NOT NULL, high INTEGER NOT NULL,
+            still_open INTEGER NOT NULL,
+            PRIMARY KEY (day, office_id, village_id, place_name)) WITHOUT ROWID""",
+        """CREATE TABLE fig_questions (
+            day TEXT NOT NULL, office_key TEXT NOT NULL, decision TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (day, office_key, decision)) WITHOUT ROWID""",
+        """CREATE TABLE fig_answers (
+            day TEXT NOT NULL, office_key TEXT NOT NULL, entry_id TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (day, office_key, entry_id)) WITHOUT ROWID""",
+        *(PerEngine(trigger, "") for trigger in _figure_triggers()),
+        *(PerEngine("", trigger) for trigger in _figure_triggers_pg()),
+        *(PerEngine(sqlite, pg) for sqlite, pg in zip(_figure_backfill(), _figure_backfill(pg=True), strict=True)),
+    ),
 )
 
 
@@ -244,6 +382,7 @@ class Dialect:
     begin: str          # a transaction that writes
     hours: str          # hours from a report's created_at to the time in column {0}
     place_name: str     # the name of a place typed by hand (a report's `place`, JSON)
+    monday: str         # the Monday on or before a roll-up's day: the figures count by week
 
     def words(self, words: str) -> tuple[str, list[str]]:
         """A condition: the recruiter's name or company holds `words` (3 letters or more), any case."""
@@ -262,14 +401,14 @@ class Dialect:
         # Ids numbered by the database; text compared byte by byte, as SQLite does.
         statement = statement.replace("id INTEGER PRIMARY KEY",
                                       "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")
-        return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', statement)
+        return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', statement.replace(" WITHOUT ROWID", ""))
 
 
 SQLITE = Dialect("sqlite", "BEGIN IMMEDIATE", "(julianday({0}) - julianday(created_at)) * 24",
-                 "json_extract(place, '$.name')")
+                 "json_extract(place, '$.name')", "date(day, '-6 days', 'weekday 1')")
 POSTGRESQL = Dialect("postgresql", "BEGIN",
                      "extract(epoch FROM ({0}::timestamptz - created_at::timestamptz))::float8 / 3600",
-                     "(place::json ->> 'name')")
+                     "(place::json ->> 'name')", "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')")
 
 
 class Connection(Protocol):
@@ -1238,15 +1377,16 @@ class Store:
             (_iso(start), _iso(end), json.dumps(list(offices))))
         return [_report(r) for r in rows]
 
-    # Figures for the console: aggregated in SQL, so a year of reports is never read row by row.
-    async def desk_daily_reports(self, offices: Sequence[str], start: dt.datetime,
-                                 end: dt.datetime) -> list[tuple[str, str, str, int]]:
-        """(day, office, risk, reports) for reports filed in [start, end); read from an index alone."""
+    # Figures for the console, read from the day-by-day roll-ups (migration 7): a year across
+    # every office is a few thousand rows. `first` and `last` are the offices' days (WIB).
+    async def desk_weekly_reports(self, offices: Sequence[str], first: dt.date,
+                                  last: dt.date) -> list[tuple[str, str, str, int]]:
+        """(Monday of the week, office, risk, reports) for reports filed on days first..last."""
         rows = await self._all(
-            "SELECT substr(created_at, 1, 10) AS day, office_id, risk, count(*) "
-            "FROM reports WHERE created_at >= ? AND created_at < ? "
-            "AND office_id IN (SELECT value FROM json_each(?)) GROUP BY day, office_id, risk",
-            (_iso(start), _iso(end), json.dumps(list(offices))))
+            f"SELECT {self.dialect.monday} AS week, office_id, risk, sum(n) FROM fig_reports "  # noqa: S608
+            "WHERE day >= ? AND day <= ? AND office_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY week, office_id, risk HAVING sum(n) > 0",
+            (first.isoformat(), last.isoformat(), json.dumps(list(offices))))
         return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
     async def desk_open_cases(self, offices: Sequence[str], overdue_before: dt.datetime
@@ -1260,48 +1400,54 @@ class Store:
         return [(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
 
     async def desk_response_hours(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime
-                                  ) -> list[tuple[str, float | None, float | None]]:
-        """(office, hours to acknowledge, hours to close) of each report filed in [start, end)."""
+                                  ) -> dict[str, tuple[list[float], list[float]]]:
+        """Per office, the hours to acknowledge and the hours to close of reports filed in [start, end).
+
+        A median needs every value, so these are read from the figures index, not a roll-up.
+        """
         rows = await self._all(
             f"SELECT office_id, {self.dialect.hours.format('acknowledged_at')}, "  # noqa: S608
             f"{self.dialect.hours.format('closed_at')} FROM reports "
             "WHERE created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?)) "
             "AND acknowledged_at IS NOT NULL", (_iso(start), _iso(end), json.dumps(list(offices))))
-        return [(r[0], r[1], r[2]) for r in rows]
+        out: dict[str, tuple[list[float], list[float]]] = {}
+        for office, to_ack, to_close in rows:
+            lists = out.get(office)
+            if lists is None:
+                lists = out[office] = ([], [])
+            lists[0].append(to_ack)
+            if to_close is not None:
+                lists[1].append(to_close)
+        return out
 
-    async def desk_by_village(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime
+    async def desk_by_village(self, offices: Sequence[str], first: dt.date, last: dt.date
                               ) -> list[tuple[str, str, str, int, int, int]]:
         """(office, village id, typed place name, reports, high risk, still open) per village."""
-        args = (_iso(start), _iso(end), json.dumps(list(offices)))
-        where = ("created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?))")
-        listed = await self._all(
-            f"SELECT office_id, village_id, '', count(*), {_TALLY} "  # noqa: S608
-            f"FROM reports WHERE {where} AND village_id != '' GROUP BY 1, 2", args)
-        # Places typed by villagers outside the list are rare: only their rows are read whole.
-        typed = await self._all(
-            f"SELECT office_id, '', coalesce({self.dialect.place_name}, ''), count(*), "  # noqa: S608
-            f"{_TALLY} FROM reports WHERE {where} AND village_id = '' "
-            "GROUP BY 1, 3", args)
-        rows = [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5])) for r in (*listed, *typed)]
-        return sorted(rows, key=lambda r: -r[3])
-
-    async def desk_daily_questions(self, offices: Sequence[str], unplaced: bool, start: dt.datetime,
-                                   end: dt.datetime) -> list[tuple[str, str, int]]:
-        """(day, decision, questions); `unplaced`: also askers with no village."""
         rows = await self._all(
-            "SELECT substr(at, 1, 10) AS day, decision, count(*) FROM faq_log "
-            "WHERE at >= ? AND at < ? AND (office_id IN (SELECT value FROM json_each(?)) "
-            "OR (? = 1 AND office_id IS NULL)) GROUP BY day, decision",
-            (_iso(start), _iso(end), json.dumps(list(offices)), int(unplaced)))
+            "SELECT office_id, village_id, place_name, sum(n), sum(high), sum(still_open) FROM fig_villages "
+            "WHERE day >= ? AND day <= ? AND office_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY 1, 2, 3 HAVING sum(n) > 0",
+            (first.isoformat(), last.isoformat(), json.dumps(list(offices))))
+        out = [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5])) for r in rows]
+        return sorted(out, key=lambda r: -r[3])
+
+    async def desk_weekly_questions(self, offices: Sequence[str], unplaced: bool, first: dt.date,
+                                    last: dt.date) -> list[tuple[str, str, int]]:
+        """(Monday of the week, decision, questions); `unplaced`: also askers with no village."""
+        rows = await self._all(
+            f"SELECT {self.dialect.monday} AS week, decision, sum(n) FROM fig_questions "  # noqa: S608
+            "WHERE day >= ? AND day <= ? AND (office_key IN (SELECT value FROM json_each(?)) "
+            "OR (? = 1 AND office_key = '')) GROUP BY week, decision",
+            (first.isoformat(), last.isoformat(), json.dumps(list(offices)), int(unplaced)))
         return [(r[0], r[1], int(r[2])) for r in rows]
 
-    async def desk_top_entries(self, offices: Sequence[str], unplaced: bool, start: dt.datetime,
-                               end: dt.datetime, limit: int = 10) -> list[tuple[str, int]]:
+    async def desk_top_entries(self, offices: Sequence[str], unplaced: bool, first: dt.date,
+                               last: dt.date, limit: int = 10) -> list[tuple[str, int]]:
         rows = await self._all(
-            "SELECT entry_id, count(*) AS n FROM faq_log WHERE at >= ? AND at < ? AND decision = 'answer' "
-            "AND (office_id IN (SELECT value FROM json_each(?)) OR (? = 1 AND office_id IS NULL)) "
-            "GROUP BY entry_id ORDER BY n DESC, entry_id LIMIT ?",
-            (_iso(start), _iso(end), json.dumps(list(offices)), int(unplaced), limit))
+            "SELECT entry_id, sum(n) AS total FROM fig_answers WHERE day >= ? AND day <= ? "
+            "AND (office_key IN (SELECT value FROM json_each(?)) OR (? = 1 AND office_key = '')) "
+            "GROUP BY entry_id HAVING sum(n) > 0 ORDER BY total DESC, entry_id LIMIT ?",
+            (first.isoformat(), last.isoformat(), json.dumps(list(offices)), int(unplaced), limit))
         return [(r[0], int(r[1])) for r in rows]
 
     async def open_unanswered(self, limit: int = 50) -> list[tuple[str, str, int, dt.datetime]]:

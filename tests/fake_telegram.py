@@ -55,12 +55,15 @@ class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)   # file_id -> (file_path, bytes)
+    downloads: list[str] = field(default_factory=list)                  # the paths of files fetched
 
     def __post_init__(self) -> None:
         self._message_ids = itertools.count(100)
         self._new_update = asyncio.Event()
         self.app = web.Application()
         self.app.router.add_post("/bot{token}/{method}", self._handle)
+        self.app.router.add_get("/file/bot{token}/{path:.+}", self._download)
 
     # Test controls -----------------------------------------------------------------------
     def fail(self, method: str, status: int, *, times: int = 1, chat_id: int | None = None,
@@ -136,9 +139,24 @@ class FakeTelegram:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
 
+    async def _download(self, request: web.Request) -> web.Response:
+        """Like Telegram's file server: a file_path from getFile, under the bot's token."""
+        self.downloads.append(request.path)
+        for file_path, body in self.files.values():
+            if request.match_info["path"] == file_path:
+                return web.Response(body=body)
+        return web.Response(status=404)
+
     def _result(self, call: Call) -> Any:
         if call.method == "getMe":
             return BOT_USER
+        if call.method == "getFile":
+            file_id = call.params.get("file_id", "")
+            if file_id not in self.files:
+                return {"file_id": file_id, "file_unique_id": "gone"}   # Telegram: no file_path
+            path, body = self.files[file_id]
+            return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(body),
+                    "file_path": path}
         if call.method in ("sendMessage", "sendPhoto", "sendDocument", "sendVoice", "editMessageText"):
             chat_id = call.chat_id or 0
             message: dict[str, Any] = {

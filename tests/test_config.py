@@ -90,5 +90,5 @@ def test_the_database_is_a_sqlite_file_or_a_url_and_database_url_wins(tmp_path: 
     env = {"DATABASE_URL": "postgresql://other@db2/desa"}
     assert load_settings(_write(tmp_path, data), env).storage == "postgresql://other@db2/desa"
     data["storage"] = {"url": "mysql://nope"}
-    with pytest.raises(ConfigError, match="storage.url: must start with sqlite:/// or postgresql://"):
+    with pytest.raises(ConfigError, match=r"storage\.url: must start with sqlite:/// or postgresql://"):
         load_settings(_write(tmp_path, data), {})

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -35,8 +38,10 @@ def cdesk(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
     return make_console_config(tmp_path_factory.mktemp("console"))
 
 
-async def test_a_console_action_edits_the_telegram_alerts_as_the_chat_button_does(cdesk: Knowledge,
-                                                                                  tmp_path: Path) -> None:
+@asynccontextmanager
+async def _telegram_console(cdesk: Knowledge,
+                            tmp_path: Path) -> AsyncIterator[tuple[FakeTelegram, TestClient, Any]]:
+    """The console mounted as `desa-imigrasi run` mounts it, with the real Telegram channel on a fake Bot API."""
     fake = FakeTelegram()
     api = TestServer(fake.app, host="127.0.0.1")
     await api.start_server()
@@ -49,36 +54,71 @@ async def test_a_console_action_edits_the_telegram_alerts_as_the_chat_button_doe
         outbox = build_outbox(store, {Channel.TELEGRAM: channel}, clock=clock)
         await channel.start()
         app = build_web_app([channel], store, "test")
-        mount_console(app, dialogue, store, [channel], outbox)   # as `desa-imigrasi run` does
+        mount_console(app, dialogue, store, [channel], outbox)
         client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         try:
-            villager_chat = Chat(dialogue, villager(1))
-            await register(villager_chat)
-            await file_report(villager_chat)
-            await outbox.deliver_due()
-            case_no = (await store.open_reports("SGU"))[0].case_no
-            alerts = {c.chat_id for c in fake.made("sendMessage") if case_no in c.params.get("text", "")}
-            assert {-100111, 3003} <= alerts
-            pre = csrf_of(await (await client.get("/console/masuk")).text())
-            await client.post("/console/masuk", data={"alamat": "1001", "_csrf": pre})
-            await outbox.deliver_due()
-            code = re.search(r"\b(\d{6})\b", fake.made("sendMessage", 1001)[-1].params["text"])
-            assert code
-            home = await client.post("/console/kode", data={"kode": code.group(1), "_csrf": pre})
-            csrf = csrf_of(await home.text())
-            await client.post(f"/console/kasus/{case_no}/tangani", data={"_csrf": csrf})
-            edits = fake.made("editMessageText")
-            assert {c.chat_id for c in edits} == {-100111, 3003}
-            for edit in edits:
-                assert "Petugas Sanggau menangani kasus ini." in edit.params["text"]
-            await outbox.deliver_due()
-            to_reporter = [c.params["text"] for c in fake.made("sendMessage", int(villager(1).user_id))]
-            assert "ditangani" in to_reporter[-1].lower() and case_no in to_reporter[-1]
+            yield fake, client, (dialogue, store, outbox)
         finally:
             await client.close()
             await channel.stop()
             await api.close()
+
+
+async def _login(fake: FakeTelegram, client: TestClient, outbox: Any, telegram_id: int) -> str:
+    pre = csrf_of(await (await client.get("/console/masuk")).text())
+    await client.post("/console/masuk", data={"alamat": str(telegram_id), "_csrf": pre})
+    await outbox.deliver_due()
+    code = re.search(r"\b(\d{6})\b", fake.made("sendMessage", telegram_id)[-1].params["text"])
+    assert code
+    home = await client.post("/console/kode", data={"kode": code.group(1), "_csrf": pre})
+    return csrf_of(await home.text())
+
+
+async def test_a_console_action_edits_the_telegram_alerts_as_the_chat_button_does(cdesk: Knowledge,
+                                                                                  tmp_path: Path) -> None:
+    async with _telegram_console(cdesk, tmp_path) as (fake, client, (dialogue, store, outbox)):
+        villager_chat = Chat(dialogue, villager(1))
+        await register(villager_chat)
+        await file_report(villager_chat)
+        await outbox.deliver_due()
+        case_no = (await store.open_reports("SGU"))[0].case_no
+        alerts = {c.chat_id for c in fake.made("sendMessage") if case_no in c.params.get("text", "")}
+        assert {-100111, 3003} <= alerts
+        csrf = await _login(fake, client, outbox, 1001)
+        await client.post(f"/console/kasus/{case_no}/tangani", data={"_csrf": csrf})
+        edits = fake.made("editMessageText")
+        assert {c.chat_id for c in edits} == {-100111, 3003}
+        for edit in edits:
+            assert "Petugas Sanggau menangani kasus ini." in edit.params["text"]
+        await outbox.deliver_due()
+        to_reporter = [c.params["text"] for c in fake.made("sendMessage", int(villager(1).user_id))]
+        assert "ditangani" in to_reporter[-1].lower() and case_no in to_reporter[-1]
+
+
+async def test_a_telegram_photo_and_voice_note_are_fetched_through_the_bot_api_and_never_show_its_address(
+        cdesk: Knowledge, tmp_path: Path) -> None:
+    async with _telegram_console(cdesk, tmp_path) as (fake, client, (dialogue, _, outbox)):
+        fake.files["AgACphoto1"] = ("photos/file_7.jpg", b"\xff\xd8\xffJPEG")
+        fake.files["AwACvoice1"] = ("voice/file_8.oga", b"OggS-voice")
+        report = await dialogue.casework.file(NewReport(
+            office_id="SGU", village_id="semuntai", risk="sedang", flags=(), answers={"cerita": "foto"},
+            media=("AgACphoto1", "audio:AwACvoice1", "AgACgone"), recruiter_phone=None, recruiter_name="X",
+            recruiter_company=None, reporter_key=None, contactable=False),
+            Assessment("sedang", 0, ()), dialogue.clock())
+        await _login(fake, client, outbox, 1001)
+        page = await (await client.get(f"/console/kasus/{report.case_no}")).text()
+        assert "AgACphoto1" not in page and "AwACvoice1" not in page and TOKEN not in page
+        photo = await client.get(f"/console/kasus/{report.case_no}/lampiran/1")
+        assert photo.status == 200 and await photo.read() == b"\xff\xd8\xffJPEG"
+        assert photo.headers["Content-Type"] == "image/jpeg"
+        voice = await client.get(f"/console/kasus/{report.case_no}/lampiran/2")
+        assert voice.status == 200 and voice.headers["Content-Type"] == "audio/ogg"
+        assert fake.downloads == [f"/file/bot{TOKEN}/photos/file_7.jpg", f"/file/bot{TOKEN}/voice/file_8.oga"]
+        # A file Telegram no longer keeps: the officer gets a page that says so, in Indonesian.
+        gone = await client.get(f"/console/kasus/{report.case_no}/lampiran/3")
+        text = await gone.text()
+        assert gone.status == 502 and "tidak bisa diambil" in text and TOKEN not in text
 
 
 async def test_an_attachment_is_fetched_with_the_accounts_credentials_and_never_shows_its_address(

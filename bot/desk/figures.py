@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.content import ConsoleText
-from bot.store import Store
+from bot.store import FIGURES_ZONE, Store
 
 from .scope import Scope
 
@@ -31,18 +31,19 @@ class Table:
     chart: dict[str, Any] | None = field(default=None)
 
 
-def _weeks(start: dt.datetime, end: dt.datetime) -> list[str]:
-    monday = start.date() - dt.timedelta(days=start.weekday())
+def _days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The offices' first and last day of [start, end)."""
+    return (start.astimezone(FIGURES_ZONE).date(),
+            (end - dt.timedelta(microseconds=1)).astimezone(FIGURES_ZONE).date())
+
+
+def _weeks(first: dt.date, last: dt.date) -> list[str]:
+    monday = first - dt.timedelta(days=first.weekday())
     out = []
-    while monday < end.date():
+    while monday <= last:
         out.append(monday.isoformat())
         monday += dt.timedelta(days=7)
     return out
-
-
-def _monday(day: str) -> str:
-    date = dt.date.fromisoformat(day)
-    return (date - dt.timedelta(days=date.weekday())).isoformat()
 
 
 def _median(values: list[float]) -> float | None:
@@ -54,9 +55,9 @@ async def collect(store: Store, settings: Settings, t: ConsoleText, scope: Scope
                   now: dt.datetime) -> list[Table]:
     """Every figure for `offices` (already within the scope) in [start, end)."""
     names = {o: settings.office(o).id for o in offices}
-    weeks = _weeks(start, end)
-    weekly = [(_monday(day), office, risk, n) for day, office, risk, n
-              in await store.desk_daily_reports(offices, start, end)]
+    first, last = _days(start, end)
+    weeks = _weeks(first, last)
+    weekly = await store.desk_weekly_reports(offices, first, last)
     by_office: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_risk: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for week, office, risk, n in weekly:
@@ -82,37 +83,33 @@ async def collect(store: Store, settings: Settings, t: ConsoleText, scope: Scope
         {"type": "bar", "stacked": False, "labels": [names.get(o, o) for o, _, _ in sorted(open_rows)],
          "datasets": [{"label": t("col_open"), "data": [n for _, n, _ in sorted(open_rows)]},
                       {"label": t("col_overdue"), "data": [late for _, _, late in sorted(open_rows)]}]}))
-    ack: dict[str, list[float]] = defaultdict(list)
-    close: dict[str, list[float]] = defaultdict(list)
-    for office, to_ack, to_close in await store.desk_response_hours(offices, start, end):
-        if to_ack is not None:
-            ack[office].append(to_ack)
-        if to_close is not None:
-            close[office].append(to_close)
-    response = sorted(set(ack) | set(close))
+    hours = await store.desk_response_hours(offices, start, end)
+    ack = {office: _median(to_ack) for office, (to_ack, _) in hours.items()}
+    close = {office: _median(to_close) for office, (_, to_close) in hours.items()}
+    response = sorted(hours)
     tables.append(Table(
         "jam_respons", t("fig_hours"), (t("col_office"), t("col_hours_ack"), t("col_hours_close")),
-        tuple((names.get(o, o), _median(ack[o]), _median(close[o])) for o in response),
+        tuple((names.get(o, o), ack[o], close[o]) for o in response),
         {"type": "bar", "stacked": False, "labels": [names.get(o, o) for o in response],
-         "datasets": [{"label": t("col_hours_ack"), "data": [_median(ack[o]) for o in response]},
-                      {"label": t("col_hours_close"), "data": [_median(close[o]) for o in response]}]}))
+         "datasets": [{"label": t("col_hours_ack"), "data": [ack[o] for o in response]},
+                      {"label": t("col_hours_close"), "data": [close[o] for o in response]}]}))
     questions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for day, decision, n in await store.desk_daily_questions(offices, scope.unplaced, start, end):
-        questions[decision][_monday(day)] += n
+    for week, decision, n in await store.desk_weekly_questions(offices, scope.unplaced, first, last):
+        questions[decision][week] += n
     tables.append(Table(
         "pertanyaan_per_minggu", t("fig_questions"), (t("col_week"), *[t(f"decision_{d}") for d in DECISIONS]),
         tuple((w, *[questions[d][w] for d in DECISIONS]) for w in weeks),
         {"type": "line", "stacked": False, "labels": weeks,
          "datasets": [{"label": t(f"decision_{d}"), "data": [questions[d][w] for w in weeks]}
                       for d in DECISIONS]}))
-    top = await store.desk_top_entries(offices, scope.unplaced, start, end)
+    top = await store.desk_top_entries(offices, scope.unplaced, first, last)
     tables.append(Table("topik_teratas", t("fig_top_entries"), (t("col_entry"), t("col_count")), tuple(top)))
     unanswered = await store.open_unanswered(10)
     tables.append(Table("belum_terjawab", t("fig_top_unanswered"), (t("col_question"), t("col_count")),
                         tuple((example, n) for _, example, n, _ in unanswered)))
     villages = {v.id: v.name for v in settings.villages}
     rows = []
-    for office, village_id, typed, n, high, still_open in await store.desk_by_village(offices, start, end):
+    for office, village_id, typed, n, high, still_open in await store.desk_by_village(offices, first, last):
         name = villages.get(village_id) or (f"{typed} ({t('unlisted')})" if typed else "-")
         rows.append((name, names.get(office, office), n, high, still_open))
     tables.append(Table("per_desa", t("fig_villages"),

@@ -88,6 +88,8 @@ async def headers_mw(request: web.Request, handler: Callable[[web.Request], Awai
         response = await _error(request, 404)
     except web.HTTPForbidden:
         response = await _error(request, 403)
+    except web.HTTPBadGateway:
+        response = await _error(request, 502)
     except web.HTTPException as exc:   # redirects raised below: answered as plain responses
         response = web.Response(status=exc.status, headers=exc.headers, text=exc.text)
     response.headers["Content-Security-Policy"] = CSP
@@ -523,7 +525,7 @@ async def trail_csv(request: web.Request) -> web.Response:
 # The words ---------------------------------------------------------------------------------------
 _FAMILIES = {"role_": ("officer", "head", "regional", "editor"), "status_": TABS, "tab_": TABS,
              "risk_": ("tinggi", "sedang", "rendah"), "decision_": ("answer", "suggest", "none"),
-             "error_": ("403", "404"), "msg_": ("pending", "sent", "failed")}
+             "error_": ("403", "404", "502"), "msg_": ("pending", "sent", "failed")}
 _USES = (re.compile(r"\bt\.([a-z][a-z_0-9]*)"), re.compile(r"\bt\['([a-z][a-z_0-9]*)'\]"),
          re.compile(r"(?:[\s(]t|\.t|\btext)\(\"([a-z][a-z_0-9]*)\""))
 
