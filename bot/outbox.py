@@ -90,7 +90,17 @@ class Outbox:
         self._recovered = False
 
     async def _recover(self) -> None:
-        """Once, before the first send: rows a dead process left "sending" become uncertain."""
+        """Once, before the first send: rows a dead process left "sending" become uncertain.
+
+        With several instances on one database (PostgreSQL) on every pass instead, for the claims
+        of instances no longer connected: a live one's claim is left alone.
+        """
+        if self.store.shared:
+            count = await self.store.outbox_recover()
+            if count:
+                log.warning("outbox took over messages an instance left in flight count=%d: "
+                            "checking before sending again", count)
+            return
         if self._recovered:
             return
         async with self._recovery:

@@ -149,11 +149,18 @@ async def reload_content(dialogue: Dialogue) -> bool:
 
 
 async def housekeeping(dialogue: Dialogue, interval: float = 60.0) -> None:
-    """Every minute: reminders for overdue high-risk cases; every hour: the retention job."""
+    """Every minute: reminders for overdue high-risk cases; every hour: the retention job.
+
+    With several instances on one PostgreSQL, one of them does it (the store's `lead`): another
+    takes over within a minute when that one stops or dies.
+    """
     after = dt.timedelta(hours=dialogue.settings.remind_after_hours)
     passes = 0
     while True:
         try:
+            if not await dialogue.store.lead("housekeeping"):
+                await asyncio.sleep(interval)
+                continue
             await dialogue.casework.remind_overdue(after, dialogue.clock())
             now = dialogue.clock()
             await dialogue.store.prune_delivery_records(now - INBOX_KEPT, now - REPLIES_KEPT)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -323,8 +324,13 @@ MIGRATIONS: tuple[tuple[str | PerEngine, ...], ...] = (
 
 
 T = TypeVar("T")
-# The advisory lock PostgreSQL instances take to migrate one at a time ("desa-imigrasi migrate").
+# The advisory lock PostgreSQL instances take to migrate one at a time.
 MIGRATION_LOCK = 0x6465_7361_0001
+# The first key of two-key advisory locks: on one outbox recipient (the second key: its hash),
+# and on one outbox row claimed for sending (the second key: its id).
+RECIPIENT_LOCKS = 0x6465_7301
+CLAIM_LOCKS = 0x6465_7302
+SENDER_LOCKS = 0x6465_7303   # and on one sender's turn (the second key: a hash of the sender)
 # Units per group commit at most: a few milliseconds of SQL, so no message waits behind a huge group.
 MAX_GROUP = 128
 
@@ -450,6 +456,9 @@ class TurnStart:
 
     profile: Profile
     conversation: Conversation
+    # The conversation row as read (state, data; None, None when there was none): with several
+    # instances, `end_turn` writes only if it is still so (TurnEnd.seen).
+    seen: tuple[str | None, str | None] = (None, None)
 
 
 @dataclass(frozen=True)
@@ -484,6 +493,7 @@ class TurnEnd:
     forget: bool = False
     opted_out: bool | None = None
     place: dict[str, Any] | None = None   # a place typed by hand, for a village not in the config
+    seen: tuple[str | None, str | None] | None = None   # TurnStart.seen, checked with several instances
 
 
 @dataclass(frozen=True)
@@ -494,10 +504,17 @@ class TurnResult:
     case_no: str | None = None
     report_id: int | None = None
     unlinked: int = 0               # reports no longer linked to a sender who said "hapus data"
+    # Another instance was writing this sender's turn, or wrote one since this turn read the state:
+    # nothing was written, and the turn is to be decided again (several instances only).
+    conflict: bool = False
 
 
 class _Duplicate(Exception):
     """The message id was recorded meanwhile: the turn is undone (its savepoint rolled back)."""
+
+
+class _Conflict(Exception):
+    """Another instance's turn of the same sender came first: this one is undone, to be run again."""
 
 
 @dataclass(frozen=True)
@@ -606,6 +623,8 @@ class Store:
         # Set (on whichever thread) when a transaction queued outbox messages; listeners are told after COMMIT.
         self._enqueued = False
         self._listeners: list[Callable[[], None]] = []
+        self._leading: set[str] = set()   # jobs this instance holds the lock of (PostgreSQL)
+        self._claims: set[int] = set()    # outbox rows this instance claimed and holds the lock of
 
     @classmethod
     @asynccontextmanager
@@ -674,6 +693,26 @@ class Store:
                 await self.db.execute("ROLLBACK")
                 raise
         return len(MIGRATIONS)
+
+    @property
+    def shared(self) -> bool:
+        """Whether several instances may use this database at once (PostgreSQL; SQLite has one)."""
+        return self.dialect is POSTGRESQL
+
+    async def lead(self, job: str) -> bool:
+        """Whether this instance does `job` (periodic work, Telegram polling): one instance at a time.
+
+        On PostgreSQL the instance holding the job's advisory lock, which is held for the life of
+        its connection: when that instance stops or dies, the next one to ask takes the job over.
+        """
+        if not self.shared or job in self._leading:
+            return True
+        key = int.from_bytes(hashlib.sha256(job.encode()).digest()[:8], "big", signed=True)
+        row = await self._one("SELECT pg_try_advisory_lock(?)", (key,))
+        if row and row[0]:
+            self._leading.add(job)
+            return True
+        return False
 
     async def schema_version(self) -> int:
         """How many migrations this database has had."""
@@ -803,7 +842,8 @@ class Store:
         return TurnStart(Profile(sender.key, profile[0], bool(profile[1]),
                                  json.loads(profile[2]) if profile[2] else None) if profile
                          else Profile(sender.key, None, False),
-                         Conversation(conv[0], json.loads(conv[1])) if conv else Conversation("menu", {}))
+                         Conversation(conv[0], json.loads(conv[1])) if conv else Conversation("menu", {}),
+                         (conv[0], conv[1]) if conv else (None, None))
 
     async def kept_replies(self, message_key: str) -> list[Reply]:
         """The replies a handled message got, kept for a redelivered webhook; [] when none are kept."""
@@ -829,7 +869,18 @@ class Store:
         packed = zlib.compress(kept.encode(), 1) if kept is not None else None
         place = json.dumps(end.place, ensure_ascii=False) if end.place is not None else None
 
+        check = self.shared and end.seen is not None and end.conversation is not None and end.profile
+
         def work(conn: Connection) -> TurnResult:
+            if check:
+                # One instance writes a sender's turn at a time (a lock until this commit; taken or
+                # not, never waited for), and only onto the state its turn was decided from.
+                row = conn.execute("SELECT pg_try_advisory_xact_lock(?, hashtext(?))",
+                                   (SENDER_LOCKS, sender.key)).fetchone()
+                now_row = conn.execute("SELECT state, data FROM conversations WHERE sender_key = ?",
+                                       (sender.key,)).fetchone()
+                if not row[0] or (tuple(now_row) if now_row else (None, None)) != end.seen:
+                    raise _Conflict
             if end.message_key is not None:
                 if conn.execute(_FIRST_TIME, (end.message_key, stamp, packed)).rowcount != 1:
                     raise _Duplicate
@@ -866,6 +917,8 @@ class Store:
             return await self._unit(work)
         except _Duplicate:
             return TurnResult(duplicate=True)
+        except _Conflict:
+            return TurnResult(conflict=True)
 
     # Inbox: Telegram updates kept before they are acknowledged --------------------------------
     async def inbox_add(self, rows: Sequence[tuple[str, int, str, str]], now: dt.datetime) -> list[str]:
@@ -1142,20 +1195,59 @@ class Store:
         False when it is no longer pending (another pass took it). A row still "sending" after a
         restart was perhaps sent: see `outbox_recover`.
         """
+        shared = self.shared
+
         def work(conn: Connection) -> bool:
-            return bool(conn.execute("UPDATE outbox SET status = 'sending', attempt_at = ? "
-                                     "WHERE id = ? AND status = 'pending'", (_iso(now), item_id)).rowcount == 1)
+            if not shared:
+                return bool(conn.execute("UPDATE outbox SET status = 'sending', attempt_at = ? WHERE id = ? "
+                                         "AND status = 'pending'", (_iso(now), item_id)).rowcount == 1)
+            # Several instances: one claims a recipient's message at a time (a lock until this
+            # commit; a claimer that finds it taken tries again next pass, so no instance waits or
+            # deadlocks), and only when none of theirs is being sent and no older one is due: messages
+            # to one chat go in order (an older one waiting for its retry does not hold the rest back).
+            row = conn.execute("SELECT pg_try_advisory_xact_lock(?, hashtext(recipient)) FROM outbox "
+                               "WHERE id = ?", (RECIPIENT_LOCKS, item_id)).fetchone()
+            if not row or not row[0]:
+                return False
+            if conn.execute(
+                    "UPDATE outbox SET status = 'sending', attempt_at = ? WHERE id = (SELECT id FROM outbox "
+                    "WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED) AND NOT EXISTS (SELECT 1 "
+                    "FROM outbox AS busy WHERE busy.recipient = outbox.recipient AND (busy.status = 'sending' "
+                    "OR (busy.status = 'pending' AND busy.id < outbox.id AND busy.next_attempt_at <= ?)))",
+                    (_iso(now), item_id, _iso(now))).rowcount != 1:
+                return False
+            # The claim's lease: a lock held as long as this instance's connection lives.
+            conn.execute("SELECT pg_try_advisory_lock(?, ?)", (CLAIM_LOCKS, item_id))
+            self._claims.add(item_id)
+            return True
 
         return bool(await self._unit(work))
 
+    def _let_go_sync(self, conn: Connection, item_id: int) -> None:
+        """The claim's lock is let go once the attempt's outcome is written (PostgreSQL)."""
+        if item_id in self._claims:
+            conn.execute("SELECT pg_advisory_unlock(?, ?)", (CLAIM_LOCKS, item_id))
+            self._claims.discard(item_id)
+
     async def outbox_recover(self) -> int:
-        """At start: messages left "sending" by a process that died go back to pending.
+        """Messages left "sending" by a process that died go back to pending.
 
         Their `attempt_at` stays, which marks them uncertain: the outbox asks the provider whether
-        the attempt went through before it sends again.
+        the attempt went through before it sends again. One instance (SQLite) recovers them all, at
+        start. Several (PostgreSQL): those whose claimer is gone, on every pass. A claim holds an
+        advisory lock on its row for as long as the claiming connection lives (the lease), so a
+        live instance's claims are never taken, and a dead one's come back on the next pass.
         """
+        shared = self.shared
+
         def work(conn: Connection) -> int:
-            return int(conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").rowcount)
+            if not shared:
+                return int(conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").rowcount)
+            return int(conn.execute(
+                "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND NOT EXISTS (SELECT 1 "
+                "FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ? AND objsubid = 2 "
+                "AND objid::bigint = outbox.id AND database = (SELECT oid FROM pg_database "
+                "WHERE datname = current_database()))", (CLAIM_LOCKS,)).rowcount)
 
         return int(await self._unit(work))
 
@@ -1169,6 +1261,7 @@ class Store:
                          (item_id,))
             conn.execute("INSERT INTO outbox_attempts (outbox_id, at, ok, error) VALUES (?, ?, 1, ?)",
                          (item_id, _iso(now), note))
+            self._let_go_sync(conn, item_id)
 
         await self._unit(work)
 
@@ -1186,6 +1279,7 @@ class Store:
                 (error, "pending" if retry_at else "failed", _iso(retry_at or now), int(uncertain), item_id))
             conn.execute("INSERT INTO outbox_attempts (outbox_id, at, ok, error) VALUES (?, ?, 0, ?)",
                          (item_id, _iso(now), error))
+            self._let_go_sync(conn, item_id)
 
         await self._unit(work)
 

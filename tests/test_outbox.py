@@ -107,9 +107,10 @@ async def test_an_uncertain_send_is_looked_up_and_recorded_not_sent_again(tmp_pa
     clock = Clock()
     path = tmp_path / "uncertain.sqlite3"
     officer = Sender(Channel.WHATSAPP, "whatsapp:+6281100000001")
+    other = Sender(Channel.WHATSAPP, "whatsapp:+6281100000002")
     async with Store.open(database(path)) as store:
-        await store.enqueue([Outgoing(officer, "alert A", "alert"), Outgoing(officer, "alert B", "alert")],
-                            clock())
+        # Two officers: one recipient has one message in flight at a time.
+        await store.enqueue([Outgoing(officer, "alert A", "alert"), Outgoing(other, "alert B", "alert")], clock())
         for item in await store.due_outbox(clock()):
             assert await store.outbox_claim(item.id, clock())    # "sending"... and the process dies
     async with Store.open(database(path)) as store:
