@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ collect_ignore = NO_DATABASE if databases.POSTGRESQL else []
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: tests SQLite's own behaviour (its locks, its backup API)")
     if databases.POSTGRESQL and databases.start() is None:
+        if os.environ.get("DESA_POSTGRESQL_REQUIRED"):   # CI: a missing server is an error, not a skip
+            pytest.exit("PostgreSQL half: no PostgreSQL server here (apt-get install postgresql)", returncode=1)
         pytest.exit("PostgreSQL half skipped: no PostgreSQL server here (apt-get install postgresql)",
                     returncode=0)
 
