@@ -73,18 +73,37 @@ class Cursor:
         return rows
 
 
-class SyncConnection:
-    """The connection as the database thread uses it: the part of sqlite3.Connection the store needs."""
+def _connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    # autocommit: the store opens and ends its transactions itself, as on SQLite.
+    return psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=10)
 
-    def __init__(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+
+class SyncConnection:
+    """The connection as the database thread uses it: the part of sqlite3.Connection the store needs.
+
+    A connection lost between two transactions (the server restarted, the network broke) is opened
+    again by the next statement; `generation` counts the connections, since the session's advisory
+    locks went with the old one. A statement inside a transaction on a lost connection fails.
+    """
+
+    def __init__(self, conn: psycopg.Connection[tuple[Any, ...]], url: str) -> None:
         self.raw = conn
+        self.url = url
+        self.generation = 0
+        self._between = True   # the last statement left no transaction open
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor:
         try:
+            if self.raw.closed and (self._between or sql.startswith("BEGIN")):
+                self.raw = _connect(self.url)
+                self.generation += 1
             cur = self.raw.execute(translate(sql), tuple(args))   # () too: "%%" reads as "%"
             rows = cur.fetchall() if cur.description is not None else []
         except psycopg.Error as exc:
             raise _error(exc) from exc
+        finally:
+            if not self.raw.closed:
+                self._between = self.raw.info.transaction_status == pq.TransactionStatus.IDLE
         return Cursor(rows, cur.rowcount)
 
     @property
@@ -126,22 +145,18 @@ class _AsyncCursor:
 class PostgresConnection:
     """One PostgreSQL connection; every call runs on its one thread, in the order it was made."""
 
-    def __init__(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
-        self._conn = SyncConnection(conn)
+    def __init__(self, conn: psycopg.Connection[tuple[Any, ...]], url: str) -> None:
+        self._conn = SyncConnection(conn, url)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postgres")
         self._closed = False
 
     @classmethod
     async def connect(cls, url: str) -> PostgresConnection:
-        def open_() -> psycopg.Connection[tuple[Any, ...]]:
-            # autocommit: the store opens and ends its transactions itself, as on SQLite.
-            return psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor,
-                                   connect_timeout=10)
         try:
-            conn = await asyncio.to_thread(open_)
+            conn = await asyncio.to_thread(_connect, url)
         except psycopg.Error as exc:
             raise StoreError(f"cannot open the database ({exc.__class__.__name__})") from exc
-        return cls(conn)
+        return cls(conn, url)
 
     async def _execute(self, fn: Callable[..., T], *args: Any) -> T:
         if self._closed:

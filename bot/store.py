@@ -625,6 +625,7 @@ class Store:
         self._listeners: list[Callable[[], None]] = []
         self._leading: set[str] = set()   # jobs this instance holds the lock of (PostgreSQL)
         self._claims: set[int] = set()    # outbox rows this instance claimed and holds the lock of
+        self._generation = 0              # of the PostgreSQL connection those locks belong to
 
     @classmethod
     @asynccontextmanager
@@ -705,7 +706,13 @@ class Store:
         On PostgreSQL the instance holding the job's advisory lock, which is held for the life of
         its connection: when that instance stops or dies, the next one to ask takes the job over.
         """
-        if not self.shared or job in self._leading:
+        if not self.shared:
+            return True
+        if self.db._conn.generation != self._generation:   # a new connection: the old one's locks are gone
+            self._generation = self.db._conn.generation
+            self._leading.clear()
+            self._claims.clear()
+        if job in self._leading:
             return True
         key = int.from_bytes(hashlib.sha256(job.encode()).digest()[:8], "big", signed=True)
         row = await self._one("SELECT pg_try_advisory_lock(?)", (key,))
@@ -1203,8 +1210,10 @@ class Store:
                                          "AND status = 'pending'", (_iso(now), item_id)).rowcount == 1)
             # Several instances: one claims a recipient's message at a time (a lock until this
             # commit; a claimer that finds it taken tries again next pass, so no instance waits or
-            # deadlocks), and only when none of theirs is being sent and no older one is due: messages
-            # to one chat go in order (an older one waiting for its retry does not hold the rest back).
+            # deadlocks), and only when none of theirs is being sent and no older one of the same kind
+            # is due: one chat's replies (and alerts) go in order, as one instance sends them (a chat's
+            # replies go right after its turn, whatever else waits; an older message waiting for its
+            # retry does not hold the rest back).
             row = conn.execute("SELECT pg_try_advisory_xact_lock(?, hashtext(recipient)) FROM outbox "
                                "WHERE id = ?", (RECIPIENT_LOCKS, item_id)).fetchone()
             if not row or not row[0]:
@@ -1213,7 +1222,8 @@ class Store:
                     "UPDATE outbox SET status = 'sending', attempt_at = ? WHERE id = (SELECT id FROM outbox "
                     "WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED) AND NOT EXISTS (SELECT 1 "
                     "FROM outbox AS busy WHERE busy.recipient = outbox.recipient AND (busy.status = 'sending' "
-                    "OR (busy.status = 'pending' AND busy.id < outbox.id AND busy.next_attempt_at <= ?)))",
+                    "OR (busy.status = 'pending' AND busy.kind = outbox.kind AND busy.id < outbox.id "
+                    "AND busy.next_attempt_at <= ?)))",
                     (_iso(now), item_id, _iso(now))).rowcount != 1:
                 return False
             # The claim's lease: a lock held as long as this instance's connection lives.

@@ -30,8 +30,11 @@ _server: dict[str, str] = {}
 
 def database(path: Path) -> str | Path:
     """The database a test stores in: `path` itself on SQLite, a schema named after it on PostgreSQL."""
-    if not POSTGRESQL:
-        return path
+    return schema(path) if POSTGRESQL else path
+
+
+def schema(path: Path) -> str:
+    """The URL of a schema of the session's PostgreSQL named after `path` (created when missing)."""
     import psycopg
     schema = "t_" + hashlib.sha1(str(path).encode()).hexdigest()[:24]
     with psycopg.connect(_server["url"], autocommit=True) as conn:

@@ -15,11 +15,11 @@ from aiohttp.test_utils import TestServer
 from bot.app import Knowledge, build_dialogue
 from bot.channels.telegram import TelegramChannel
 from bot.config import Secrets
-from bot.errors import BotError
+from bot.errors import BotError, StoreError
 from bot.models import Channel, Outgoing, Sender
 from bot.outbox import Outbox
 from bot.store import Store
-from tests.databases import POSTGRESQL, database
+from tests.databases import POSTGRESQL, database, read
 from tests.fake_telegram import FakeTelegram
 from tests.fakes import Chat, Clock
 from tests.test_telegram import TOKEN
@@ -142,3 +142,18 @@ async def test_one_villagers_messages_spread_over_two_instances_lose_nothing(des
         await asyncio.gather(*((on_a if i % 2 else on_b).say(line) for i, line in enumerate(lines)))
         story = (await b.conversation(who)).data["story"]
     assert sorted(story[1:]) == sorted(lines) and len(story) == 13   # every line, each once
+
+
+async def test_a_lost_connection_fails_one_call_then_the_instance_carries_on(tmp_path: Path) -> None:
+    who = Sender(Channel.TELEGRAM, "500042")
+    target = database(tmp_path / "shared")
+    async with Store.open(target) as a, Store.open(target) as b:
+        assert await a.lead("housekeeping")
+        [pid] = await (await a.db.execute("SELECT pg_backend_pid()")).fetchone()
+        read(target, "SELECT pg_terminate_backend(?)", (pid,))    # the server restarts, say
+        with pytest.raises(StoreError):
+            await a.conversation(who)                              # the call that finds it gone
+        assert (await a.conversation(who)).state == "menu"         # the next one, on a new connection
+        # The periodic work's lock went with the old connection: whoever asks first has it, once.
+        assert await soon(lambda: b.lead("housekeeping"), True)
+        assert not await a.lead("housekeeping")
