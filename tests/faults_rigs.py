@@ -444,10 +444,10 @@ class BotProcess:
     """`python -m bot run` on a port of its own, with both providers pointed at the fakes."""
 
     def __init__(self, folder: Path, twilio_url: str, telegram_url: str,
-                 session: aiohttp.ClientSession) -> None:
+                 session: aiohttp.ClientSession, name: str = "bot") -> None:
         self.config = write_config(folder)
         self.db = folder / "bot.sqlite3"
-        self.log = folder / "bot.log"
+        self.log = folder / f"{name}.log"
         self.twilio_url, self.telegram_url = twilio_url, telegram_url
         self.session = session
         self.port = free_port()
@@ -495,6 +495,35 @@ class BotProcess:
                 await self.proc.wait()
 
 
+class Instances:
+    """Several `run` processes on one database behind a load balancer: each request goes to one of
+    those that are up, at random; a kill takes one of them down, and it starts again."""
+
+    def __init__(self, bots: list[BotProcess], rng: random.Random) -> None:
+        self.bots, self.rng = bots, rng
+        self.db = bots[0].db
+
+    @property
+    def url(self) -> str:
+        up = [b for b in self.bots if b.proc is not None and b.proc.returncode is None]
+        return self.rng.choice(up or self.bots).url
+
+    @property
+    def kills(self) -> int:
+        return sum(b.kills for b in self.bots)
+
+    async def start(self) -> None:
+        for bot in self.bots:
+            if bot.proc is None or bot.proc.returncode is not None:
+                await bot.start()
+
+    async def kill(self) -> None:
+        await self.rng.choice(self.bots).kill()
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(bot.stop() for bot in self.bots))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -504,7 +533,8 @@ def free_port() -> int:
 class Providers:
     """What Twilio and Telegram do towards the bot: deliver until answered."""
 
-    def __init__(self, bot: BotProcess, session: aiohttp.ClientSession, deadline: float = 90.0) -> None:
+    def __init__(self, bot: BotProcess | Instances, session: aiohttp.ClientSession,
+                 deadline: float = 90.0) -> None:
         self.bot = bot
         self.session = session
         self.deadline = deadline
@@ -669,13 +699,20 @@ TG_CRASH_VILLAGERS = [710001, 710002]
 
 
 async def crash_trial(folder: Path, rng: random.Random, *, kills: tuple[int, int] = (1, 2),
-                      reply_wait: float = 20.0) -> Tally:
-    """One trial: a fresh database, 3 WhatsApp and 2 Telegram reports, `kills` SIGKILLs at random."""
+                      reply_wait: float = 20.0, instances: int = 1) -> Tally:
+    """One trial: a fresh database, 3 WhatsApp and 2 Telegram reports, `kills` SIGKILLs at random.
+
+    `instances` > 1: that many processes on the one database (PostgreSQL), every request to one
+    of them at random, each kill taking one of them down.
+    """
     twilio, api = HoldingTwilio(), HoldingBotApi()
     tally = Tally(trials=1)
     async with TestServer(twilio.app(), host="127.0.0.1") as tw, \
             TestServer(api.app, host="127.0.0.1") as tg, aiohttp.ClientSession() as session:
-        bot = BotProcess(folder, str(tw.make_url("")).rstrip("/"), f"http://127.0.0.1:{tg.port}", session)
+        urls = str(tw.make_url("")).rstrip("/"), f"http://127.0.0.1:{tg.port}"
+        bot: Any = BotProcess(folder, *urls, session) if instances == 1 else Instances(
+            [BotProcess(folder, *urls, session, name=f"bot{n}") for n in range(instances)],
+            random.Random(rng.random()))
         providers = Providers(bot, session)
         await bot.start()
         done = asyncio.Event()

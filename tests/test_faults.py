@@ -239,6 +239,30 @@ async def test_random_kills_lose_nothing_and_double_nothing(tmp_path: Path) -> N
     assert total.tg_messages_doubled <= 4 * total.kills
 
 
+@pytest.mark.skipif(not POSTGRESQL, reason="several instances need PostgreSQL: its half runs this")
+async def test_two_instances_on_one_postgresql_with_random_kills_lose_nothing_and_double_nothing(
+        tmp_path: Path) -> None:
+    """The same trials with two `run` processes on one database, each request going to either
+    (a load balancer), each kill taking one down while the other carries on."""
+    rng = random.Random(CRASH_SEED)
+    total = Tally()
+    trials = 4
+    for trial in range(trials):
+        folder = tmp_path / f"trial{trial}"
+        folder.mkdir()
+        total.add(await crash_trial(folder, rng, instances=2))
+    print("\n".join(total.lines()))
+    assert total.kills >= trials
+    assert total.reports_confirmed == 5 * trials
+    assert (total.reports_lost, total.reports_doubled) == (0, 0)
+    assert total.tg_updates_acknowledged > 0 and total.tg_updates_lost == 0
+    assert (total.replies_lost, total.villagers_out_of_step) == (0, 0)
+    assert total.wa_alerts_sent == total.reports_confirmed and total.wa_alerts_doubled == 0
+    assert total.wa_status_sent > 0 and total.wa_status_doubled == 0
+    assert total.cases_not_acknowledged == 0
+    assert total.tg_messages_doubled <= 4 * total.kills
+
+
 # Provider outages ------------------------------------------------------------------------------------
 async def deliver_for(desk: Desk, passes: int, step: float = 60.0) -> None:
     for _ in range(passes):
