@@ -3,13 +3,12 @@
 The store's units of work are synchronous functions of a connection, run on the database thread
 in group commits (bot/store.py). This module gives PostgreSQL the same small interface as
 aiosqlite (`execute`, `_execute`, `_conn`, `close`), so every unit is written once for both
-engines. Only two things are translated here, the same for every statement: SQLite's `?`
-placeholders become psycopg's `%s`, and `json_each(?)` (a list passed as JSON) becomes
-`json_array_elements_text(?::json)`. Everything else the dialects disagree on is spelled per
-engine in bot/store.py (`Dialect`).
-
-Values are bound on the client (psycopg's ClientCursor, quoted by psycopg): SQLite's loose typing
-lets a statement ask `? IS NULL` of a parameter whose type PostgreSQL could not infer server-side.
+engines. Three things are translated here, the same for every statement: SQLite's `?`
+placeholders become psycopg's `%s`; `json_each(?)` (a list passed as JSON) becomes
+`json_array_elements_text(?::json)`; and `? IS NULL` (an optional filter, always text) becomes
+`?::text IS NULL`, since PostgreSQL cannot tell a bare parameter's type. Everything else the
+dialects disagree on is spelled per engine in bot/store.py (`Dialect`). Values are bound on the
+server; psycopg prepares a statement once it has run a few times.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from bot.errors import StoreError
 
 T = TypeVar("T")
 _JSON_EACH = re.compile(r"json_each\(\?\)")
+_NULL_TEST = re.compile(r"\?( IS (?:NOT )?NULL)")
 
 
 class DatabaseError(StoreError):
@@ -47,8 +47,9 @@ def translate(sql: str) -> str:
     """SQLite's placeholders to psycopg's, outside string literals; a literal % is doubled."""
     parts = sql.split("'")
     for i in range(0, len(parts), 2):   # even parts are outside quotes
-        parts[i] = _JSON_EACH.sub("json_array_elements_text(?::json)", parts[i]).replace("%", "%%").replace(
-            "?", "%s")
+        part = _JSON_EACH.sub("json_array_elements_text(?::json)", parts[i])
+        part = _NULL_TEST.sub(r"?::text\1", part)
+        parts[i] = part.replace("%", "%%").replace("?", "%s")
     for i in range(1, len(parts), 2):
         parts[i] = parts[i].replace("%", "%%")
     return "'".join(parts)
@@ -75,7 +76,7 @@ class Cursor:
 
 def _connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
     # autocommit: the store opens and ends its transactions itself, as on SQLite.
-    return psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=10)
+    return psycopg.connect(url, autocommit=True, connect_timeout=10)
 
 
 class SyncConnection:
