@@ -22,6 +22,10 @@ only and applied unchanged to the other sets:
             maximises answered-or-suggested under that budget.
 Timing: time.perf_counter around the whole decision (normalising/tokenising, scoring, deciding),
 one warm-up pass, then 3 timed passes over every question of a set; p50/p99 over all of them.
+Decisions: bot.evaluation.decision_hash over (question, decision, entry ids) in file order, the
+same figure as `desa-imigrasi eval FILE --json` prints for ours.
+Scaling: "ours, every phrasing" is the same index with its first stage off (FaqIndex.rank(text,
+exhaustive=True): every phrasing scored, as before issue 15); its decisions must equal ours.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from rapidfuzz import fuzz, process, utils
 
 from bot.app import build_knowledge
 from bot.content import FaqEntry
-from bot.evaluation import Question, load_questions
+from bot.evaluation import Question, decision_hash, load_questions
 from bot.faq import Decision, FaqIndex
 from bot.textnorm import Normalizer, load_roots
 
@@ -105,9 +109,9 @@ def threshold_decider(ranker: WRatio | BM25, t_answer: float, t_suggest: float
     return decide
 
 
-def ours_decider(index: FaqIndex) -> Callable[[str], tuple[Decision, Sequence[str]]]:
+def ours_decider(index: FaqIndex, exhaustive: bool = False) -> Callable[[str], tuple[Decision, Sequence[str]]]:
     def decide(text: str) -> tuple[Decision, Sequence[str]]:
-        m = index.match(text)
+        m = index.decide(index.rank(text, exhaustive=True)) if exhaustive else index.match(text)
         return m.decision, [c.entry_id for c in m.candidates]
     return decide
 
@@ -134,7 +138,7 @@ def verdicts(questions: Sequence[Question], results: Sequence[tuple[Decision, Se
 
 
 def measure(questions: Sequence[Question], decide: Callable[[str], tuple[Decision, Sequence[str]]],
-            passes: int = PASSES) -> tuple[dict[str, int], list[float]]:
+            passes: int = PASSES) -> tuple[dict[str, int], list[float], str]:
     results = [decide(q.text) for q in questions]   # warm-up, and the decisions scored
     times: list[float] = []
     for _ in range(passes):
@@ -142,7 +146,8 @@ def measure(questions: Sequence[Question], decide: Callable[[str], tuple[Decisio
             start = time.perf_counter()
             decide(q.text)
             times.append((time.perf_counter() - start) * 1000)
-    return verdicts(questions, results), times
+    hashed = decision_hash((q.text, d, ids) for q, (d, ids) in zip(questions, results, strict=True))
+    return verdicts(questions, results), times, hashed
 
 
 def tune(ranker: WRatio | BM25, dev: Sequence[Question], off_budget: float) -> tuple[float, float, str]:
@@ -182,7 +187,7 @@ def tune(ranker: WRatio | BM25, dev: Sequence[Question], off_budget: float) -> t
     return t_answer, t_suggest, note
 
 
-def row(name: str, c: dict[str, int], times: list[float]) -> list[object]:
+def row(name: str, c: dict[str, int], times: list[float], hashed: str) -> list[object]:
     d = max(c["in_domain"], 1)
     o = max(c["off_topic"], 1)
     return [
@@ -193,6 +198,7 @@ def row(name: str, c: dict[str, int], times: list[float]) -> list[object]:
         f"{c['off_answered']}/{c['off_topic']} ({c['off_answered'] / o:.1%})",
         f"{c['off_any']}/{c['off_topic']} ({c['off_any'] / o:.1%})",
         f"{pct(times, 50):.3f} / {pct(times, 99):.3f}",
+        hashed,
     ]
 
 
@@ -256,7 +262,7 @@ def main() -> None:
 
     dev = sets["dev"]
     ours = ours_decider(index)
-    ours_dev, _ = measure(dev, ours, passes=0)
+    ours_dev, _, _ = measure(dev, ours, passes=0)
     off_budget = ours_dev["off_any"] / max(ours_dev["off_topic"], 1)
 
     rankers: list[WRatio | BM25] = [WRatio(entries), BM25(entries, index.normalizer)]
@@ -270,12 +276,12 @@ def main() -> None:
         print(f"  {ranker.name:7} T_answer = {t_answer:.4g} ({note}); T_suggest = {t_suggest:.4g}")
 
     headers = ["method", "answered right", "answered or suggested", "answered wrong",
-               "off-topic answered", "off-topic ans.+sugg.", "p50 / p99 ms"]
+               "off-topic answered", "off-topic ans.+sugg.", "p50 / p99 ms", "decisions"]
     for name, questions in sets.items():
         rows = []
         for method, decide in deciders.items():
-            counts, times = measure(questions, decide)
-            rows.append(row(method, counts, times))
+            counts, times, hashed = measure(questions, decide)
+            rows.append(row(method, counts, times, hashed))
         d = sum(q.acceptable is not None for q in questions)
         o = sum(q.acceptable is None for q in questions)
         print(f"\n{name} ({d} in-domain, {o} off-topic)")
@@ -283,24 +289,27 @@ def main() -> None:
 
     # Scaling ------------------------------------------------------------------------------------
     rng = random.Random(SEED)
-    base_norm, t_norm = timed(lambda: Normalizer(knowledge.content.lexicon, load_roots()))
+    roots, t_norm = timed(load_roots)
     print(f"\nScaling: content grown with generated variants (seed {SEED}); decision time over the "
           f"{len(dev)} dev questions, 1 warm-up + 1 timed pass; thresholds as tuned above.")
-    print(f"  (normaliser with PySastrawi's root list built once in {t_norm:.2f} s, not counted below)")
+    print(f"  (PySastrawi's root list read once in {t_norm:.2f} s, not counted below; a fresh normaliser"
+          " per size, so no word is stemmed before its build)")
     rows = []
     for size in (len(entries), *SIZES):
         grown = entries if size == len(entries) else scaled(entries, size, rng)
+        base_norm = Normalizer(knowledge.content.lexicon, roots)
         built_ours, t_ours = timed(lambda: FaqIndex(grown, base_norm, settings))
         built_wr, t_wr = timed(lambda: WRatio(grown))
         built_bm, t_bm = timed(lambda: BM25(grown, built_ours.normalizer))
         for method, build_s, decide in (
                 ("ours", t_ours, ours_decider(built_ours)),
+                ("ours, every phrasing", None, ours_decider(built_ours, exhaustive=True)),
                 ("wratio", t_wr, threshold_decider(built_wr, *thresholds["wratio"])),
                 ("bm25", t_bm, threshold_decider(built_bm, *thresholds["bm25"]))):
-            _, times = measure(dev, decide, passes=1)
-            rows.append([f"{size}", method, f"{build_s * 1000:.1f}", f"{pct(times, 50):.3f}",
-                         f"{pct(times, 99):.3f}", f"{max(times):.3f}"])
-    print(table(["entries", "method", "build ms", "p50 ms", "p99 ms", "max ms"], rows))
+            _, times, hashed = measure(dev, decide, passes=1)
+            rows.append([f"{size}", method, "-" if build_s is None else f"{build_s * 1000:.1f}",
+                         f"{pct(times, 50):.3f}", f"{pct(times, 99):.3f}", f"{max(times):.3f}", hashed])
+    print(table(["entries", "method", "build ms", "p50 ms", "p99 ms", "max ms", "dev decisions"], rows))
     print("  build = ours: FaqIndex(...) incl. normalising every text; wratio: the list of questions;"
           " bm25: normalising question+phrasings and bm25s indexing.")
 

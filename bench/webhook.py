@@ -101,6 +101,7 @@ async def serve(mode: str, port: int, config: Path, db: Path, profile: Path | No
         from bot.app import build_dialogue, build_knowledge, build_outbox
         from bot.channels.whatsapp import WhatsAppChannel
         from bot.models import Channel
+        from bot.runtime import settle_heap
         from bot.server import build_web_app
         from bot.store import Store
 
@@ -113,6 +114,7 @@ async def serve(mode: str, port: int, config: Path, db: Path, profile: Path | No
         app = build_web_app([channel], store, knowledge.content.version)
         await channel.start()
         outbox_task = asyncio.create_task(outbox.run())
+        settle_heap()   # as desa-imigrasi run does once started
 
         async def close_real() -> None:
             outbox_task.cancel()

@@ -17,6 +17,7 @@ from bot.app import Knowledge, build_dialogue, build_knowledge, build_outbox, de
 from bot.broadcast import Broadcasts
 from bot.channels.console import ConsoleChat, ConsoleDeliverer
 from bot.checker import check, has_live_channel, unknown_config_values
+from bot.deadlines import Deadlines
 from bot.errors import BotError
 from bot.evaluation import evaluate, load_questions
 from bot.faq import Decision, Match
@@ -174,7 +175,8 @@ async def _stats(knowledge: Knowledge, args: argparse.Namespace) -> int:
         return 1
     start, end = _period(args)
     async with Store.open(args.db or knowledge.settings.storage) as store:
-        figures = await stats.collect(store, knowledge.settings, args.office, start, end)
+        figures = await stats.collect(store, knowledge.settings, args.office, start, end,
+                                      Deadlines(knowledge.settings.deadlines), dt.datetime.now(dt.UTC))
     plain = markup.to_plain(stats.render_text(figures, knowledge.content))
     text = stats.render_csv(figures) if args.csv else plain
     print(text, end="" if args.csv else "\n")
@@ -188,7 +190,8 @@ async def _export(knowledge: Knowledge, args: argparse.Namespace) -> int:
                   else (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 1, 1, tzinfo=dt.UTC)))
     async with Store.open(args.db or knowledge.settings.storage) as store:
         reports = await store.reports_between(args.office, start, end)
-    sys.stdout.write(stats.export_reports_csv(reports, knowledge.settings))
+    sys.stdout.write(stats.export_reports_csv(reports, knowledge.settings, Deadlines(knowledge.settings.deadlines),
+                                              dt.datetime.now(dt.UTC)))
     return 0
 
 
@@ -403,6 +406,7 @@ def _eval(knowledge: Knowledge, path: Path, as_json: bool) -> int:
     print(f"off-topic {figures.off_topic}: answered {figures.off_topic_answered} "
           f"({rates['off_topic_answered']:.1%})")
     print(f"decision time: p50 {figures.p50_ms:.3f} ms, p99 {figures.p99_ms:.3f} ms")
+    print(f"decision hash: {figures.decision_hash}")
     return 0
 
 

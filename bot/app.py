@@ -20,7 +20,7 @@ REQUIRED_MESSAGES = frozenset({
     "faq_none", "faq_suggest", "faq_empty", "faq_chitchat", "welcome", "menu", "cancelled",
     "option_unknown", "error_apology", "too_long", "no_text", "report_intro", "check_intro",
     "summary", "report_done", "alert", "update_ack", "update_note", "update_close",
-    "officer_only", "officer_reminder", "forget_confirm", "forget_done", "village_prompt",
+    "officer_only", "escalation_tanggap_1", "digest", "forget_confirm", "forget_done", "village_prompt",
 })
 
 
@@ -40,13 +40,15 @@ def default_config_path() -> Path:
 
 
 def build_dialogue(knowledge: Knowledge, store: Store,
-                   clock: Callable[[], dt.datetime] | None = None) -> Dialogue:
-    return Dialogue(knowledge.settings, knowledge.content, knowledge.index, store, clock)
+                   clock: Callable[[], dt.datetime] | None = None,
+                   observer: Callable[[Channel, str | None, int], None] | None = None) -> Dialogue:
+    return Dialogue(knowledge.settings, knowledge.content, knowledge.index, store, clock, observer)
 
 
 def build_outbox(store: Store, deliverers: Mapping[Channel, Deliverer],
-                 clock: Callable[[], dt.datetime] | None = None) -> Outbox:
-    return Outbox(store, deliverers, clock=clock)
+                 clock: Callable[[], dt.datetime] | None = None,
+                 on_sent: Callable[[Channel], None] | None = None) -> Outbox:
+    return Outbox(store, deliverers, clock=clock, on_sent=on_sent)
 
 
 def build_knowledge(config_path: Path, environ: Mapping[str, str]) -> Knowledge:

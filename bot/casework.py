@@ -1,4 +1,4 @@
-"""The officer's side of a case: the alert, acknowledging, notes, closing, listing, reminders."""
+"""The officer's side of a case: the alert, acknowledging, notes, closing, listing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from bot.config import known
 from bot.content import Content
+from bot.deadlines import Deadlines
 from bot.models import Channel, Option, Outgoing, Reply, Sender
 from bot.reporting import Assessment
 from bot.routing import OfficerIdentity, Routing
@@ -59,10 +60,11 @@ def contact_of(sender: Sender) -> str:
 
 
 class Casework:
-    def __init__(self, content: Content, routing: Routing, store: Store) -> None:
+    def __init__(self, content: Content, routing: Routing, store: Store, deadlines: Deadlines) -> None:
         self.content = content
         self.routing = routing
         self.store = store
+        self.deadlines = deadlines
 
     def _msg(self, key: str, **values: str | None) -> str:
         return self.content.message(key, **values)
@@ -250,6 +252,11 @@ class Casework:
         # "2" typed under the list opens the second case.
         return Reply("\n".join(lines), tuple(Option(r.case_no, f"case:kasus:{r.case_no}") for r in reports[:20]))
 
+    def place_name(self, report: Report) -> str:
+        """A case's village as officers read it in a line: the listed village's name, or the typed place."""
+        village = self.routing.village(report.village_id)
+        return village.name if village else self._unlisted_name(report)
+
     def _unlisted_name(self, report: Report) -> str:
         place = report.place or {}
         kabupaten = str(place.get("kabupaten") or "-")
@@ -267,17 +274,3 @@ class Casework:
                                status=self._msg(f"status_{report.status}"),
                                events="\n".join(lines) or self._msg("alert_none")),
                      self.buttons(report.case_no) if report.status != "ditutup" else ())
-
-    async def remind_overdue(self, after: dt.timedelta, now: dt.datetime) -> int:
-        """Queue one reminder per high-risk case nobody acknowledged within `after`."""
-        overdue = await self.store.unacknowledged_high_risk(now - after)
-        for report in overdue:
-            office = self.routing.settings.office(report.office_id)
-            village = self.routing.village(report.village_id)
-            text = self._msg("officer_reminder", case_no=report.case_no,
-                             desa_nama=village.name if village else self._unlisted_name(report),
-                             jam=str(int(after.total_seconds() // 3600)))
-            outgoing = [Outgoing(r, text, "reminder", report.id, self.buttons(report.case_no))
-                        for r in self.routing.recipients(office)]
-            await self.store.mark_reminded(report.id, outgoing, now)
-        return len(overdue)

@@ -6,11 +6,13 @@ one ConfigError, so an operator fixes the file in one pass instead of one traceb
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -89,6 +91,7 @@ class Secrets:
     port: int = 8080
     telegram_api_base_url: str | None = None   # a self-hosted or fake Bot API server
     twilio_api_base_url: str | None = None     # a fake Twilio REST API, for tests and checks
+    metrics_token: str | None = None           # bearer token of /metrics; none: no /metrics at all
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,64 @@ class WhatsAppSettings:
     broadcast_template_sid: str | None = None
 
 
+RISKS = ("tinggi", "sedang", "rendah")
+_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$")
+_CLOCK = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A length of time as the config writes it: "30m", "4h", "1d" (a day: a working day in working time)."""
+
+    amount: float
+    unit: str            # m, h or d
+
+    @classmethod
+    def parse(cls, text: object) -> Span | None:
+        m = _SPAN.match(str(text)) if isinstance(text, str | int | float) and not isinstance(text, bool) else None
+        return cls(float(m.group(1)), m.group(2)) if m else None
+
+    def length(self, day: dt.timedelta) -> dt.timedelta:
+        """As a duration, `day` long per day (the working day's length, or 24 hours)."""
+        if self.unit == "d":
+            return self.amount * day
+        return dt.timedelta(minutes=self.amount) if self.unit == "m" else dt.timedelta(hours=self.amount)
+
+    def __str__(self) -> str:
+        return f"{self.amount:g}{self.unit}"
+
+
+def _spans(**values: str) -> dict[str, Span]:
+    return {k: Span.parse(v) or Span(0, "h") for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class DeadlineSettings:
+    """Deadlines per risk level in working time, escalation after them, quiet hours and the morning digest."""
+
+    time_zone: str = "Asia/Pontianak"
+    day_start: dt.time = dt.time(7, 30)
+    day_end: dt.time = dt.time(16, 0)
+    working_days: tuple[int, ...] = (0, 1, 2, 3, 4)          # Monday = 0
+    acknowledge: Mapping[str, Span] = field(default_factory=lambda: _spans(tinggi="4h", sedang="1d", rendah="3d"))
+    close: Span = field(default_factory=lambda: Span(14, "d"))
+    # These levels count calendar time (nights, weekends, holidays) and are sent in quiet hours too.
+    round_the_clock: tuple[str, ...] = ("tinggi",)
+    # After a missed deadline: this long later the head of office, then the Kantor Wilayah.
+    head_after: Mapping[str, Span] = field(default_factory=lambda: _spans(tinggi="2h", sedang="1d", rendah="2d"))
+    regional_after: Mapping[str, Span] = field(
+        default_factory=lambda: _spans(tinggi="4h", sedang="2d", rendah="4d"))
+    quiet_start: dt.time = dt.time(21, 0)
+    quiet_end: dt.time = dt.time(6, 0)
+    digest: bool = True
+    digest_at: dt.time = dt.time(7, 30)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
 @dataclass(frozen=True)
 class Settings:
     offices: tuple[Office, ...]
@@ -111,7 +172,7 @@ class Settings:
     database: Path                       # the SQLite file (storage.database, or storage.url sqlite:///…)
     match: MatchSettings = field(default_factory=MatchSettings)
     secrets: Secrets = field(default_factory=Secrets)
-    remind_after_hours: float = 4.0
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
     retention_days: int = 365
     rate_limit_messages: int = 60        # per sender per minute, sustained; more gets one polite reply
     rate_limit_burst: int = 20           # messages a sender may send at once before the limit
@@ -280,7 +341,7 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
 
     secrets = _secrets(r, r.mapping(root.get("secrets"), "secrets"), environ)
     cases = r.mapping(root.get("cases"), "cases")
-    remind = r.number(cases, "remind_after_hours", "cases", 4.0, 0.1, 720)
+    deadlines = _deadlines(r, r.mapping(root.get("deadlines"), "deadlines"))
     privacy = r.mapping(root.get("privacy"), "privacy")
     retention = int(r.number(privacy, "retention_days", "privacy", 365, 1, 36500))
     limits = r.mapping(root.get("limits"), "limits")
@@ -309,10 +370,102 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
         raise ConfigError(r.problems)
     return Settings(console=console_on, offices=offices, regional_office=regional, villages=tuple(villages),
                     content_dir=content_dir, database=database, match=match, secrets=secrets,
-                    remind_after_hours=remind, retention_days=retention, rate_limit_messages=rate,
+                    deadlines=deadlines, retention_days=retention, rate_limit_messages=rate,
                     rate_limit_burst=burst,
                     max_body_bytes=max_body, whatsapp=whatsapp, areas=tuple(areas),
                     draft_days=draft_days, database_url=database_url)
+
+
+def _clock(r: _Reader, data: Mapping[str, Any], key: str, path: str, default: dt.time) -> dt.time:
+    value = data.get(key)
+    if value is None:
+        return default
+    m = _CLOCK.match(str(value)) if isinstance(value, str) else None
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        r.problems.append(f"{path}.{key}: must be a time of day like \"07:30\"")
+        return default
+    return dt.time(int(m.group(1)), int(m.group(2)))
+
+
+def _span(r: _Reader, value: Any, path: str, default: Span) -> Span:
+    if value is None:
+        return default
+    span = Span.parse(value)
+    if span is None or span.amount <= 0:
+        r.problems.append(f"{path}: must be a length like \"30m\", \"4h\" or \"3d\" (d: a working day)")
+        return default
+    return span
+
+
+def _per_risk(r: _Reader, data: Mapping[str, Any], key: str, path: str,
+              defaults: Mapping[str, Span]) -> dict[str, Span]:
+    given = r.mapping(data.get(key), f"{path}.{key}")
+    for unknown in sorted(set(given) - set(RISKS)):
+        r.problems.append(f"{path}.{key}.{unknown}: not a risk level ({', '.join(RISKS)})")
+    return {risk: _span(r, given.get(risk), f"{path}.{key}.{risk}", defaults[risk]) for risk in RISKS}
+
+
+def _deadlines(r: _Reader, d: Mapping[str, Any]) -> DeadlineSettings:
+    path = "deadlines"
+    base = DeadlineSettings()
+    zone = r.text(d, "time_zone", path, required=False) or base.time_zone
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problems.append(f"{path}.time_zone: '{zone}' is not a time zone (e.g. Asia/Pontianak)")
+        zone = base.time_zone
+    hours = r.mapping(d.get("working_hours"), f"{path}.working_hours")
+    start = _clock(r, hours, "start", f"{path}.working_hours", base.day_start)
+    end = _clock(r, hours, "end", f"{path}.working_hours", base.day_end)
+    if end <= start:
+        r.problems.append(f"{path}.working_hours: end must be after start")
+        start, end = base.day_start, base.day_end
+    days = []
+    for i, name in enumerate(r.seq(d.get("working_days", list(_WEEKDAYS[:5])), f"{path}.working_days")):
+        if str(name).lower()[:3] not in _WEEKDAYS:
+            r.problems.append(f"{path}.working_days[{i}]: must be a weekday (mon, tue, ... sun)")
+        else:
+            days.append(_WEEKDAYS.index(str(name).lower()[:3]))
+    if not days:
+        r.problems.append(f"{path}.working_days: at least one working day")
+        days = list(base.working_days)
+    round_the_clock = tuple(str(x) for x in r.seq(d.get("round_the_clock", list(base.round_the_clock)),
+                                                  f"{path}.round_the_clock"))
+    for i, risk in enumerate(round_the_clock):
+        if risk not in RISKS:
+            r.problems.append(f"{path}.round_the_clock[{i}]: not a risk level ({', '.join(RISKS)})")
+    head = _per_risk(r, d, "head_after", path, base.head_after)
+    regional = _per_risk(r, d, "regional_after", path, base.regional_after)
+    day = dt.timedelta(hours=24)
+    for risk in RISKS:
+        if regional[risk].length(day) <= head[risk].length(day):
+            r.problems.append(f"{path}.regional_after.{risk}: must be longer than head_after.{risk} "
+                              "(the Kantor Wilayah hears after the head of office)")
+    quiet = r.mapping(d.get("quiet_hours"), f"{path}.quiet_hours")
+    digest = r.mapping(d.get("digest"), f"{path}.digest")
+    enabled = digest.get("enabled", True)
+    if not isinstance(enabled, bool):
+        r.problems.append(f"{path}.digest.enabled: must be true or false")
+        enabled = True
+    settings = DeadlineSettings(
+        time_zone=zone, day_start=start, day_end=end, working_days=tuple(sorted(set(days))),
+        acknowledge=_per_risk(r, d, "acknowledge", path, base.acknowledge),
+        close=_span(r, d.get("close"), f"{path}.close", base.close),
+        round_the_clock=round_the_clock, head_after=head, regional_after=regional,
+        quiet_start=_clock(r, quiet, "start", f"{path}.quiet_hours", base.quiet_start),
+        quiet_end=_clock(r, quiet, "end", f"{path}.quiet_hours", base.quiet_end),
+        digest=enabled, digest_at=_clock(r, digest, "at", f"{path}.digest", base.digest_at))
+    if enabled and in_quiet_hours(settings, settings.digest_at):
+        r.problems.append(f"{path}.digest.at: falls in the quiet hours, so the digest would never be sent")
+    return settings
+
+
+def in_quiet_hours(settings: DeadlineSettings, moment: dt.time) -> bool:
+    """Whether a local time of day is in the quiet hours (which may run past midnight)."""
+    start, end = settings.quiet_start, settings.quiet_end
+    if start == end:
+        return False
+    return start <= moment < end if start < end else moment >= start or moment < end
 
 
 def _office(r: _Reader, raw: Any, path: str) -> Office:
@@ -385,6 +538,7 @@ _SECRET_ENV = {
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "twilio_whatsapp_from": "TWILIO_WHATSAPP_FROM",
     "public_base_url": "PUBLIC_BASE_URL",
+    "metrics_token": "METRICS_TOKEN",
 }
 
 

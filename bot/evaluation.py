@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,9 @@ class Figures:
     off_topic_answered: int
     p50_ms: float
     p99_ms: float
+    # Changes when any decision does (which kind, which entries, in which order): the proof that a
+    # change to the matcher's speed left its answers alone.
+    decision_hash: str
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,8 +113,16 @@ def evaluate(questions: Sequence[Question], decide: Decider) -> tuple[Figures, l
         off_topic_answered=count["off_topic_answered"],
         p50_ms=round(_percentile(times, 50), 4),
         p99_ms=round(_percentile(times, 99), 4),
+        decision_hash=decision_hash((o.question.text, o.decision, o.ids) for o in outcomes),
     )
     return figures, outcomes
+
+
+def decision_hash(rows: Iterable[tuple[str, Decision, Sequence[str]]]) -> str:
+    """16 hex digits of SHA-256 over each (question, decision, entry ids best first), in order."""
+    lines = (json.dumps([text, decision.value, list(ids)], ensure_ascii=False)
+             for text, decision, ids in rows)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 def _verdict(q: Question, decision: Decision, ids: Sequence[str]) -> str:

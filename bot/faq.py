@@ -16,15 +16,19 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import chain
 
 import numpy as np
 from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
 from bot.content import FaqEntry
+from bot.phrasings import Phrasings, Query
 from bot.textnorm import Normalized, Normalizer
 
 MAX_TEXT = 2000   # characters of a message the matcher reads
+_SEEDS = 8        # entries scored in full first, to set the bar the others must reach
+_DENSE = 8192     # phrasings few enough to score all of them for every message
 
 
 class Decision(StrEnum):
@@ -72,13 +76,13 @@ class Scored:
 
 @dataclass(frozen=True)
 class Ranking:
-    """Every entry's score for one message, before the decision."""
+    """The best entries for one message, before the decision."""
 
     normalized: Normalized
-    scores: NDArray[np.float64] | None   # None when no word of the message is known
+    top: tuple[Scored, ...] | None   # best first, scores above 0; None when no word of the message is known
     reason: str
     known: tuple[str, ...]               # the message's words as the index knows them
-    posterior: NDArray[np.float64] | None = None   # the naive-Bayes posterior, when computed
+    likeliest: tuple[str, float] | None = None   # the naive-Bayes posterior's top entry, when computed
 
 
 @dataclass(frozen=True)
@@ -98,16 +102,20 @@ class FaqIndex:
 
     def __init__(self, entries: Sequence[FaqEntry], normalizer: Normalizer,
                  settings: MatchSettings | None = None) -> None:
-        self.settings = settings or MatchSettings()
+        self.settings = s = settings or MatchSettings()
+        if not (0.0 <= s.doc_weight <= 1.0 and s.coverage_power >= 0.0):
+            # The first stage's bound on a phrasing's score (see rank) holds only then.
+            raise ValueError("doc_weight must be within 0..1 and coverage_power at least 0")
         self.entries = tuple(entries)
         # Per index, so re-read content never answers from the old one's decisions. Safe to share:
         # a Match is immutable and depends on nothing but the text and this index.
-        self._cached = functools.lru_cache(maxsize=self.settings.cache_size)(self._match_text) \
-            if self.settings.cache_size else None
-        content_words = {
-            w for e in entries for text in (e.question, *e.phrasings, *e.keywords)
-            for w in normalizer.standard_words(text)
-        }
+        self._cached = functools.lru_cache(maxsize=s.cache_size)(self._match_text) \
+            if s.cache_size else None
+        # Each text is read into words once: the words name the content's own roots, and the
+        # normaliser that knows those roots then stems the same words.
+        texts = [[normalizer.standard_words(t) for t in (e.question, *e.phrasings)] for e in self.entries]
+        keywords = [[normalizer.standard_words(k) for k in e.keywords] for e in self.entries]
+        content_words = set(chain.from_iterable(chain.from_iterable((*texts, *keywords))))
         self.normalizer = normalizer.with_roots(content_words)
         self.ids = [e.id for e in self.entries]
         self._position = {e.id: i for i, e in enumerate(self.entries)}
@@ -117,20 +125,21 @@ class FaqIndex:
         doc_entry: list[int] = []
         bag_counts: list[Counter[str]] = []
         answer_bags: list[frozenset[str]] = []
+        answers: dict[str, frozenset[str]] = {}   # entries may share an answer word for word
         for ei, entry in enumerate(self.entries):
-            counts: Counter[str] = Counter()
-            for text in (entry.question, *entry.phrasings):
-                stems = self.normalizer.normalize(text).tokens
-                tokens = frozenset(stems)
-                doc_tokens.append(tokens)
-                self.doc_texts.append(" ".join(stems))
-                doc_entry.append(ei)
-                counts.update(tokens)
-            for kw in entry.keywords:
-                counts.update(set(self.normalizer.normalize(kw).tokens) - set(counts))
+            stems = [self.normalizer.stems(words) for words in texts[ei]]
+            tokens = [frozenset(st) for st in stems]
+            doc_tokens.extend(tokens)
+            self.doc_texts.extend(" ".join(st) for st in stems)
+            doc_entry.extend([ei] * len(tokens))
+            counts = Counter(t for ts in tokens for t in ts)
+            for words in keywords[ei]:
+                counts.update(set(self.normalizer.stems(words)) - set(counts))
             bag_counts.append(counts)
-            answer_bags.append(frozenset(self.normalizer.normalize(
-                entry.answer_no_village or entry.answer).tokens) - set(counts))
+            answer = entry.answer_no_village or entry.answer
+            if answer not in answers:
+                answers[answer] = frozenset(self.normalizer.normalize(answer).tokens)
+            answer_bags.append(answers[answer] - set(counts))
         self.doc_tokens = doc_tokens
         self.bag_counts = bag_counts
         self.doc_entry = np.array(doc_entry, dtype=np.intp)
@@ -144,37 +153,28 @@ class FaqIndex:
         # In how many entries' phrasings and keywords a word stands (answers left out).
         self.phrase_df = Counter(t for counts in bag_counts for t in counts)
         self.vocab = sorted(self.idf)
-        doc_post: dict[str, list[int]] = {}
-        for di, tokens in enumerate(doc_tokens):
-            for t in tokens:
-                doc_post.setdefault(t, []).append(di)
-        # The answer's own words back an entry too, but less than what askers type.
-        bag_post: dict[str, list[tuple[int, float]]] = {}
-        for ei, counts in enumerate(bag_counts):
-            for t in counts:
-                bag_post.setdefault(t, []).append((ei, 1.0))
-        for ei, words in enumerate(answer_bags):
-            for t in words:
-                if t in df:
-                    bag_post.setdefault(t, []).append((ei, self.settings.answer_weight))
-        self.doc_post = {t: np.array(v, dtype=np.intp) for t, v in doc_post.items()}
-        self.bag_post = {
-            t: (np.array([e for e, _ in v], dtype=np.intp), np.array([w for _, w in v]))
-            for t, v in bag_post.items()
-        }
-        nb_post: dict[str, list[tuple[int, int]]] = {}
-        for ei, counts in enumerate(bag_counts):
-            for t, c in counts.items():
-                nb_post.setdefault(t, []).append((ei, c))
-        self.nb_post = {t: (np.array([e for e, _ in v], dtype=np.intp),
-                            np.array([c for _, c in v], dtype=np.float64)) for t, v in nb_post.items()}
+        self._token_id = {t: i for i, t in enumerate(self.vocab)}
+        # The answer's own words back an entry too, but less than what askers type. Postings are
+        # made as flat arrays grouped by word: far faster than a list per word at national size.
+        tid = self._token_id
+        bag_entry = [ei for ei, counts in enumerate(bag_counts) for _ in counts]
+        bag_word = [tid[t] for counts in bag_counts for t in counts]
+        bag_count = [c for counts in bag_counts for c in counts.values()]
+        answer_entry = [ei for ei, words in enumerate(answer_bags) for _ in words]
+        answer_word = [tid[t] for words in answer_bags for t in words]
+        self.bag_post = _postings(self.vocab, np.array(bag_entry + answer_entry, dtype=np.intp),
+                                  np.array(bag_word + answer_word, dtype=np.intp),
+                                  np.array([1.0] * len(bag_entry) + [s.answer_weight] * len(answer_entry)))
+        self.nb_post = _postings(self.vocab, np.array(bag_entry, dtype=np.intp),
+                                 np.array(bag_word, dtype=np.intp), np.array(bag_count, dtype=np.float64))
         self.nb_totals = np.array([sum(c.values()) for c in bag_counts], dtype=np.float64)
         # What posterior() adds per word and subtracts per message, computed once for all messages.
         self._nb_gain = {t: self._word_gain(counts) for t, (_, counts) in self.nb_post.items()}
         self._nb_norm = self._normaliser(self.nb_totals)
-        self.doc_weight = np.array(
-            [sum(self.idf[t] for t in tokens) or 1.0 for tokens in doc_tokens], dtype=np.float64
-        )
+        idf = self.idf.__getitem__
+        self.doc_weight = np.array([sum(map(idf, tokens)) or 1.0 for tokens in doc_tokens], dtype=np.float64)
+        self.phrasings = Phrasings(doc_tokens, self._token_id, self.doc_entry, self.doc_weight,
+                                   s.coverage_power)
 
     def _known(self, token: str) -> str | None:
         if token in self.idf:
@@ -196,8 +196,16 @@ class FaqIndex:
     def _match_text(self, text: str) -> Match:
         return self.decide(self.rank(text))
 
-    def rank(self, text: str, *, skip_doc: int | None = None) -> Ranking:
-        """Every entry's score for `text`, and why there is none."""
+    def rank(self, text: str, *, skip_doc: int | None = None, exhaustive: bool = False) -> Ranking:
+        """The best entries for `text`, and why there are none.
+
+        An entry's score is `doc_weight` times its best phrasing's score plus the rest (its whole
+        vocabulary and the posterior), which costs little for every entry at once. With more
+        than _DENSE phrasings, a few likely entries are scored in full first; their k-th score
+        is a bar, and only phrasings that could lift another entry over it are scored (see
+        bot/phrasings.py), so the top k is exactly what scoring every phrasing gives.
+        `exhaustive` scores every phrasing anyway (for tests and benchmarks of that claim).
+        """
         norm = self.normalizer.normalize(text[:MAX_TEXT])
         if not norm.tokens:
             return Ranking(norm, None, "chitchat" if norm.chitchat else "no-words", ())
@@ -213,28 +221,73 @@ class FaqIndex:
         if not query:
             return Ranking(norm, None, "unknown-words", ())
 
-        acc_doc = np.zeros(len(self.doc_tokens))
         acc_bag = np.zeros(len(self.entries))
         for token, weight in query.items():
-            if token in self.doc_post:
-                acc_doc[self.doc_post[token]] += weight
             entries, strength = self.bag_post[token]
             acc_bag[entries] += weight * strength
         if skip_doc is not None:
-            acc_doc[skip_doc] = 0.0
             owner = int(self.doc_entry[skip_doc])
             for token in self.doc_tokens[skip_doc] & query.keys():
                 if self.bag_counts[owner][token] == 1:
                     acc_bag[owner] -= query[token]
         s = self.settings
-        doc_scores = (acc_doc / total) * np.power(acc_doc / self.doc_weight, s.coverage_power)
-        best_doc = np.maximum.reduceat(doc_scores, self.entry_starts)
-        scores: NDArray[np.float64] = s.doc_weight * best_doc + (1 - s.doc_weight) * acc_bag / total
+        # Every entry's score without its best phrasing: exact for an entry no phrasing of which
+        # shares a word with the message, a lower bound for the others.
+        scores: NDArray[np.float64] = (1 - s.doc_weight) * acc_bag / total
         # The posterior ranks better than either score alone (dev top-1 89% -> 92%).
         posterior = self.posterior(tuple(query), skip_doc) if s.nb_weight else None
         if posterior is not None:
             scores = scores + s.nb_weight * posterior
-        return Ranking(norm, scores, "ranked", tuple(query), posterior if skip_doc is None else None)
+        k = min(max(s.max_suggestions, 2), len(self.entries))
+        if s.doc_weight > 0:
+            q = Query([self._token_id[t] for t in query], list(query.values()), total, skip_doc)
+            bar = self._add_phrasings(scores, acc_bag, posterior, q, k, exhaustive)
+        else:
+            bar = -np.inf
+        # The top k, ties in content order; only entries at or above the bar can be among them.
+        if bar == -np.inf:
+            order = np.argsort(-scores, kind="stable")[:k]
+        else:
+            contenders = np.flatnonzero(scores >= bar)
+            if contenders.size > k:
+                contenders = contenders[scores[contenders] >= _kth_largest(scores[contenders], k)]
+            order = contenders[np.argsort(-scores[contenders], kind="stable")[:k]]
+        top = tuple(Scored(self.ids[i], round(float(scores[i]), 3)) for i in order if scores[i] > 0)
+        likeliest = None
+        if posterior is not None and skip_doc is None:
+            best = int(np.argmax(posterior))
+            likeliest = (self.ids[best], float(posterior[best]))
+        return Ranking(norm, top, "ranked", tuple(query), likeliest)
+
+    def _add_phrasings(self, scores: NDArray[np.float64], acc_bag: NDArray[np.float64],
+                       posterior: NDArray[np.float64] | None, q: Query, k: int, exhaustive: bool) -> float:
+        """Add each entry's best phrasing to `scores` wherever it can change the top `k`.
+
+        Returns a score the k-th best reaches (every entry at or above it is exact).
+        """
+        s = self.settings
+        if exhaustive or len(self.doc_tokens) <= _DENSE:
+            self._score_phrasings(scores, slice(None), self.phrasings.dense(q), acc_bag, posterior, q.total)
+            return -np.inf
+        rest = scores.copy()
+        # The entries likeliest to lead are scored first: their exact scores set the bar.
+        seeds = _largest(rest, _SEEDS)
+        self._score_phrasings(scores, seeds, self.phrasings.best_of(seeds, q), acc_bag, posterior, q.total)
+        bar = _kth_largest(scores[seeds], k)
+        # Another entry reaches the bar only through a phrasing scoring (bar - rest) / doc_weight.
+        need = (bar - rest) / s.doc_weight - 1e-9
+        need[seeds] = np.inf
+        owners, best = self.phrasings.reaching(q, need)
+        self._score_phrasings(scores, owners, best, acc_bag, posterior, q.total)
+        return float(bar)
+
+    def _score_phrasings(self, scores: NDArray[np.float64], entries: NDArray[np.intp] | slice,
+                         best_doc: NDArray[np.float64], acc_bag: NDArray[np.float64],
+                         posterior: NDArray[np.float64] | None, total: float) -> None:
+        s = self.settings
+        scores[entries] = s.doc_weight * best_doc + (1 - s.doc_weight) * acc_bag[entries] / total
+        if posterior is not None:
+            scores[entries] = scores[entries] + s.nb_weight * posterior[entries]
 
     def posterior(self, known: tuple[str, ...], skip_doc: int | None = None) -> NDArray[np.float64]:
         """P(entry | words) under multinomial naive Bayes over the phrasings' word counts.
@@ -287,13 +340,10 @@ class FaqIndex:
         return float(hit[1]) if hit else 0.0
 
     def decide(self, ranking: Ranking) -> Match:
-        norm, scores = ranking.normalized, ranking.scores
-        if scores is None:
+        norm, ranked = ranking.normalized, ranking.top
+        if ranked is None:
             return Match(Decision.NONE, (), ranking.reason, norm)
         s = self.settings
-        order = np.argsort(-scores)[: max(s.max_suggestions, 2)]
-        ranked = tuple(Scored(self.ids[i], round(float(scores[i]), 3)) for i in order
-                       if scores[i] > 0)
         if not ranked or ranked[0].score < s.suggest_score:
             return Match(Decision.NONE, ranked, "low-score", norm)
         top = ranked[0].score
@@ -308,10 +358,33 @@ class FaqIndex:
         if len(norm.tokens) > 1 and self._echoes(norm, ranked):
             return Match(Decision.ANSWER, ranked[:1], "near-phrasing", norm)
         if len(ranking.known) > 1:
-            p = ranking.posterior if ranking.posterior is not None else self.posterior(ranking.known)
-            best = int(np.argmax(p))
-            if self.ids[best] == ranked[0].entry_id and p[best] >= s.nb_confidence:
+            likeliest = ranking.likeliest
+            if likeliest is None:
+                p = self.posterior(ranking.known)
+                best = int(np.argmax(p))
+                likeliest = (self.ids[best], float(p[best]))
+            if likeliest[0] == ranked[0].entry_id and likeliest[1] >= s.nb_confidence:
                 return Match(Decision.ANSWER, ranked[:1], "probable", norm)
         window = tuple(c for c in ranked if c.score >= max(s.suggest_score, top - s.suggest_window))
         reason = "weak" if top < s.weak_score else "close-call"
         return Match(Decision.SUGGEST, window[: s.max_suggestions], reason, norm)
+
+
+def _postings(vocab: Sequence[str], entries: NDArray[np.intp], words: NDArray[np.intp],
+              values: NDArray[np.float64]) -> dict[str, tuple[NDArray[np.intp], NDArray[np.float64]]]:
+    """Per word, the entries it stands in and a value for each, from flat (entry, word, value)."""
+    order = np.argsort(words, kind="stable")
+    bounds = np.searchsorted(words[order], np.arange(len(vocab) + 1))
+    entries, values = entries[order], values[order]
+    return {vocab[w]: (entries[bounds[w]:bounds[w + 1]], values[bounds[w]:bounds[w + 1]])
+            for w in range(len(vocab)) if bounds[w + 1] > bounds[w]}
+
+def _largest(values: NDArray[np.float64], n: int) -> NDArray[np.intp]:
+    """Positions of the `n` largest values (all of them when there are fewer), in no order."""
+    if values.size <= n:
+        return np.arange(values.size)
+    return np.argpartition(values, values.size - n)[values.size - n:]
+
+
+def _kth_largest(values: NDArray[np.float64], k: int) -> float:
+    return float(np.partition(values, values.size - k)[values.size - k])

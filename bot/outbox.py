@@ -76,8 +76,10 @@ class Backoff:
 class Outbox:
     def __init__(self, store: Store, deliverers: Mapping[Channel, Deliverer],
                  backoff: Backoff | None = None,
-                 clock: Callable[[], dt.datetime] | None = None, concurrency: int = 16) -> None:
+                 clock: Callable[[], dt.datetime] | None = None, concurrency: int = 16,
+                 on_sent: Callable[[Channel], None] | None = None) -> None:
         self.store = store
+        self.on_sent = on_sent   # a message handed to its provider (metrics)
         self.deliverers = dict(deliverers)
         self.backoff = backoff or Backoff()
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -174,6 +176,8 @@ class Outbox:
             uncertain = isinstance(exc, TimeoutError) or (isinstance(exc, DeliveryError) and exc.uncertain)
             await self._failed(item, exc, uncertain)
             return False
+        if self.on_sent is not None:
+            self.on_sent(item.recipient.channel)
         try:
             await self.store.outbox_sent(item.id, self.clock(), provider_id)
         except (StoreError, sqlite3.Error) as exc:

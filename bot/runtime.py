@@ -1,4 +1,4 @@
-"""`desa-imigrasi run`: start every configured channel, the web server, the outbox and reminders.
+"""`desa-imigrasi run`: start every configured channel, the web server, the outbox, escalation and digests.
 
 With no channel credentials it opens the terminal chat instead, so `make run` always works.
 """
@@ -8,16 +8,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 import signal
 import sys
+from collections.abc import Callable
 
 from aiohttp import web
 
 from bot.app import Knowledge, build_dialogue, build_outbox, load_knowledge
 from bot.channels.console import ConsoleChat, ConsoleDeliverer
 from bot.conversation import Dialogue
+from bot.deadlines import Deadlines
+from bot.digest import Digest
 from bot.errors import ContentError
+from bot.escalation import Escalation
+from bot.metrics import Metrics
 from bot.models import Channel
 from bot.outbox import Outbox
 from bot.server import ChannelRuntime, build_web_app
@@ -43,9 +49,12 @@ def configured_channels(knowledge: Knowledge, dialogue: Dialogue, store: Store) 
 
 async def run(knowledge: Knowledge, db: str | None) -> int:
     async with Store.open(db or knowledge.settings.storage) as store:
-        dialogue = build_dialogue(knowledge, store)
-        runtimes = configured_channels(knowledge, dialogue, store)
+        # Its own registry: nothing global, one per running bot.
         settings = knowledge.settings
+        regional = [settings.regional_office] if settings.regional_office else []
+        metrics = Metrics(Deadlines(settings.deadlines), offices=[o.id for o in (*settings.offices, *regional)])
+        dialogue = build_dialogue(knowledge, store, observer=metrics.handled)
+        runtimes = configured_channels(knowledge, dialogue, store)
         if not runtimes:
             print("No channel credentials (TELEGRAM_BOT_TOKEN, TWILIO_*): starting the terminal chat.",
                   file=sys.stderr)
@@ -70,12 +79,13 @@ async def run(knowledge: Knowledge, db: str | None) -> int:
                     delivering.cancel()
                     await web_runner.cleanup()
             return 0
-        outbox = build_outbox(store, {r.channel: r for r in runtimes})
+        outbox = build_outbox(store, {r.channel: r for r in runtimes}, on_sent=metrics.sent)
         for runtime in runtimes:
             use_outbox = getattr(runtime, "use_outbox", None)
             if use_outbox is not None:
                 use_outbox(outbox)   # Telegram sends a turn's replies right after its commit
-        app = build_web_app(runtimes, store, knowledge.content.version, settings.max_body_bytes)
+        app = build_web_app(runtimes, store, knowledge.content.version, settings.max_body_bytes,
+                            metrics=metrics, metrics_token=settings.secrets.metrics_token)
         if settings.console:
             mount_console(app, dialogue, store, runtimes, outbox)
         # No access log: one line per webhook costs more than the rest of the logging together,
@@ -86,6 +96,7 @@ async def run(knowledge: Knowledge, db: str | None) -> int:
         await site.start()
         for runtime in runtimes:
             await runtime.start()
+        settle_heap()
         log.info("started channels=%s port=%d offices=%d villages=%d content=%r",
                  ",".join(r.channel.value for r in runtimes), settings.secrets.port,
                  len(settings.offices), len(settings.villages), knowledge.content.version)
@@ -98,7 +109,8 @@ async def run(knowledge: Knowledge, db: str | None) -> int:
         with contextlib.suppress(NotImplementedError, AttributeError):
             loop.add_signal_handler(signal.SIGHUP, lambda: reloads.append(
                 asyncio.create_task(reload_content(dialogue))))
-        tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(housekeeping(dialogue))]
+        tasks = [asyncio.create_task(outbox.run()),
+                 asyncio.create_task(housekeeping(dialogue, on_escalated=metrics.escalated))]
         try:
             await stop.wait()
         finally:
@@ -133,6 +145,16 @@ def mount_console(app: web.Application, dialogue: Dialogue, store: Store, runtim
     mount(app, desk)
 
 
+def settle_heap() -> None:
+    """Keep what start-up built out of the garbage collector's full passes (again after a reload).
+
+    Content, FAQ index and libraries are some 60,000 objects that never become garbage; each full
+    pass walked them all, about 30 ms on the 2-core VM with every webhook in flight waiting.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def reload_content(dialogue: Dialogue) -> bool:
     """Re-read content/ (SIGHUP); an invalid edit is refused and the running content stays.
 
@@ -144,24 +166,29 @@ async def reload_content(dialogue: Dialogue) -> bool:
         log.error("content reload refused, keeping version %r:\n%s", dialogue.content.version, exc)
         return False
     dialogue.use_content(fresh.content, fresh.index)
+    settle_heap()
     log.info("content reloaded version=%r", fresh.content.version)
     return True
 
 
-async def housekeeping(dialogue: Dialogue, interval: float = 60.0) -> None:
-    """Every minute: reminders for overdue high-risk cases; every hour: the retention job.
+async def housekeeping(dialogue: Dialogue, interval: float = 60.0,
+                       on_escalated: Callable[[str, int, int], None] | None = None) -> None:
+    """Every minute: escalation of missed deadlines and the morning digest; every hour: the retention job.
 
     With several instances on one PostgreSQL, one of them does it (the store's `lead`): another
     takes over within a minute when that one stops or dies.
     """
-    after = dt.timedelta(hours=dialogue.settings.remind_after_hours)
+    escalation = Escalation(dialogue.casework, on_escalated)
+    settings = dialogue.settings
+    console = settings.secrets.public_base_url if settings.console else None
+    digest = Digest(dialogue.casework, f"{console.rstrip('/')}/console/kasus" if console else None)
     passes = 0
     while True:
         try:
             if not await dialogue.store.lead("housekeeping"):
                 await asyncio.sleep(interval)
                 continue
-            await dialogue.casework.remind_overdue(after, dialogue.clock())
+            await run_deadlines(escalation, digest, dialogue.clock())
             now = dialogue.clock()
             await dialogue.store.prune_delivery_records(now - INBOX_KEPT, now - REPLIES_KEPT)
             if passes % 60 == 0:
@@ -176,3 +203,15 @@ async def housekeeping(dialogue: Dialogue, interval: float = 60.0) -> None:
             log.exception("housekeeping pass failed")
         passes += 1
         await asyncio.sleep(interval)
+
+
+async def run_deadlines(escalation: Escalation, digest: Digest, now: dt.datetime) -> None:
+    """One pass of both jobs.
+
+    Each step and each digest is written once by whichever pass gets there first (store rows with
+    a primary key), so several instances may run this at the same time.
+    """
+    steps = await escalation.run(now)
+    sent = await digest.run(now)
+    if steps or sent:
+        log.info("deadlines escalated=%d digests=%d", steps, sent)

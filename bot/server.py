@@ -1,4 +1,4 @@
-"""The one web server: each channel's webhook routes and /healthz, on aiohttp."""
+"""The one web server: each channel's webhook routes, /healthz and /metrics, on aiohttp."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from bot.metrics import Metrics, metrics_middleware, metrics_route
 from bot.models import Channel, Outgoing
 from bot.store import Store
 
@@ -33,8 +34,12 @@ class ChannelRuntime(Protocol):
 
 
 def build_web_app(runtimes: Sequence[ChannelRuntime], store: Store, content_version: str,
-                  max_body: int = MAX_BODY) -> web.Application:
-    app = web.Application(client_max_size=max_body)
+                  max_body: int = MAX_BODY, metrics: Metrics | None = None,
+                  metrics_token: str | None = None) -> web.Application:
+    app = web.Application(client_max_size=max_body,
+                          middlewares=[metrics_middleware(metrics)] if metrics is not None else [])
+    if metrics is not None:
+        app.add_routes([metrics_route(metrics, store, metrics_token)])
     for runtime in runtimes:
         app.add_routes(runtime.routes())
 

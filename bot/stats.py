@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.casework import contact_of
 from bot.config import Settings
 from bot.content import Content
+from bot.deadlines import Deadlines
 from bot.models import Sender
 from bot.store import Report, Store
 
@@ -33,6 +34,8 @@ class Figures:
     median_hours_to_ack: float | None
     median_hours_to_close: float | None
     repeat_recruiters: tuple[tuple[str, tuple[str, ...]], ...]
+    within_deadline: int = 0      # cases that kept their deadlines (bot/deadlines.py, Deadlines.met)
+    judged: int = 0               # cases whose deadlines can be judged yet
 
 
 def _median_hours(deltas: list[dt.timedelta]) -> float | None:
@@ -40,7 +43,7 @@ def _median_hours(deltas: list[dt.timedelta]) -> float | None:
 
 
 async def collect(store: Store, settings: Settings, office_id: str | None,
-                  start: dt.datetime, end: dt.datetime) -> Figures:
+                  start: dt.datetime, end: dt.datetime, deadlines: Deadlines, now: dt.datetime) -> Figures:
     decisions, top = await store.faq_figures(office_id, start, end)
     reports = await store.reports_between(office_id, start, end)
     names = {v.id: v.name for v in settings.villages}
@@ -49,6 +52,8 @@ async def collect(store: Store, settings: Settings, office_id: str | None,
         for key in {r.recruiter_phone, (r.recruiter_name or "").strip().lower() or None} - {None}:
             assert key is not None
             recruiters.setdefault(key, []).append(r.case_no)
+    kept = (deadlines.met(r.risk, r.created_at, r.acknowledged_at, r.closed_at, now) for r in reports)
+    judged = [m for m in kept if m is not None]
     return Figures(
         office_id=office_id, start=start, end=end,
         questions=sum(decisions.values()), answered=decisions.get("answer", 0),
@@ -62,6 +67,7 @@ async def collect(store: Store, settings: Settings, office_id: str | None,
             [r.acknowledged_at - r.created_at for r in reports if r.acknowledged_at]),
         median_hours_to_close=_median_hours([r.closed_at - r.created_at for r in reports if r.closed_at]),
         repeat_recruiters=tuple((k, tuple(v)) for k, v in sorted(recruiters.items()) if len(v) > 1),
+        within_deadline=sum(judged), judged=len(judged),
     )
 
 
@@ -83,7 +89,7 @@ def render_text(f: Figures, content: Content) -> str:
         tidak_terjawab=_share(f.unanswered, f.questions), topik=pairs(f.top_entries),
         laporan=str(f.reports), per_desa=pairs(f.by_village), per_risiko=pairs(f.by_risk),
         per_status=pairs(f.by_status), tangani=hours(f.median_hours_to_ack),
-        tutup=hours(f.median_hours_to_close),
+        tutup=hours(f.median_hours_to_close), tepat=_share(f.within_deadline, f.judged),
         berulang="; ".join(f"{k}: {', '.join(v)}" for k, v in f.repeat_recruiters) or "-")
 
 
@@ -94,7 +100,9 @@ def render_csv(f: Figures) -> str:
     for key, value in (("questions", f.questions), ("answered", f.answered),
                        ("suggested", f.suggested), ("unanswered", f.unanswered),
                        ("reports", f.reports), ("median_hours_to_acknowledge", f.median_hours_to_ack),
-                       ("median_hours_to_close", f.median_hours_to_close)):
+                       ("median_hours_to_close", f.median_hours_to_close),
+                       ("within_deadline", f.within_deadline), ("deadline_judged", f.judged),
+                       ("share_within_deadline", round(f.within_deadline / f.judged, 3) if f.judged else None)):
         w.writerow([key, "", "" if value is None else value])
     for group, items in (("top_entry", f.top_entries), ("reports_by_village", f.by_village),
                          ("reports_by_risk", f.by_risk), ("reports_by_status", f.by_status)):
@@ -107,11 +115,15 @@ def render_csv(f: Figures) -> str:
 
 EXPORT_COLUMNS = ("case_no", "office", "village", "created_at", "status", "risk", "flags",
                   "recruiter_name", "recruiter_phone", "recruiter_company", "job", "country",
-                  "acknowledged_at", "closed_at", "outcome", "reporter_contact")
+                  "acknowledged_at", "closed_at", "outcome", "reporter_contact", "acknowledge_by", "close_by",
+                  "within_deadline")
 
 
-def export_reports_csv(reports: list[Report], settings: Settings) -> str:
-    """One row per report, with the same privacy rule as alerts: contact only if contactable."""
+def export_reports_csv(reports: list[Report], settings: Settings, deadlines: Deadlines, now: dt.datetime) -> str:
+    """One row per report, with the same privacy rule as alerts: contact only if contactable.
+
+    With each report's deadlines and whether it kept them: yes, no, or empty while it cannot be told.
+    """
     names = {v.id: v.name for v in settings.villages}
     out = io.StringIO()
     w = csv.writer(out)
@@ -123,7 +135,11 @@ def export_reports_csv(reports: list[Report], settings: Settings) -> str:
                     r.recruiter_name or "", r.recruiter_phone or "", r.recruiter_company or "",
                     r.answers.get("pekerjaan", ""), r.answers.get("negara", ""),
                     r.acknowledged_at.isoformat() if r.acknowledged_at else "",
-                    r.closed_at.isoformat() if r.closed_at else "", r.outcome or "", contact])
+                    r.closed_at.isoformat() if r.closed_at else "", r.outcome or "", contact,
+                    deadlines.acknowledge_by(r.risk, r.created_at).isoformat(),
+                    deadlines.close_by(r.risk, r.created_at).isoformat(),
+                    {True: "yes", False: "no", None: ""}[deadlines.met(r.risk, r.created_at, r.acknowledged_at,
+                                                                       r.closed_at, now)]])
     return out.getvalue()
 
 

@@ -23,8 +23,8 @@ import logging
 import re
 import sqlite3
 import zlib
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypeVar, cast
@@ -34,6 +34,7 @@ import aiosqlite
 from bot.errors import StoreError
 from bot.models import Option, Outgoing, Reply, Sender
 
+log = logging.getLogger(__name__)
 # aiosqlite logs every statement with its arguments at DEBUG: those arguments are reports.
 logging.getLogger("aiosqlite").setLevel(max(logging.getLogger("aiosqlite").level, logging.INFO))
 
@@ -292,10 +293,10 @@ MIGRATIONS: tuple[tuple[str | PerEngine, ...], ...] = (
         """CREATE INDEX inbox_pending ON inbox (chat_key, seq) WHERE done_at IS NULL""",
         """CREATE INDEX inbox_done ON inbox (done_at) WHERE done_at IS NOT NULL""",
         """ALTER TABLE outbox ADD COLUMN attempt_at TEXT""",
-        # zlib bytes; SQLite keeps them in a TEXT column as they come
-        PerEngine("""ALTER TABLE processed ADD COLUMN replies TEXT""",
-                  """ALTER TABLE processed ADD COLUMN replies BYTEA"""),
+        """ALTER TABLE processed ADD COLUMN replies TEXT""",
         """CREATE INDEX processed_kept ON processed (at) WHERE replies IS NOT NULL""",
+        # PostgreSQL has no rowid in time order: the oldest message ids are found by time.
+        PerEngine("", """CREATE INDEX processed_at ON processed (at)"""),
     ),
     # 7 (issue 13): the console's figures read day-by-day roll-ups, so a year across every office
     # is thousands of rows, not every report and question. Triggers keep them, so no write path
@@ -320,6 +321,21 @@ MIGRATIONS: tuple[tuple[str | PerEngine, ...], ...] = (
         *(PerEngine("", trigger) for trigger in _figure_triggers_pg()),
         *(PerEngine(sqlite, pg) for sqlite, pg in zip(_figure_backfill(), _figure_backfill(pg=True), strict=True)),
     ),
+    # 8 (issue 14, deadlines): each escalation step of a case and each morning digest of an office
+    # is a row written with the messages it sends, so a restart or a second instance never sends
+    # one twice; the one reminder of before counts as the first step.
+    (
+        """CREATE TABLE escalations (
+            report_id INTEGER NOT NULL, step TEXT NOT NULL, at TEXT NOT NULL,
+            PRIMARY KEY (report_id, step)) WITHOUT ROWID""",
+        """INSERT INTO escalations (report_id, step, at)
+            SELECT id, 'tanggap:1', reminded_at FROM reports WHERE reminded_at IS NOT NULL""",
+        """CREATE TABLE digests (
+            office_id TEXT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (office_id, day))""",
+        # Open cases of a status and risk level filed before a cutoff: the escalation pass, and the
+        # inbox's deadline order and overdue tab (office_id last, so those read the index alone).
+        """CREATE INDEX reports_deadlines ON reports (status, risk, created_at, office_id)""",
+    ),
 )
 
 
@@ -333,6 +349,15 @@ CLAIM_LOCKS = 0x6465_7302
 SENDER_LOCKS = 0x6465_7303   # and on one sender's turn (the second key: a hash of the sender)
 # Units per group commit at most: a few milliseconds of SQL, so no message waits behind a huge group.
 MAX_GROUP = 128
+# The write-ahead log is copied back into the database file by a second connection on its own
+# thread, every second: a checkpoint (an fsync, about 10 ms on the VM) in the commit of a group
+# held up every message of it and the next (bench/webhook.py). SQLite's own checkpoint in the
+# commit stays as a backstop, for a log that grew this long (40 MB) meanwhile.
+CHECKPOINT_INTERVAL = 1.0
+WAL_BACKSTOP_PAGES = 10_000
+# Message ids forgotten per pruning pass at most (a pass a minute): a few milliseconds of work in
+# one group commit; a backlog (after a flood, or on the first pass over an old file) goes pass by pass.
+PRUNE_IDS = 2_000
 
 _UPSERT_PROFILE = """INSERT INTO profiles (sender_key, village_id, place, greeted, updated_at)
     VALUES (?, ?, ?, ?, ?)
@@ -340,6 +365,11 @@ _UPSERT_PROFILE = """INSERT INTO profiles (sender_key, village_id, place, greete
     greeted = excluded.greeted, updated_at = excluded.updated_at"""
 _TOUCH_INBOUND = """INSERT INTO profiles (sender_key, last_inbound_at, updated_at) VALUES (?, ?, ?)
     ON CONFLICT (sender_key) DO UPDATE SET last_inbound_at = excluded.last_inbound_at"""
+# A turn's new profile and the time the sender last wrote, in one statement.
+_UPSERT_PROFILE_INBOUND = """INSERT INTO profiles (sender_key, village_id, place, greeted, last_inbound_at,
+    updated_at) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (sender_key) DO UPDATE SET village_id = excluded.village_id, place = excluded.place,
+    greeted = excluded.greeted, last_inbound_at = excluded.last_inbound_at, updated_at = excluded.updated_at"""
 _UPSERT_CONVERSATION = """INSERT INTO conversations (sender_key, state, data, updated_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (sender_key) DO UPDATE SET state = excluded.state,
     data = excluded.data, updated_at = excluded.updated_at"""
@@ -389,6 +419,7 @@ class Dialect:
     hours: str          # hours from a report's created_at to the time in column {0}
     place_name: str     # the name of a place typed by hand (a report's `place`, JSON)
     monday: str         # the Monday on or before a roll-up's day: the figures count by week
+    old_ids: str        # delete the oldest (LIMIT ?) message ids of `processed` if written before ?
 
     def words(self, words: str) -> tuple[str, list[str]]:
         """A condition: the recruiter's name or company holds `words` (3 letters or more), any case."""
@@ -411,10 +442,15 @@ class Dialect:
 
 
 SQLITE = Dialect("sqlite", "BEGIN IMMEDIATE", "(julianday({0}) - julianday(created_at)) * 24",
-                 "json_extract(place, '$.name')", "date(day, '-6 days', 'weekday 1')")
+                 "json_extract(place, '$.name')", "date(day, '-6 days', 'weekday 1')",
+                 "DELETE FROM processed WHERE rowid IN (SELECT rowid FROM processed ORDER BY rowid LIMIT ?) "
+                 "AND at < ?")
 POSTGRESQL = Dialect("postgresql", "BEGIN",
                      "extract(epoch FROM ({0}::timestamptz - created_at::timestamptz))::float8 / 3600",
-                     "(place::json ->> 'name')", "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')")
+                     "(place::json ->> 'name')", "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')",
+                     # No rowid: the oldest by time, through an index on `at` (migration 6).
+                     "DELETE FROM processed WHERE message_key IN (SELECT message_key FROM processed "
+                     "ORDER BY at LIMIT ?) AND at < ?")
 
 
 class Connection(Protocol):
@@ -632,6 +668,7 @@ class Store:
     async def open(cls, target: Path | str) -> AsyncIterator[Store]:
         """`target`: a SQLite file (a path, or `sqlite:///path`) or a `postgresql://` URL."""
         db: Any
+        path = ""
         if is_postgresql(target):
             # psycopg is needed only for PostgreSQL
             from bot.postgres import PostgresConnection
@@ -645,21 +682,46 @@ class Store:
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the database ({exc.__class__.__name__})") from exc
             dialect = SQLITE
+        checkpoints: asyncio.Task[None] | None = None
         try:
             store = cls(db, dialect)
             if dialect is SQLITE:
                 await store._configure()
             await store.migrate()
+            if dialect is SQLITE and path != ":memory:":
+                checkpoints = asyncio.create_task(store._checkpoints(path))
             yield store
             if store._committer is not None:
                 await store._committer   # units already accepted are written before closing
         finally:
+            if checkpoints is not None:
+                checkpoints.cancel()
+                with suppress(asyncio.CancelledError):
+                    await checkpoints
             await db.close()
 
     async def _configure(self) -> None:
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                       "busy_timeout=5000"):
+                       "busy_timeout=5000", f"wal_autocheckpoint={WAL_BACKSTOP_PAGES}"):
             await self.db.execute(f"PRAGMA {pragma}")
+
+    @staticmethod
+    async def _checkpoints(path: Path | str) -> None:
+        """Checkpoint the log beside the writer, never in its way (PASSIVE takes no write lock)."""
+        conn: aiosqlite.Connection | None = None
+        try:
+            while True:
+                await asyncio.sleep(CHECKPOINT_INTERVAL)
+                try:
+                    if conn is None:
+                        conn = await aiosqlite.connect(str(path), isolation_level=None)
+                    # Nothing to copy costs nothing: no write, no fsync.
+                    await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as exc:   # the backstop checkpoints meanwhile
+                    log.warning("checkpoint failed error=%s", exc.__class__.__name__)
+        finally:
+            if conn is not None:
+                await conn.close()
 
     async def migrate(self) -> int:
         """Apply the migrations this database lacks, each in its own transaction.
@@ -857,7 +919,8 @@ class Store:
         row = await self._one("SELECT replies FROM processed WHERE message_key = ?", (message_key,))
         if not row or not row[0]:
             return []
-        kept = json.loads(zlib.decompress(row[0]))
+        # JSON text; a row kept by the first issue-16 code (at most 10 minutes old) is compressed bytes.
+        kept = json.loads(zlib.decompress(row[0]) if isinstance(row[0], bytes) else row[0])
         return [Reply(text, tuple(Option(a, b) for a, b in options)) for text, options in kept]
 
     async def end_turn(self, sender: Sender, end: TurnEnd, now: dt.datetime) -> TurnResult:
@@ -869,11 +932,11 @@ class Store:
         """
         stamp = _iso(now)
         data = json.dumps(end.conversation.data, ensure_ascii=False) if end.conversation is not None else None
+        # Not compressed: zlib cost 20-40 us of CPU per message (0.2 M instructions) to save 9 of
+        # the 49 WAL pages a group commit of 32 turns writes, pages the background checkpoint
+        # now copies back without holding up any commit.
         kept = None if end.kept_replies is None else json.dumps(
             [[r.text, [[o.label, o.payload] for o in r.options]] for r in end.kept_replies], ensure_ascii=False)
-        # Compressed: every WhatsApp message keeps its answer, and bytes written to the WAL are
-        # what the webhook's slowest answers wait for (checkpoints).
-        packed = zlib.compress(kept.encode(), 1) if kept is not None else None
         place = json.dumps(end.place, ensure_ascii=False) if end.place is not None else None
 
         check = self.shared and end.seen is not None and end.conversation is not None and end.profile
@@ -889,20 +952,21 @@ class Store:
                 if not row[0] or (tuple(now_row) if now_row else (None, None)) != end.seen:
                     raise _Conflict
             if end.message_key is not None:
-                if conn.execute(_FIRST_TIME, (end.message_key, stamp, packed)).rowcount != 1:
+                if conn.execute(_FIRST_TIME, (end.message_key, stamp, kept)).rowcount != 1:
                     raise _Duplicate
                 conn.execute(_INBOX_DONE, (stamp, end.message_key))
             unlinked = 0
             if end.forget:
                 unlinked = self._forget_sync(conn, sender)
             else:
-                conn.execute(_TOUCH_INBOUND, (sender.key, stamp, stamp))
+                if end.conversation is not None and end.profile:
+                    conn.execute(_UPSERT_PROFILE_INBOUND, (sender.key, end.village_id, place, 1, stamp, stamp))
+                else:
+                    conn.execute(_TOUCH_INBOUND, (sender.key, stamp, stamp))
                 if end.opted_out is not None:
                     conn.execute("UPDATE profiles SET opted_out = ? WHERE sender_key = ?",
                                  (int(end.opted_out), sender.key))
             if end.conversation is not None:
-                if end.profile:
-                    conn.execute(_UPSERT_PROFILE, (sender.key, end.village_id, place, 1, stamp))
                 conn.execute(_UPSERT_CONVERSATION, (sender.key, end.conversation.state, data, stamp))
             if end.faq is not None:
                 conn.execute(_LOG_FAQ, (stamp, end.faq.decision, end.faq.entry_id, end.faq.office_id))
@@ -913,7 +977,7 @@ class Store:
                 report_id, case_no = self._file_sync(conn, end.report, end.alerts, now.year, now)
             if case_no is not None and kept is not None:   # the answer names the new case
                 conn.execute("UPDATE processed SET replies = ? WHERE message_key = ?",
-                             (zlib.compress(kept.replace("{case_no}", case_no).encode(), 1), end.message_key))
+                             (kept.replace("{case_no}", case_no), end.message_key))
             for item in end.outgoing:
                 if case_no is not None:
                     item = _with_case(item, case_no, item.report_id)
@@ -960,16 +1024,23 @@ class Store:
     async def prune_delivery_records(self, inbox_before: dt.datetime, replies_before: dt.datetime) -> int:
         """Forget what only a provider's redelivery could still need, once none can come.
 
-        Handled inbox rows (Telegram keeps an update for 24 hours) and the replies kept for a
-        retried webhook (Twilio retries within 15 seconds). The message ids themselves stay in
-        `processed`: an id seen once is never handled again.
+        Handled inbox rows and the message ids of `processed` from before `inbox_before` (Telegram
+        delivers an update again for at most 24 hours; Twilio retries a webhook within 15 seconds;
+        a villager who types the same message again sends a new id), and the replies kept for a
+        retried webhook from before `replies_before`.
         """
+        old_ids = self.dialect.old_ids
+
         def work(conn: Connection) -> int:
             cur = conn.execute("DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?",
                                (_iso(inbox_before),))
+            # Ids are written in time order: the oldest rowids are the only candidates, so a pass
+            # reads at most PRUNE_IDS rows from the table's start and needs no index on `at`
+            # (one more index write per message).
+            ids = conn.execute(old_ids, (PRUNE_IDS, _iso(inbox_before)))
             kept = conn.execute("UPDATE processed SET replies = NULL WHERE replies IS NOT NULL AND at < ?",
                                 (_iso(replies_before),))
-            return int(cur.rowcount) + int(kept.rowcount)
+            return int(cur.rowcount) + int(ids.rowcount) + int(kept.rowcount)
 
         return int(await self._unit(work))
 
@@ -1136,18 +1207,6 @@ class Store:
             "SELECT at, actor, kind, text FROM case_events WHERE report_id = ? ORDER BY id",
             (report_id,))
         return [CaseEvent(_parse(r[0]) or dt.datetime.min, r[1], r[2], r[3]) for r in rows]
-
-    async def unacknowledged_high_risk(self, older_than: dt.datetime) -> list[Report]:
-        rows = await self._all(
-            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE risk = 'tinggi' AND status = 'baru' "  # noqa: S608
-            "AND created_at <= ? AND reminded_at IS NULL ORDER BY id", (_iso(older_than),))
-        return [_report(r) for r in rows]
-
-    async def mark_reminded(self, report_id: int, outgoing: Sequence[Outgoing], now: dt.datetime) -> None:
-        async with self._transaction() as db:
-            await db.execute("UPDATE reports SET reminded_at = ? WHERE id = ?", (_iso(now), report_id))
-            for item in outgoing:
-                await self._enqueue(db, item, now)
 
     # Outbox ----------------------------------------------------------------------------
     async def enqueue(self, items: Sequence[Outgoing], now: dt.datetime) -> None:
@@ -1362,6 +1421,12 @@ class Store:
         rows = await self._all("SELECT status, count(*) FROM outbox GROUP BY status")
         return {r[0]: r[1] for r in rows}
 
+    async def open_cases_by_office(self) -> dict[str, int]:
+        """Reports not yet closed, per office (for metrics)."""
+        rows = await self._all("SELECT office_id, count(*) FROM reports WHERE status != 'ditutup' "
+                               "GROUP BY office_id")
+        return {r[0]: r[1] for r in rows if r[0] is not None}
+
     async def outbox_attempts(self, item_id: int) -> list[tuple[bool, str | None]]:
         rows = await self._all("SELECT ok, error FROM outbox_attempts WHERE outbox_id = ? ORDER BY id",
                                (item_id,))
@@ -1493,14 +1558,18 @@ class Store:
             (first.isoformat(), last.isoformat(), json.dumps(list(offices))))
         return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
-    async def desk_open_cases(self, offices: Sequence[str], overdue_before: dt.datetime
+    async def desk_open_cases(self, offices: Sequence[str], overdue: Mapping[tuple[str, str], dt.datetime]
                               ) -> list[tuple[str, int, int]]:
-        """(office, open cases, cases still new since before `overdue_before`) per office, now."""
+        """(office, open cases, cases past their deadline) per office, now.
+
+        `overdue`: (status, risk) -> the latest filing time whose deadline has passed.
+        """
+        late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in overdue) or "1 = 0"
+        flat = [v for (status, risk), filed_by in overdue.items() for v in (status, risk, _iso(filed_by))]
         rows = await self._all(
-            "SELECT office_id, count(*), sum(CASE WHEN status = 'baru' AND created_at < ? THEN 1 ELSE 0 END) "
-            "FROM reports "
+            f"SELECT office_id, count(*), sum(CASE WHEN {late} THEN 1 ELSE 0 END) FROM reports "  # noqa: S608
             "WHERE status IN ('baru', 'ditangani') AND office_id IN (SELECT value FROM json_each(?)) "
-            "GROUP BY office_id", (_iso(overdue_before), json.dumps(list(offices))))
+            "GROUP BY office_id", (*flat, json.dumps(list(offices))))
         return [(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
 
     async def desk_response_hours(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime
@@ -1677,6 +1746,160 @@ class Store:
                              "AND text != ''")
             return int(cur.rowcount)
 
+    # Deadlines, escalation and the morning digest (issue 14) ------------------------------------
+    # A step or a digest is a row with a primary key, written in the transaction that queues its
+    # messages: whoever writes the row first sends, every other pass (after a restart, on another
+    # instance) finds it there and sends nothing.
+    async def escalation_due(self, status: str, risk: str, step: str, filed_by: dt.datetime,
+                             after: tuple[dt.datetime, int] | None, limit: int = 500) -> list[Report]:
+        """Cases of `status` and `risk` filed at or before `filed_by` that have not had `step`.
+
+        `after` (filed, id): only cases after that one in filing order, so a pass reads each case
+        once: from where the previous batch ended, or from just before the previous pass's cutoff.
+        """
+        start, last_id = (_iso(after[0]), after[1]) if after else ("", 0)
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports r WHERE status = ? AND risk = ? "  # noqa: S608
+            "AND (created_at, id) > (?, ?) AND created_at <= ? AND NOT EXISTS (SELECT 1 FROM escalations e "
+            "WHERE e.report_id = r.id AND e.step = ?) ORDER BY created_at, id LIMIT ?",
+            (status, risk, start, last_id, _iso(filed_by), step, limit))
+        return [_report(r) for r in rows]
+
+    async def record_escalations(self, steps: Sequence[EscalationStep], now: dt.datetime) -> int:
+        """Each step's row, its line on the case timeline and its messages, in one transaction.
+
+        A step already recorded (by another pass or instance) writes and sends nothing; the count
+        is of steps written now.
+        """
+        stamp = _iso(now)
+
+        def work(conn: Connection) -> int:
+            written = 0
+            for item in steps:
+                if conn.execute("INSERT INTO escalations (report_id, step, at) VALUES (?, ?, ?) "
+                                "ON CONFLICT DO NOTHING", (item.report_id, item.step, stamp)).rowcount != 1:
+                    continue
+                written += 1
+                conn.execute("INSERT INTO case_events (report_id, at, actor, kind, text) VALUES (?, ?, ?, ?, ?)",
+                             (item.report_id, stamp, item.actor, "eskalasi", item.note))
+                for out in item.outgoing:
+                    self._enqueue_sync(conn, out, now)
+            return written
+
+        return int(await self._unit(work))
+
+    async def escalations_of(self, report_id: int) -> list[tuple[str, dt.datetime]]:
+        rows = await self._all("SELECT step, at FROM escalations WHERE report_id = ? ORDER BY at, step",
+                               (report_id,))
+        return [(r[0], _parse(r[1]) or dt.datetime.min) for r in rows]
+
+    async def record_digest(self, office_id: str, day: dt.date, outgoing: Sequence[Outgoing],
+                            now: dt.datetime) -> bool:
+        """An office's digest of `day` and its messages; False (nothing queued) when it was sent already."""
+        def work(conn: Connection) -> bool:
+            if conn.execute("INSERT INTO digests (office_id, day, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                            (office_id, day.isoformat(), _iso(now))).rowcount != 1:
+                return False
+            for out in outgoing:
+                self._enqueue_sync(conn, out, now)
+            return True
+
+        return bool(await self._unit(work))
+
+    async def digest_sent(self, office_id: str, day: dt.date) -> bool:
+        row = await self._one("SELECT 1 FROM digests WHERE office_id = ? AND day = ?",
+                              (office_id, day.isoformat()))
+        return row is not None
+
+    async def last_digest(self, office_id: str) -> dt.datetime | None:
+        row = await self._one("SELECT max(at) FROM digests WHERE office_id = ?", (office_id,))
+        return _parse(row[0]) if row else None
+
+    async def case_clocks(self, offices: Sequence[str], statuses: Sequence[str],
+                          since: dt.datetime | None = None) -> list[CaseClock]:
+        """What deadlines are computed from, for the cases of `offices` in `statuses` (filed since `since`)."""
+        after = _iso(since) if since else None
+        rows = await self._all(
+            "SELECT id, office_id, village_id, status, risk, created_at, acknowledged_at, closed_at FROM reports "
+            "WHERE office_id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?)) "
+            "AND (? IS NULL OR created_at >= ?)",
+            (json.dumps(list(offices)), json.dumps(list(statuses)), after, after))
+        return [CaseClock(r[0], r[1], r[2], r[3], r[4], _parse(r[5]) or dt.datetime.min, _parse(r[6]),
+                          _parse(r[7])) for r in rows]
+
+    async def desk_deadline_keys(self, offices: Sequence[str], f: CaseFilter, status: str, risk: str,
+                                 filed_by: dt.datetime | None, limit: int) -> tuple[list[tuple[int, dt.datetime]],
+                                                                                    int]:
+        """The oldest `limit` (id, filed) of one status and risk with the inbox's filters, and how many there are.
+
+        A deadline grows with the filing time within one status and risk, so the inbox sorted by
+        deadline merges these short runs instead of computing a deadline for every open case.
+        `filed_by`: only cases filed then or before (the overdue ones).
+        """
+        where, args = _case_where(self.dialect, offices, f)
+        where += " AND status = ? AND risk = ?"
+        args += [status, risk]
+        if f.assigned_to is not None:
+            where += " AND assigned_to = ?"
+            args.append(f.assigned_to)
+        if filed_by is not None:
+            where += " AND created_at <= ?"
+            args.append(_iso(filed_by))
+        rows = await self._all(f"SELECT id, created_at FROM reports WHERE {where} "  # noqa: S608
+                               "ORDER BY created_at, id LIMIT ?", (*args, limit))
+        total = await self._one(f"SELECT count(*) FROM reports WHERE {where}", args)  # noqa: S608
+        return [(r[0], _parse(r[1]) or dt.datetime.min) for r in rows], int(total[0])
+
+    async def desk_overdue_count(self, offices: Sequence[str], f: CaseFilter,
+                                 cutoffs: Mapping[tuple[str, str], dt.datetime]) -> int:
+        """How many cases with the inbox's filters are past their deadline ((status, risk) -> last filing time).
+
+        One count per (status, risk), each a range of `reports_deadlines` read alone, summed in one
+        statement (an OR of the six would make SQLite read every matching row from the table).
+        """
+        where, args = _case_where(self.dialect, offices, f)
+        if f.assigned_to is not None:
+            where += " AND assigned_to = ?"
+            args.append(f.assigned_to)
+        if not cutoffs:
+            return 0
+        if f.words or f.phone or f.case_no:
+            # A search narrows the cases to a few: one pass over them (the FTS5 match runs once).
+            late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in cutoffs)
+            flat = [v for (status, risk), filed_by in cutoffs.items() for v in (status, risk, _iso(filed_by))]
+            row = await self._one(f"SELECT count(*) FROM (SELECT status, risk, created_at FROM reports "  # noqa: S608
+                                  f"WHERE {where}) AS found WHERE {late}", [*args, *flat])
+            return int(row[0])
+        parts, values = [], []
+        for (status, risk), filed_by in cutoffs.items():
+            parts.append(f"(SELECT count(*) FROM reports WHERE {where} "  # noqa: S608
+                         "AND status = ? AND risk = ? AND created_at <= ?)")
+            values += [*args, status, risk, _iso(filed_by)]
+        row = await self._one("SELECT " + " + ".join(parts), values)
+        return int(row[0])
+
+    async def reports_by_id(self, ids: Sequence[int]) -> list[Report]:
+        """These reports, in the order of `ids`."""
+        rows = await self._all(
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE id IN "  # noqa: S608
+            "(SELECT CAST(value AS INTEGER) FROM json_each(?))",
+            (json.dumps(list(ids)),))
+        found = {r[0]: _report(r) for r in rows}
+        return [found[i] for i in ids if i in found]
+
+    async def village_activity(self, offices: Sequence[str], start: dt.datetime, end: dt.datetime
+                               ) -> list[tuple[str, str, str, int, int, int, int, dt.datetime]]:
+        """(office, village id, typed place, reports, high, medium, low, last report) per village."""
+        rows = await self._all(
+            "SELECT office_id, village_id, CASE WHEN village_id = '' THEN "  # noqa: S608
+            f"coalesce({self.dialect.place_name}, '') ELSE '' END AS typed, count(*), "
+            + ", ".join(f"sum(CASE WHEN risk = '{r}' THEN 1 ELSE 0 END)" for r in ("tinggi", "sedang", "rendah"))
+            + ", max(created_at) FROM reports "
+            "WHERE created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY 1, 2, 3 ORDER BY count(*) DESC", (_iso(start), _iso(end), json.dumps(list(offices))))
+        return [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6]), _parse(r[7]) or dt.datetime.min)
+                for r in rows]
+
 
 @dataclass(frozen=True)
 class CaseFilter:
@@ -1746,3 +1969,28 @@ class AuditEntry:
     case_no: str | None
     detail: str          # a label from a fixed list (an outcome, a tab), never a body or a number
     net: str             # the network prefix of the address (a /24 or a /48), not the address
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """One escalation step of a case: its key ("tanggap:2"), the timeline line and the messages it sends."""
+
+    report_id: int
+    step: str
+    actor: str
+    note: str
+    outgoing: Sequence[Outgoing]
+
+
+@dataclass(frozen=True)
+class CaseClock:
+    """The few columns a case's deadlines are computed from."""
+
+    id: int
+    office_id: str
+    village_id: str
+    status: str
+    risk: str
+    created_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    closed_at: dt.datetime | None

@@ -9,11 +9,12 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from itertools import chain, compress, count
 
-_NON_WORD = re.compile(r"[^\w]+|_", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)   # a run of letters and digits; all else separates words
 # "2thn" -> "2 thn"; letters before digits stay together ("p3mi", "sapa129").
 _DIGIT_LETTER = re.compile(r"\b(\d+)(?=[^\W\d_])", re.UNICODE)
 # Chat reduplication: "anak2" means "anak-anak".
@@ -78,16 +79,32 @@ def _as_list(value: object) -> list[str]:
     return [str(v) for v in value]
 
 
+def fold_piece(piece: str) -> tuple[str, ...]:
+    """Fold runs of letters and digits (joined by spaces): reduplication, "2thn", "bangettt"."""
+    piece = _REDUP.sub(r"\1", piece)
+    piece = _DIGIT_LETTER.sub(r"\1 ", piece)
+    return tuple(_RUN3.sub(r"\1", piece).split())
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation, split "2thn" into "2 thn", collapse "bangettt"."""
+    return " ".join(fold_piece(" ".join(_pieces(text))))
+
+
+def folded_words(text: str, fold_one: Callable[[str], tuple[str, ...]] = fold_piece) -> list[str]:
+    """The words of `fold(text)`, folding each run of letters and digits with `fold_one`.
+
+    Each pattern of `fold_piece` stays inside one run, so run by run gives what the whole text
+    gives; a caller that folds the same words again and again passes a cached `fold_piece`.
+    """
+    return list(chain.from_iterable(map(fold_one, _pieces(text))))
+
+
+def _pieces(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).casefold()
     if not text.isascii():   # most messages are plain ASCII: nothing to strip, and it is per character
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    text = _NON_WORD.sub(" ", text)
-    text = _REDUP.sub(r"\1", text)
-    text = _DIGIT_LETTER.sub(r"\1 ", text)
-    text = _RUN3.sub(r"\1", text)
-    return " ".join(text.split())
+    return _WORD.findall(text)
 
 
 def load_roots() -> frozenset[str]:
@@ -113,6 +130,10 @@ class Normalizer:
         self.roots = roots | frozenset(extra_roots)
         # Bounded, so a flood of unique junk words cannot grow memory without limit.
         self.stem = functools.lru_cache(maxsize=50_000)(self._stem)
+        self._fold_piece = functools.lru_cache(maxsize=50_000)(fold_piece)
+        self._word_stems = functools.lru_cache(maxsize=50_000)(self._stems_of)
+        self._replaced = functools.lru_cache(maxsize=50_000)(self._replacement)
+        self._phrase_starts = frozenset(first for first, _ in lexicon.phrases)
 
     def with_roots(self, extra: Iterable[str]) -> Normalizer:
         """A normaliser that also knows the content's own roots (names like "kamboja").
@@ -128,38 +149,51 @@ class Normalizer:
 
     def standard_words(self, text: str) -> list[str]:
         """Folded words with phrases joined and abbreviations and local forms replaced."""
-        words = fold(text).split()
+        words = self._join_phrases(folded_words(text, self._fold_piece))
+        return list(chain.from_iterable(map(self._replaced, words)))
+
+    def _join_phrases(self, words: list[str]) -> list[str]:
+        """Two words the lexicon reads as one ("m paspor" -> "mpaspor"), left to right."""
+        starts = self._phrase_starts
+        if starts.isdisjoint(words):
+            return words
+        phrases = self.lexicon.phrases
         joined: list[str] = []
-        i = 0
-        while i < len(words):
-            if i + 1 < len(words) and (words[i], words[i + 1]) in self.lexicon.phrases:
-                joined.extend(self.lexicon.phrases[(words[i], words[i + 1])].split())
-                i += 2
-            else:
-                joined.append(words[i])
-                i += 1
-        out: list[str] = []
-        for word in joined:
-            out.extend(self.lexicon.replacements.get(word, (word,)))
-        return out
+        done, last = 0, len(words) - 1
+        for i in compress(count(), map(starts.__contains__, words)):
+            if i >= done and i < last and (words[i], words[i + 1]) in phrases:
+                joined.extend(words[done:i])
+                joined.extend(phrases[(words[i], words[i + 1])].split())
+                done = i + 2
+        joined.extend(words[done:])
+        return joined
 
     def normalize(self, text: str) -> Normalized:
-        words = self.standard_words(text)
-        tokens: list[str] = []
-        chit = 0
-        for word in words:
-            if word in self.lexicon.chitchat:
-                chit += 1
-            elif word not in self.lexicon.stopwords:
-                stem = self.stem(word)
-                # A local root under an affix ("kerjenye" -> "kerje") is looked up once more.
-                replaced = self.lexicon.replacements.get(stem, (stem,))
-                tokens.extend(t for t in replaced if t not in self.lexicon.stopwords)
+        return self.normalize_words(self.standard_words(text))
+
+    def normalize_words(self, words: list[str]) -> Normalized:
+        """`normalize` from the standard words, for a caller that already has them."""
+        tokens = self.stems(words)
         return Normalized(
             folded=" ".join(words),
-            tokens=tuple(tokens),
-            chitchat=chit > 0 and not tokens,
+            tokens=tokens,
+            chitchat=not tokens and not self.lexicon.chitchat.isdisjoint(words),
         )
+
+    def stems(self, words: list[str]) -> tuple[str, ...]:
+        """The stems of standard words: `normalize_words(words).tokens`, for the index build."""
+        return tuple(chain.from_iterable(map(self._word_stems, words)))
+
+    def _stems_of(self, word: str) -> tuple[str, ...]:
+        if word in self.lexicon.chitchat or word in self.lexicon.stopwords:
+            return ()
+        stem = self.stem(word)
+        # A local root under an affix ("kerjenye" -> "kerje") is looked up once more.
+        replaced = self.lexicon.replacements.get(stem, (stem,))
+        return tuple(t for t in replaced if t not in self.lexicon.stopwords)
+
+    def _replacement(self, word: str) -> tuple[str, ...]:
+        return self.lexicon.replacements.get(word, (word,))
 
     def _stem(self, word: str) -> str:
         if word in self.roots or len(word) <= 3 or word.isdigit():

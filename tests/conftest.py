@@ -69,5 +69,7 @@ def channel_knowledge(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
 async def channels(channel_knowledge: Knowledge, tmp_path: Path) -> AsyncIterator[Any]:
     """The real app with both channel adapters, talking to fake Telegram and Twilio on loopback."""
     from tests.faults_rigs import open_desk
-    async with open_desk(channel_knowledge, tmp_path) as desk:
+    # Nothing here hangs on purpose: a generous timeout keeps a loaded machine from making a
+    # slow answer an uncertain send (the fault tests keep their short one).
+    async with open_desk(channel_knowledge, tmp_path, rest_timeout=2.0) as desk:
         yield desk

@@ -92,7 +92,8 @@ def test_eval_json_prints_exactly_one_object_with_the_agreed_fields() -> None:
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert set(figures) == {"in_domain", "answered_correct", "answered_wrong", "suggested_correct",
-                            "missed", "off_topic", "off_topic_answered", "p50_ms", "p99_ms"}
+                            "missed", "off_topic", "off_topic_answered", "p50_ms", "p99_ms",
+                            "decision_hash"}
     assert figures["in_domain"] == (figures["answered_correct"] + figures["answered_wrong"]
                                     + figures["suggested_correct"] + figures["missed"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import random
@@ -153,3 +154,20 @@ async def test_upgrading_an_older_database_counts_the_reports_it_already_has(tmp
         # and the reports filed after the upgrade are counted on top of them
         await _file_and_work(store, rng, 20)
         await _assert_figures_match_the_reports(store)
+
+
+async def test_open_cases_count_as_overdue_by_their_own_status_and_risk(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    monday = dt.datetime(2026, 11, 9, 2, 0, tzinfo=dt.UTC)
+    async with Store.open(database(tmp_path / "o.sqlite3")) as store:
+        filed = []
+        for days_ago in (10, 3, 0):
+            new = dataclasses.replace(_new(rng), office_id="SGU", risk="rendah")
+            filed.append(await store.file_report(new, [], 2026, monday - dt.timedelta(days=days_ago)))
+        # rendah cases still new are past their deadline when filed 5 days ago or before
+        cutoffs = {("baru", "rendah"): monday - dt.timedelta(days=5), ("baru", "tinggi"): monday}
+        assert await store.desk_open_cases(("SGU",), cutoffs) == [("SGU", 3, 1)]
+        await store.record_case_event(filed[0], actor="SGU-1", kind="ack", text="", status="ditangani",
+                                      public_note=None, outgoing=(), now=monday)
+        assert await store.desk_open_cases(("SGU",), cutoffs) == [("SGU", 3, 0)]
+        assert await store.desk_open_cases(("SGU",), {}) == [("SGU", 3, 0)]

@@ -89,6 +89,8 @@ def expected(role: str, route: str, case_office: str | None) -> int:
         return 303 if role in ("editor", "regional") else 404
     if route in ("trail", "trail_csv"):
         return 200 if role in ("head", "regional") else 404
+    if route in ("regional", "regional_csv"):
+        return 200 if role == "regional" else 404
     raise AssertionError(f"no expectation for {route}")
 
 
@@ -121,6 +123,8 @@ def requests(numbers: dict[str, str], case_no: str) -> dict[str, tuple[str, str,
         "question_done": ("POST", "/console/pertanyaan/selesai", {"kunci": key}),
         "trail": ("GET", "/console/jejak", {}),
         "trail_csv": ("GET", "/console/jejak.csv", {}),
+        "regional": ("GET", "/console/wilayah", {}),
+        "regional_csv": ("GET", "/console/wilayah.csv", {}),
         "static": ("GET", "/console/static/console.css", {}),
         "logout": ("POST", "/console/keluar", {}),   # last: it ends the session
     }

@@ -276,22 +276,6 @@ async def test_a_redelivered_message_changes_nothing(bot: Bot) -> None:
     assert await chat.say("halo", message_id="tg-77") == ""
 
 
-async def test_unacknowledged_high_risk_cases_are_reminded_once(bot: Bot) -> None:
-    chat = bot.chat(villager())
-    await register(chat)
-    await file_report(chat)
-    await bot.deliver()
-    casework = bot.dialogue.casework
-    after = bot.dialogue.settings.remind_after_hours
-    import datetime as dt
-    assert await casework.remind_overdue(dt.timedelta(hours=after), bot.clock()) == 0
-    bot.clock.advance(hours=after + 1)
-    assert await casework.remind_overdue(dt.timedelta(hours=after), bot.clock()) == 1
-    assert await casework.remind_overdue(dt.timedelta(hours=after), bot.clock()) == 0
-    reminders = [o for o in (await bot.deliver()).sent if o.kind == "reminder"]
-    assert len(reminders) == 1 and "SGU-2026-0001" in reminders[0].text
-
-
 async def test_two_hundred_villagers_interleaved_keep_their_own_state(bot: Bot) -> None:
     chats = [bot.chat(villager(i)) for i in range(200)]
     await asyncio.gather(*(c.say("halo") for c in chats))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import random
+from collections.abc import Sequence
 
 import pytest
 
+from bot import faq
 from bot.app import Knowledge
+from bot.content import FaqEntry
 from bot.evaluation import evaluate, load_questions
 from bot.faq import Decision, FaqIndex
 from tests.conftest import ROOT
@@ -135,3 +139,47 @@ def test_a_forwarded_message_is_decided_once_and_new_content_decides_afresh(know
                         dataclasses.replace(index.settings, cache_size=0))
     again = uncached.match(text)
     assert again is not uncached.match(text) and again == first
+
+
+def _planted(entries: Sequence[FaqEntry], size: int, seed: int) -> list[FaqEntry]:
+    """The real entries among generated ones: copies of each with words swapped for words of the
+    whole content, and mixes of two entries' phrasings (near-ties between different entries)."""
+    rng = random.Random(seed)
+    pool = [w for e in entries for text in (e.question, *e.phrasings) for w in text.split()]
+
+    def vary(text: str) -> str:
+        words = text.split() or ["paspor"]
+        for _ in range(2):
+            words[rng.randrange(len(words))] = rng.choice(pool)
+        i, j = rng.randrange(len(words)), rng.randrange(len(words))
+        words[i], words[j] = words[j], words[i]
+        return " ".join(words)
+
+    out = list(entries)
+    while len(out) < size:
+        base, other = rng.choice(entries), rng.choice(entries)
+        phrasings = [vary(p) for p in base.phrasings]
+        if len(out) % 2:
+            phrasings += [vary(p) for p in other.phrasings[: len(other.phrasings) // 2]]
+        out.append(dataclasses.replace(base, id=f"{base.id}-g{len(out)}", question=vary(base.question),
+                                       phrasings=tuple(phrasings), related=()))
+    rng.shuffle(out)
+    return out
+
+
+def test_the_first_stage_never_drops_an_entry_that_belongs_in_the_top(knowledge: Knowledge) -> None:
+    """At national size only the phrasings that could change the top three are scored; every
+    development question must rank exactly as when every phrasing is scored."""
+    grown = _planted(knowledge.content.entries, 3000, seed=15)
+    index = FaqIndex(grown, knowledge.index.normalizer,
+                     dataclasses.replace(knowledge.index.settings, cache_size=0))
+    assert len(index.doc_tokens) > faq._DENSE   # the first stage runs
+    questions = load_questions(ROOT / "tests" / "data" / "dev_questions.yaml")
+    for q in questions:
+        pruned, every = index.rank(q.text), index.rank(q.text, exhaustive=True)
+        assert pruned == every, q.text
+        assert index.decide(pruned) == index.decide(every), q.text
+    # The content checker's leave-one-out takes the same path.
+    for doc in range(0, len(index.doc_tokens), 997):
+        text = index.doc_texts[doc]
+        assert index.rank(text, skip_doc=doc) == index.rank(text, skip_doc=doc, exhaustive=True), text

@@ -101,16 +101,25 @@ async def test_figures_count_questions_reports_and_repeat_recruiters(desk) -> No
     assert "Laporan: 1" in said      # Sanggau sees its own office only
     import datetime as dt
     now = dialogue.clock()
+    # The next day: the Ketapang case was never acknowledged; Sanggau acknowledges its case within 4 hours.
+    await Chat(dialogue, ANNOUNCER).say("TANGANI SGU-2026-0001")
+    later = now + dt.timedelta(days=1)
     figures = await stats.collect(dialogue.store, dialogue.settings, None, now - dt.timedelta(days=1),
-                                  now + dt.timedelta(days=1))
+                                  now + dt.timedelta(days=1), dialogue.deadlines, later)
+    assert (figures.within_deadline, figures.judged) == (1, 2)
+    assert "Tepat waktu (ditangani dan ditutup sebelum batas waktunya): 1 (50%)" in stats.render_text(
+        figures, dialogue.content)
+    assert "share_within_deadline,,0.5" in stats.render_csv(figures)
     assert figures.questions == 2 and figures.answered == 1 and figures.unanswered == 1
     assert figures.reports == 2
     assert ("+6281234567890", ("SGU-2026-0001", "ETK-2026-0001")) in figures.repeat_recruiters
     assert "repeat_recruiter,+6281234567890,SGU-2026-0001 ETK-2026-0001" in stats.render_csv(figures)
     table = list(csv.DictReader(io.StringIO(stats.export_reports_csv(
         await dialogue.store.reports_between(None, now - dt.timedelta(days=1), now + dt.timedelta(days=1)),
-        dialogue.settings))))
+        dialogue.settings, dialogue.deadlines, later))))
     assert [r["case_no"] for r in table] == ["SGU-2026-0001", "ETK-2026-0001"]
+    assert [r["within_deadline"] for r in table] == ["yes", "no"]
+    assert table[1]["acknowledge_by"] == (now + dt.timedelta(hours=4)).astimezone(dt.UTC).isoformat()
     assert table[0]["reporter_contact"].startswith("Telegram") and table[1]["reporter_contact"] == ""
 
 

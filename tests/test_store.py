@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from bot import store as store_module
 from bot.models import Channel, Sender
 from bot.store import MIGRATIONS, Conversation, FaqDecision, NewReport, Store, TurnEnd, TurnResult
 from tests.databases import LOCKED, POSTGRESQL, database, locked, read, wait_briefly_for_locks
@@ -64,6 +66,48 @@ async def test_a_message_id_is_processed_once(tmp_path: Path) -> None:
         again = TurnEnd(None, Conversation("report", {}), message_key="telegram:42")
         assert (await store.end_turn(who, again, clock())).duplicate
         assert (await store.conversation(who)).state == "village"
+
+
+async def test_message_ids_are_forgotten_once_no_provider_can_deliver_them_again(tmp_path: Path) -> None:
+    clock = Clock()
+    who = Sender(Channel.WHATSAPP, "whatsapp:+6281200000001")
+
+    async def handled(key: str) -> None:
+        end = TurnEnd(None, Conversation("menu", {}), message_key=key, kept_replies=[])
+        assert not (await store.end_turn(who, end, clock())).duplicate
+
+    async with Store.open(database(tmp_path / "p.sqlite3")) as store:
+        for n in range(3):
+            await handled(f"whatsapp:SM-old-{n}")
+        clock.advance(days=1, hours=23)
+        await handled("whatsapp:SM-recent")
+        clock.advance(hours=2)
+        now = clock()
+        await store.prune_delivery_records(now - dt.timedelta(days=2), now - dt.timedelta(minutes=10))
+        # Two days on, nobody delivers the old ones again; the recent one is still a redelivery.
+        assert await store.begin_turn(who, "whatsapp:SM-recent", now) is None
+        for n in range(3):
+            assert await store.begin_turn(who, f"whatsapp:SM-old-{n}", now) is not None
+        clock.advance(days=2)
+        now = clock()
+        await store.prune_delivery_records(now - dt.timedelta(days=2), now - dt.timedelta(minutes=10))
+        assert await store.begin_turn(who, "whatsapp:SM-recent", now) is not None
+    assert read(database(tmp_path / "p.sqlite3"), "SELECT count(*) FROM processed") == [(0,)]
+
+
+async def test_a_backlog_of_old_message_ids_goes_a_bounded_batch_per_pass(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "PRUNE_IDS", 2)
+    clock = Clock()
+    who = Sender(Channel.TELEGRAM, "7")
+    async with Store.open(database(tmp_path / "b.sqlite3")) as store:
+        for n in range(5):
+            end = TurnEnd(None, Conversation("menu", {}), message_key=f"telegram:{n}")
+            await store.end_turn(who, end, clock())
+        clock.advance(days=3)
+        now = clock()
+        counts = [await store.prune_delivery_records(now - dt.timedelta(days=2), now) for _ in range(4)]
+    assert counts == [2, 2, 1, 0]
 
 
 async def test_turns_written_together_keep_each_villager_apart(tmp_path: Path) -> None:

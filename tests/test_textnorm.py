@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.app import Knowledge
-from bot.textnorm import Normalizer, fold
+from bot.textnorm import Normalizer, fold, fold_piece, folded_words
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +57,11 @@ def test_empty_emoji_and_junk_leave_no_words(norm: Normalizer) -> None:
     for text in ("", "   ", "🙏🙏🙏", "?!.,"):
         n = norm.normalize(text)
         assert n.tokens == () and not n.chitchat
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab2 3_-.xéÉ\u0301ßİ²①ﬁ٣\n")), max_size=30) | st.text(max_size=30))
+def test_folding_word_by_word_gives_what_folding_the_whole_text_gives(text: str) -> None:
+    """The index folds each word once and reuses it; a message must come out the same."""
+    cached = functools.lru_cache(maxsize=None)(fold_piece)
+    assert " ".join(folded_words(text, cached)) == fold(text)

@@ -7,13 +7,13 @@ terminal, one message per line is read and every reply printed, so a conversatio
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import itertools
 import logging
 from typing import TextIO
 
 from bot import markup
 from bot.conversation import Dialogue
+from bot.escalation import Escalation
 from bot.models import Channel, IncomingMessage, Outgoing, Reply, Sender
 from bot.outbox import Outbox
 from bot.routing import console_officer
@@ -50,6 +50,7 @@ class ConsoleChat:
         self.inp = inp
         self.out = out
         self.counter = itertools.count(1)
+        self.escalation = Escalation(dialogue.casework)
 
     async def _officer_sender(self) -> Sender:
         profile = await self.dialogue.store.profile(VILLAGER)
@@ -76,9 +77,8 @@ class ConsoleChat:
         await self.outbox.deliver_due()
 
     async def tick(self) -> None:
-        """Reminders for overdue high-risk cases, then whatever the outbox has due."""
-        after = dt.timedelta(hours=self.dialogue.settings.remind_after_hours)
-        await self.dialogue.casework.remind_overdue(after, self.dialogue.clock())
+        """Escalation of missed deadlines, then whatever the outbox has due."""
+        await self.escalation.run(self.dialogue.clock())
         await self.outbox.deliver_due()
 
     async def _background(self, interval: float) -> None:

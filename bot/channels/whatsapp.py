@@ -333,6 +333,9 @@ class WhatsAppChannel:
         return first
 
     async def _send_template(self, item: Outgoing) -> str | None:
+        if item.kind == "digest":
+            # No template carries a digest, and tomorrow's replaces it: dropped, not retried.
+            raise DeliveryError("a digest outside the 24-hour WhatsApp window", permanent=True)
         templates = self.settings.whatsapp
         key = {"status": "status_template_sid", "broadcast": "broadcast_template_sid"}.get(
             item.kind, "alert_template_sid")

@@ -32,10 +32,11 @@ from bot.conversation.officer import OfficerFlow
 from bot.conversation.status import CASE_ONLY, CODE_CHECK, StatusFlow
 from bot.conversation.turn import Kit, Turn
 from bot.conversation.village import VillageFlow
+from bot.deadlines import Deadlines
 from bot.errors import StoreError
 from bot.faq import FaqIndex
 from bot.keyed_locks import KeyedLocks
-from bot.models import IncomingMessage, Option, Outgoing, Reply, Sender
+from bot.models import Channel, IncomingMessage, Option, Outgoing, Reply, Sender
 from bot.routing import Routing
 from bot.sender_log import log_id
 from bot.store import Store, TurnEnd, TurnStart
@@ -85,11 +86,16 @@ class FloodGuard:
 
 class Dialogue:
     def __init__(self, settings: Settings, content: Content, index: FaqIndex, store: Store,
-                 clock: Callable[[], dt.datetime] | None = None) -> None:
+                 clock: Callable[[], dt.datetime] | None = None,
+                 observer: Callable[[Channel, str | None, int], None] | None = None) -> None:
         self.settings = settings
+        # Told of each message handled: its channel, the FAQ decision if the FAQ was asked, and
+        # how many replies go back in the response itself (metrics; nothing personal).
+        self.observer = observer
         self.store = store
         self.routing = Routing(settings)
-        self.casework = Casework(content, self.routing, store)
+        self.deadlines = Deadlines(settings.deadlines)
+        self.casework = Casework(content, self.routing, store, self.deadlines)
         self.broadcasts = Broadcasts(settings, content, store)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.kit = Kit(settings, content, index, store, self.routing, self.casework, self.clock)
@@ -101,6 +107,7 @@ class Dialogue:
         self.kit.flows = self.flows
         self.locks = KeyedLocks()   # one sender's messages in order
         self.flood = FloodGuard(settings.rate_limit_messages, settings.rate_limit_burst)
+        self._labels: tuple[Content | None, dict[str, str]] = (None, {})
 
     @property
     def content(self) -> Content:
@@ -166,6 +173,9 @@ class Dialogue:
             raise StoreError("another instance kept writing this sender's turns")
         if result.duplicate:   # the same message handled at the same moment: written by the other
             return await self._duplicate(message, keep)
+        if self.observer is not None:
+            faq = turn.faq.decision if turn is not None and turn.faq is not None else None
+            self.observer(sender.channel, faq, 0 if reply_to is not None else len(replies))
         if result.case_no is not None and turn is not None and turn.report is not None:
             log.info("report filed case=%s risk=%s", result.case_no, turn.report.risk)
             replies = [Reply(r.text.replace("{case_no}", result.case_no), r.options) for r in replies]
@@ -227,7 +237,8 @@ class Dialogue:
         if turn.message.payload:
             turn.payload = turn.message.payload
             return True
-        folded = _NUMBER_WORDS.get(fold(turn.text), fold(turn.text))   # "satu" is 1
+        folded = fold(turn.text)
+        folded = _NUMBER_WORDS.get(folded, folded)   # "satu" is 1
         if not folded.isdigit() or len(folded) > 2 or turn.message.media or folded == "0":
             return True
         n = int(folded)
@@ -366,9 +377,9 @@ class Dialogue:
     def _request(self, turn: Turn) -> str | None:
         """A flow asked for in plain words ("sy mau lapor", "cek laporan"), or a menu label typed."""
         words, text = self.kit.words, turn.text
-        labels = {fold(self.msg(f"menu_{k}")): f"menu:{k}" for k in MENU}
-        if fold(text) in labels:
-            return labels[fold(text)]
+        labels = self._menu_labels()
+        if (folded := fold(text)) in labels:
+            return labels[folded]
         if words.within("status_hint", text):
             return "menu:status"
         for name, payload in _REQUESTS:
@@ -376,6 +387,13 @@ class Dialogue:
                     words.starts(name, text) or words.choose(text, {name: (f"@{name}",)}))):
                 return payload   # "eh jadi deh, mau lapor" too
         return None
+
+    def _menu_labels(self) -> dict[str, str]:
+        """The main menu's labels as typed (folded), worked out once per content."""
+        content = self.kit.content
+        if self._labels[0] is not content:
+            self._labels = (content, {fold(self.msg(f"menu_{k}")): f"menu:{k}" for k in MENU})
+        return self._labels[1]
 
     async def _yes_to_single(self, turn: Turn) -> bool:
         """"ya" when the last reply offered one thing besides the menu: that thing."""

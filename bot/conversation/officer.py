@@ -107,6 +107,6 @@ class OfficerFlow:
             end = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
             figures = await stats.collect(kit.store, kit.settings,
                                           None if officer.regional else officer.office_id,
-                                          end - dt.timedelta(days=30), end)
+                                          end - dt.timedelta(days=30), end, kit.casework.deadlines, now)
             return [Reply(stats.render_text(figures, kit.content))]
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 
 from bot.textnorm import Normalizer
@@ -11,6 +12,9 @@ _EMOJI_NOISE = dict.fromkeys([0xFE0F, 0x200D, *range(0x1F3FB, 0x1F400)])
 # Only a short answer is read for a word it contains: in a long sentence "tidak" is no answer
 # ("dia datang langsung ke kampung" is short enough).
 _CONTAINED_MAX_EXTRA = 4
+# Texts whose words are remembered: one message is read against a dozen lists in a turn, and
+# the lists' own phrases again and again; bounded, so a flood of unique messages cannot grow it.
+_REMEMBERED = 256
 
 
 def _emoji_key(text: str) -> str:
@@ -22,14 +26,21 @@ class Words:
 
     def __init__(self, lists: Mapping[str, Sequence[str]], normalizer: Normalizer) -> None:
         self.normalizer = normalizer
+        self.tokens = functools.lru_cache(maxsize=_REMEMBERED)(self._tokens)
         self.filler = frozenset(w for f in lists.get("filler", ()) for w in normalizer.standard_words(f))
         self.lists: dict[str, frozenset[tuple[str, ...]]] = {}
         self.emoji: dict[str, frozenset[str]] = {}
+        # Each list's phrases by length, longest first: `choose` looks a message's runs up in
+        # them instead of trying every phrase of a list in turn.
+        self.by_length: dict[str, tuple[tuple[int, frozenset[tuple[str, ...]]], ...]] = {}
         for name, phrases in lists.items():
             self.lists[name] = frozenset(k for k in (self.tokens(p) for p in phrases) if k)
             self.emoji[name] = frozenset(_emoji_key(p) for p in phrases if not self.tokens(p))
+            lengths = sorted({len(k) for k in self.lists[name]}, reverse=True)
+            self.by_length[name] = tuple((n, frozenset(k for k in self.lists[name] if len(k) == n))
+                                         for n in lengths)
 
-    def tokens(self, text: str) -> tuple[str, ...]:
+    def _tokens(self, text: str) -> tuple[str, ...]:
         """The words that carry the answer: abbreviations read, polite filler dropped."""
         words = self.normalizer.standard_words(text)
         kept = tuple(w for w in words if w not in self.filler)
@@ -66,20 +77,30 @@ class Words:
         for value, phrases in options.items():
             for phrase in phrases:
                 if phrase.startswith("@"):
-                    candidates: Iterable[tuple[str, ...]] = self.phrases(phrase[1:])
+                    length = self._found_in(phrase[1:], key)
                     if not key and emoji in self.emoji.get(phrase[1:], frozenset()):
                         best[value] = max(best.get(value, 0), 1)
                 else:
-                    candidates = (self.tokens(phrase),)
-                for words in candidates:
-                    length = _found(words, key)
-                    if length:
-                        best[value] = max(best.get(value, 0), length)
+                    length = _found(self.tokens(phrase), key)
+                if length:
+                    best[value] = max(best.get(value, 0), length)
         if not best:
             return None
         top = max(best.values())
         winners = [v for v, n in best.items() if n == top]
         return winners[0] if len(winners) == 1 else None
+
+
+    def _found_in(self, name: str, key: tuple[str, ...]) -> int:
+        """The best `_found` of any phrase of list `name`."""
+        if key in self.phrases(name):
+            return 100 + len(key)
+        for length, phrases in self.by_length.get(name, ()):
+            if len(key) - length > _CONTAINED_MAX_EXTRA:
+                break   # shorter phrases are further still from the whole message
+            if any(key[i:i + length] in phrases for i in range(len(key) - length + 1)):
+                return length
+        return 0
 
 
 def _found(phrase: tuple[str, ...], key: tuple[str, ...]) -> int:

@@ -38,8 +38,7 @@ def build_desk(casework: Casework, store: Store, live: frozenset[Channel], *,
     cases = CaseDesk(store, casework, directory, text, after_step, wake, now)
     secure = (settings.secrets.public_base_url or "").startswith("https://")
     return Desk(store=store, auth=auth, cases=cases, directory=directory, text=text, secure=secure,
-                media=tuple(media), clock=now, content_dir=settings.content_dir,
-                overdue_after=dt.timedelta(hours=settings.remind_after_hours))
+                media=tuple(media), clock=now, content_dir=settings.content_dir)
 
 
 def mount(app: web.Application, desk: Desk) -> None:

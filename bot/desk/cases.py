@@ -16,13 +16,27 @@ import phonenumbers
 from bot.casework import Casework, contact_of, normalize_case_no
 from bot.config import Settings
 from bot.content import ConsoleText
+from bot.escalation import age
 from bot.models import Channel, Reply, Sender, stored_media
 from bot.store import AuditEntry, CaseFilter, Report, Store
 
 from .scope import Directory, Scope
 
 VERBS = ("tangani", "catatan", "pesan", "tugaskan", "tutup")
+OVERDUE = "lewat"                    # the inbox tab of open cases past their deadline
+OPEN = ("baru", "ditangani")
+RISKS = ("tinggi", "sedang", "rendah")
 _DIGITS = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    """A deadline as the console shows it: which one, when, and the time left or past."""
+
+    kind: str             # tanggap or tutup
+    due: dt.datetime
+    overdue: bool
+    left: str             # "3 jam", "2 hari": left until it, or past it when overdue
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,7 @@ class CaseView:
     assigned: str | None
     assignable: tuple[tuple[str, str], ...]   # (officer key, name)
     trail: tuple[AuditEntry, ...]
+    deadlines: tuple[tuple[DeadlineView, bool | None], ...] = ()   # each deadline, and whether it was kept
 
 
 def parse_search(text: str) -> CaseFilter:
@@ -101,9 +116,64 @@ class CaseDesk:
 
     # Reading --------------------------------------------------------------------------------
     async def inbox(self, scope: Scope, f: CaseFilter) -> tuple[list[Report], int, dict[str, int]]:
-        cases, total = await self.store.desk_cases(scope.offices, f)
+        """One page of a tab; an open tab sorted by deadline, and the overdue tab, merge per-risk runs."""
+        if f.status == OVERDUE or (f.sort == "batas" and f.status in OPEN):
+            cases, total = await self._by_deadline(scope, f)
+        else:
+            cases, total = await self.store.desk_cases(scope.offices, f)
         counts = await self.store.desk_counts(scope.offices, f, scope.officer_key)
+        cutoffs = {k: v for k, v in self.overdue_cutoffs().items() if f.risk is None or k[1] == f.risk}
+        counts[OVERDUE] = await self.store.desk_overdue_count(scope.offices, f, cutoffs)
         return cases, total, counts
+
+    def overdue_cutoffs(self) -> dict[tuple[str, str], dt.datetime]:
+        """(status, risk) -> the latest filing time whose current deadline has passed."""
+        return self.casework.deadlines.overdue_cutoffs(self.clock())
+
+    async def _overdue_runs(self, scope: Scope, f: CaseFilter, limit: int
+                            ) -> list[tuple[list[tuple[int, dt.datetime, str, str]], int]]:
+        cutoffs = self.overdue_cutoffs()
+        runs = []
+        for status in OPEN:
+            for risk in RISKS:
+                if f.risk is not None and f.risk != risk:
+                    continue
+                rows, n = await self.store.desk_deadline_keys(scope.offices, f, status, risk,
+                                                              cutoffs[(status, risk)], limit)
+                runs.append(([(i, filed, status, risk) for i, filed in rows], n))
+        return runs
+
+    async def _by_deadline(self, scope: Scope, f: CaseFilter) -> tuple[list[Report], int]:
+        need = f.page * f.per_page
+        if f.status == OVERDUE:
+            runs = await self._overdue_runs(scope, f, need)
+        else:
+            runs = []
+            for risk in RISKS:
+                if f.risk is None or f.risk == risk:
+                    keys, n = await self.store.desk_deadline_keys(scope.offices, f, f.status, risk, None, need)
+                    runs.append(([(i, filed, f.status, risk) for i, filed in keys], n))
+        deadlines = self.casework.deadlines
+        keyed = []
+        for rows, _ in runs:
+            for case_id, filed, status, risk in rows:
+                current = deadlines.current(status, risk, filed)
+                assert current is not None
+                keyed.append((current.due, case_id))
+        keyed.sort()
+        ids = [case_id for _, case_id in keyed[(f.page - 1) * f.per_page:need]]
+        return await self.store.reports_by_id(ids), sum(n for _, n in runs)
+
+    def deadline(self, report: Report) -> DeadlineView | None:
+        """The deadline an open case works towards now (None once closed)."""
+        current = self.casework.deadlines.current(report.status, report.risk, report.created_at)
+        if current is None:
+            return None
+        return self._view(current.kind, current.due)
+
+    def _view(self, kind: str, due: dt.datetime) -> DeadlineView:
+        now = self.clock()
+        return DeadlineView(kind, due, due <= now, age(abs(due - now), self.casework))
 
     async def case(self, scope: Scope, case_no: str) -> Report | None:
         normal = normalize_case_no(case_no)
@@ -140,7 +210,13 @@ class CaseDesk:
                            if d.officer.role in ("officer", "head")) if scope.can_assign else ()
         trail = tuple(await self.store.audit_list(scope.offices, case_no=report.case_no, limit=50)) \
             if scope.can_trail else ()
+        d = self.casework.deadlines
+        ack_by = d.acknowledge_by(report.risk, report.created_at)
+        close_by = d.close_by(report.risk, report.created_at)
+        kept_ack = None if report.acknowledged_at is None else report.acknowledged_at <= ack_by
+        kept_close = None if report.closed_at is None else report.closed_at <= close_by
         return CaseView(
+            deadlines=((self._view("tanggap", ack_by), kept_ack), (self._view("tutup", close_by), kept_close)),
             report=report, place=self.place(report), answers=tuple(answers),
             flags=tuple(f.label for f in rules.flags if f.key in report.flags), contact=contact,
             media=tuple((i + 1, stored_media(m)[0]) for i, m in enumerate(report.media)),

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,9 +52,12 @@ def _median(values: list[float]) -> float | None:
 
 
 async def collect(store: Store, settings: Settings, t: ConsoleText, scope: Scope, offices: tuple[str, ...],
-                  start: dt.datetime, end: dt.datetime, overdue_after: dt.timedelta,
-                  now: dt.datetime) -> list[Table]:
-    """Every figure for `offices` (already within the scope) in [start, end)."""
+                  start: dt.datetime, end: dt.datetime,
+                  overdue: Mapping[tuple[str, str], dt.datetime]) -> list[Table]:
+    """Every figure for `offices` (already within the scope) in [start, end).
+
+    `overdue`: (status, risk) -> the latest filing time whose deadline has passed, now.
+    """
     names = {o: settings.office(o).id for o in offices}
     first, last = _days(start, end)
     weeks = _weeks(first, last)
@@ -76,7 +80,7 @@ async def collect(store: Store, settings: Settings, t: ConsoleText, scope: Scope
         tuple((w, *[by_risk[r][w] for r in RISKS]) for w in weeks),
         {"type": "bar", "stacked": True, "labels": weeks,
          "datasets": [{"label": t(f"risk_{r}"), "data": [by_risk[r][w] for w in weeks]} for r in RISKS]}))
-    open_rows = await store.desk_open_cases(offices, now - overdue_after)
+    open_rows = await store.desk_open_cases(offices, overdue)
     tables.append(Table(
         "kasus_terbuka", t("fig_open"), (t("col_office"), t("col_open"), t("col_overdue")),
         tuple((names.get(o, o), n, late) for o, n, late in sorted(open_rows)),

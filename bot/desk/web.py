@@ -30,7 +30,7 @@ from bot.models import stored_media
 from bot.stats import export_reports_csv
 from bot.store import CaseFilter, DeskSession, Store
 
-from . import figures
+from . import figures, regional
 from .auth import Auth, network_of
 from .cases import VERBS, CaseDesk, parse_search
 from .media import MediaFetcher
@@ -45,7 +45,8 @@ WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
 PUBLIC = {"login", "login_post", "code", "code_post", "link", "link_post", "static"}
-TABS = ("baru", "ditangani", "ditutup")
+STATUSES = ("baru", "ditangani", "ditutup")
+TABS = ("baru", "ditangani", "lewat", "ditutup")    # lewat: open cases past their deadline
 PER_PAGE = 25
 
 
@@ -60,7 +61,6 @@ class Desk:
     media: Sequence[MediaFetcher]
     clock: Callable[[], dt.datetime]
     content_dir: Path
-    overdue_after: dt.timedelta
 
 
 DESK = web.AppKey("desk", Desk)
@@ -269,6 +269,13 @@ async def home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(_url(request, "inbox" if scope_of(request).cases else "questions"))
 
 
+def _sort(asked: str | None, tab: str) -> str:
+    """Open cases come by deadline unless asked otherwise; closed ones newest first."""
+    if asked in ("risiko", "batas"):
+        return asked if asked == "risiko" or tab != "ditutup" else "umur"
+    return "batas" if asked is None and tab != "ditutup" else "umur"
+
+
 def _inbox_filter(request: web.Request, search: str | None) -> tuple[CaseFilter, dict[str, str]]:
     q = request.query
     tab = q.get("tab", "baru") if q.get("tab") in TABS else "baru"
@@ -280,7 +287,7 @@ def _inbox_filter(request: web.Request, search: str | None) -> tuple[CaseFilter,
     f = replace(base, status=tab, village_id=q.get("desa") or None,
                 risk=q.get("risiko") if q.get("risiko") in ("tinggi", "sedang", "rendah") else None,
                 since=_date(q.get("dari")), until=_date(q.get("sampai")),
-                sort="risiko" if q.get("urut") == "risiko" else "umur",
+                sort=_sort(q.get("urut"), tab),
                 oldest_first=q.get("urut") == "lama", page=page, per_page=PER_PAGE)
     if tab == "ditangani" and q.get("saya") == "1":
         f = replace(f, assigned_to=scope_of(request).officer_key)
@@ -299,7 +306,9 @@ async def inbox(request: web.Request) -> web.Response:
     pages = max(1, -(-total // PER_PAGE))
     villages = [v for v in desk.cases.settings.villages if v.office_id in scope.offices]
     return await render(request, "inbox.html", {
-        "cases": [(r, desk.cases.place(r), desk.cases.officer_label(r.assigned_to)) for r in cases],
+        "cases": [(r, desk.cases.place(r), desk.cases.officer_label(r.assigned_to), desk.cases.deadline(r))
+                  for r in cases],
+        "tabs": TABS,
         "total": total, "counts": counts, "f": f, "kept": kept, "page": f.page, "pages": pages,
         "villages": villages, "search": session.search if kept.get("cari") == "1" else "",
         "offices": {o: desk.cases.settings.office(o).name for o in scope.offices}})
@@ -400,7 +409,7 @@ async def _figures(request: web.Request) -> tuple[list[figures.Table], dt.dateti
     desk = request.app[DESK]
     start, end, offices = _period(request)
     tables = await figures.collect(desk.store, desk.cases.settings, desk.text, scope_of(request), offices,
-                                   start, end, desk.overdue_after, desk.clock())
+                                   start, end, desk.cases.overdue_cutoffs())
     return tables, start, end
 
 
@@ -427,12 +436,38 @@ async def reports_csv(request: web.Request) -> web.Response:
     start, end, offices = _period(request)
     reports = await desk.store.reports_in(offices, start, end)
     await desk.cases.record(scope_of(request), "unduh", _net(request), None, "laporan.csv")
-    return _csv(export_reports_csv(reports, desk.cases.settings), f"laporan-{start:%Y%m%d}.csv")
+    return _csv(export_reports_csv(reports, desk.cases.settings, desk.cases.casework.deadlines, desk.clock()),
+                f"laporan-{start:%Y%m%d}.csv")
 
 
 def _csv(text: str, filename: str) -> web.Response:
     return web.Response(text=text, content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# The regional view (the Kantor Wilayah) ---------------------------------------------------------
+async def _regional(request: web.Request) -> tuple[list[figures.Table], dt.datetime, dt.datetime]:
+    desk = request.app[DESK]
+    if scope_of(request).role != "regional":
+        raise web.HTTPNotFound()
+    start, end, offices = _period(request)
+    tables = await regional.collect(desk.store, desk.cases.settings, desk.cases.casework.deadlines, desk.text,
+                                    offices, start, end, desk.clock())
+    return tables, start, end
+
+
+async def regional_page(request: web.Request) -> web.Response:
+    tables, start, end = await _regional(request)
+    return await render(request, "regional.html", {
+        "tables": tables, "start": start.date().isoformat(),
+        "end": (end - dt.timedelta(days=1)).date().isoformat(), "query": request.query_string})
+
+
+async def regional_csv(request: web.Request) -> web.Response:
+    desk = request.app[DESK]
+    tables, start, _ = await _regional(request)
+    await desk.cases.record(scope_of(request), "unduh", _net(request), None, "wilayah.csv")
+    return _csv(figures.tables_csv(tables), f"wilayah-{start:%Y%m%d}.csv")
 
 
 # Unanswered questions (editors) ----------------------------------------------------------------
@@ -523,7 +558,8 @@ async def trail_csv(request: web.Request) -> web.Response:
 
 
 # The words ---------------------------------------------------------------------------------------
-_FAMILIES = {"role_": ("officer", "head", "regional", "editor"), "status_": TABS, "tab_": TABS,
+_FAMILIES = {"role_": ("officer", "head", "regional", "editor"), "status_": STATUSES, "tab_": TABS,
+             "deadline_": ("tanggap", "tutup"),
              "risk_": ("tinggi", "sedang", "rendah"), "decision_": ("answer", "suggest", "none"),
              "error_": ("403", "404", "502"), "msg_": ("pending", "sent", "failed")}
 _USES = (re.compile(r"\bt\.([a-z][a-z_0-9]*)"), re.compile(r"\bt\['([a-z][a-z_0-9]*)'\]"),
@@ -584,6 +620,8 @@ def build(desk: Desk) -> web.Application:
         web.get("/angka", figures_page, name="figures"),
         web.get("/angka.csv", figures_csv, name="figures_csv"),
         web.get("/laporan.csv", reports_csv, name="reports_csv"),
+        web.get("/wilayah", regional_page, name="regional"),
+        web.get("/wilayah.csv", regional_csv, name="regional_csv"),
         web.get("/pertanyaan", questions, name="questions"),
         web.post("/pertanyaan/draf", question_draft, name="question_draft"),
         web.post("/pertanyaan/selesai", question_done, name="question_done"),

@@ -1,0 +1,102 @@
+"""The morning digest: once per office per working day, never on a holiday, overdue cases first."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.app import Knowledge
+from bot.digest import Digest
+from bot.store import NewReport, Report
+from tests.fakes import villager
+from tests.villagers import SGU_GROUP, Bot, make_desk, open_bot
+
+WIB = ZoneInfo("Asia/Pontianak")
+
+
+def wib(*parts: int) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=WIB)   # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
+    return make_desk(tmp_path_factory.mktemp("digest"))
+
+
+async def filed(bot: Bot, risk: str, at: dt.datetime, village: str = "semuntai") -> Report:
+    new = NewReport(office_id="SGU", village_id=village, risk=risk, flags=(), answers={}, media=(),
+                    recruiter_phone=None, recruiter_name="Pak Budi", recruiter_company=None, reporter_key=None,
+                    contactable=False)
+    return await bot.dialogue.store.file_report(new, [], at.year, at)
+
+
+async def digest_at(bot: Bot, at: dt.datetime, url: str | None = None) -> int:
+    bot.clock.now = at
+    return await Digest(bot.dialogue.casework, url).run(at)
+
+
+def digests_to_group(bot: Bot) -> list[str]:
+    return [o.text for o in bot.telegram.sent if o.kind == "digest" and o.recipient.user_id == SGU_GROUP]
+
+
+async def test_one_digest_per_office_per_working_day_also_after_a_restart(office: Knowledge,
+                                                                         tmp_path: Path) -> None:
+    async with open_bot(office, tmp_path) as bot:
+        assert await digest_at(bot, wib(2026, 11, 9, 7, 29)) == 0        # Monday, before 07:30
+        first = await digest_at(bot, wib(2026, 11, 9, 7, 30))
+        assert first == len(office.settings.offices)                      # every office with somewhere to send
+        assert await digest_at(bot, wib(2026, 11, 9, 7, 31)) == 0
+    async with open_bot(office, tmp_path) as bot:                        # restarted at 09:00
+        assert await digest_at(bot, wib(2026, 11, 9, 9, 0)) == 0
+        assert await digest_at(bot, wib(2026, 11, 10, 7, 45)) == first    # Tuesday's
+        await bot.deliver()
+        assert len(digests_to_group(bot)) == 2
+
+
+async def test_no_digest_on_a_weekend_or_a_holiday_or_in_the_evening(office: Knowledge, tmp_path: Path) -> None:
+    async with open_bot(office, tmp_path) as bot:
+        assert await digest_at(bot, wib(2026, 11, 14, 8, 0)) == 0       # Saturday
+        assert await digest_at(bot, wib(2026, 12, 24, 8, 0)) == 0       # cuti bersama Natal
+        assert await digest_at(bot, wib(2026, 12, 25, 8, 0)) == 0       # Natal
+        assert await digest_at(bot, wib(2026, 11, 9, 16, 0)) == 0       # a bot started after office hours
+        assert await digest_at(bot, wib(2026, 12, 28, 8, 0)) > 0        # the next working day
+
+
+async def test_the_digest_lists_overdue_cases_first_with_their_age_and_opens_them(office: Knowledge,
+                                                                                   tmp_path: Path) -> None:
+    async with open_bot(office, tmp_path) as bot:
+        old = await filed(bot, "rendah", wib(2026, 11, 2, 9, 0))        # due Thursday 5 Nov: overdue
+        fresh = await filed(bot, "tinggi", wib(2026, 11, 9, 7, 0))       # due 11:00 today
+        await filed(bot, "sedang", wib(2026, 11, 6, 10, 0))       # Friday: due 10:00 today
+        assert await digest_at(bot, wib(2026, 11, 9, 7, 30), url="https://bot.example/console/kasus") > 0
+        await bot.deliver()
+        item = next(o for o in bot.telegram.sent if o.kind == "digest" and o.recipient.user_id == SGU_GROUP)
+        text = item.text
+        assert "Kasus terbuka: 3, lewat batas waktu: 1" in text
+        lines = [line for line in text.splitlines() if "KASUS SGU-" in line]
+        assert lines[0].startswith("- ❗") and old.case_no in lines[0] and "LEWAT 3 hari" in lines[0]
+        assert fresh.case_no in lines[-1] and "❗" not in lines[-1] and "batas 09-11-2026 11:00 WIB" in lines[-1]
+        assert "https://bot.example/console/kasus" in text
+        # One tap opens the case, as KASUS <nomor> does.
+        option = next(o for o in item.options if o.label == old.case_no)
+        detail = await bot.chat(villager("1001")).say("", payload=option.payload)
+        assert f"LAPORAN BARU {old.case_no}" in detail and "Riwayat" in detail
+
+
+async def test_without_a_public_url_the_digest_has_no_console_line(office: Knowledge, tmp_path: Path) -> None:
+    async with open_bot(office, tmp_path) as bot:
+        await digest_at(bot, wib(2026, 11, 9, 7, 30))
+        await bot.deliver()
+        text = digests_to_group(bot)[0]
+        assert "Konsol kantor" not in text and "Tidak ada kasus terbuka." in text
+
+
+async def test_a_digest_can_be_turned_off(office: Knowledge, tmp_path: Path) -> None:
+    settings = dataclasses.replace(office.settings, deadlines=dataclasses.replace(
+        office.settings.deadlines, digest=False))
+    async with open_bot(dataclasses.replace(office, settings=settings), tmp_path) as bot:
+        assert await digest_at(bot, wib(2026, 11, 9, 7, 30)) == 0
