@@ -76,7 +76,10 @@ class Cursor:
 
 def _connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
     # autocommit: the store opens and ends its transactions itself, as on SQLite.
-    return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    # A lock held elsewhere is waited for 5 s at most, then the call fails (SQLite's busy_timeout).
+    conn.execute("SET lock_timeout = '5s'")
+    return conn
 
 
 class SyncConnection:
