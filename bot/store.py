@@ -342,6 +342,12 @@ MIGRATIONS: tuple[tuple[str | PerEngine, ...], ...] = (
 T = TypeVar("T")
 # The advisory lock PostgreSQL instances take to migrate one at a time.
 MIGRATION_LOCK = 0x6465_7361_0001
+# Several instances write one transaction at a time, as on SQLite: the figures' roll-up rows
+# and the unanswered questions are counted by every turn, and two group commits updating them in
+# different orders would wait for each other (a deadlock, every turn of one group lost). The
+# lock is taken for the transaction only; reading, matching and HTTP stay parallel.
+WRITE_LOCK = 0x6465_7361_0002
+_WRITERS = "SELECT pg_advisory_xact_lock(?)"
 # The first key of two-key advisory locks: on one outbox recipient (the second key: its hash),
 # and on one outbox row claimed for sending (the second key: its id).
 RECIPIENT_LOCKS = 0x6465_7301
@@ -794,6 +800,8 @@ class Store:
         async with self._write_lock:
             await self.db.execute(self.dialect.begin)
             try:
+                if self.shared:
+                    await self.db.execute(_WRITERS, (WRITE_LOCK,))
                 yield self.db
             except BaseException:
                 self._enqueued = False
@@ -854,6 +862,8 @@ class Store:
         conn: Connection = self.db._conn
         conn.execute(self.dialect.begin)
         try:
+            if self.shared:
+                conn.execute(_WRITERS, (WRITE_LOCK,))
             outcomes: list[tuple[bool, Any]] = []
             for work in works:
                 conn.execute("SAVEPOINT unit")
