@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from bot.config import Secrets
 from bot.errors import BotError, StoreError
 from bot.models import Channel, Outgoing, Sender
 from bot.outbox import Outbox
-from bot.store import Store
+from bot.store import Conversation, FaqDecision, Store, TurnEnd
 from tests.databases import POSTGRESQL, database, read
 from tests.fake_telegram import FakeTelegram
 from tests.fakes import Chat, Clock
@@ -157,3 +158,26 @@ async def test_a_lost_connection_fails_one_call_then_the_instance_carries_on(tmp
         # The periodic work's lock went with the old connection: whoever asks first has it, once.
         assert await soon(lambda: b.lead("housekeeping"), True)
         assert not await a.lead("housekeeping")
+
+
+async def test_two_instances_counting_the_same_figures_at_once_lose_no_turn(tmp_path: Path) -> None:
+    """Every turn updates shared roll-up rows (questions per office and decision): two instances'
+    group commits must not wait for each other in a circle."""
+    clock = Clock()
+    target = database(tmp_path / "shared")
+    offices = ("SGU", "KTG", "SKW", "PTK")
+    async with Store.open(target) as a, Store.open(target) as b:
+        async def turns(store: Store, name: str) -> list[object]:
+            async def one(i: int) -> object:
+                who = Sender(Channel.WHATSAPP, f"whatsapp:+6281{name}{i:05d}")
+                decision = FaqDecision(("answer", "suggest", "none")[i % 3], "paspor-biaya",
+                                       offices[(i * 7 if name == "1" else -i) % len(offices)])
+                end = TurnEnd(None, Conversation("menu", {}), decision, unanswered=f"soal {i % 5}",
+                              message_key=f"whatsapp:SM{name}-{i}")
+                return await store.end_turn(who, end, clock())
+            return await asyncio.gather(*(one(i) for i in range(300)), return_exceptions=True)
+
+        outcomes = [o for run in await asyncio.gather(turns(a, "1"), turns(b, "2")) for o in run]
+        assert [o for o in outcomes if isinstance(o, BaseException)] == []
+        assert sum(n for _, _, n in await a.desk_weekly_questions(offices, False, dt.date(2026, 1, 1),
+                                                                  dt.date(2026, 12, 31))) == 600
