@@ -16,13 +16,13 @@ from bot import drafts, markup, stats
 from bot.app import Knowledge, build_dialogue, build_knowledge, build_outbox, default_config_path
 from bot.broadcast import Broadcasts
 from bot.channels.console import ConsoleChat, ConsoleDeliverer
-from bot.checker import check, has_live_channel, unknown_config_values
+from bot.checker import check, unknown_config_values
 from bot.deadlines import Deadlines
 from bot.errors import BotError
 from bot.evaluation import evaluate, load_questions
 from bot.faq import Decision, Match
 from bot.models import Channel
-from bot.routing import OfficerIdentity
+from bot.routing import OfficerIdentity, all_offices, has_live_channel, reachable
 from bot.store import Store, is_postgresql, sqlite_path
 from bot.villages import find_village, place_of, village_values
 
@@ -360,9 +360,15 @@ def _ready_to_go_live(knowledge: Knowledge) -> bool:
     """
     if not has_live_channel(knowledge.settings.secrets):
         return True
+    alone = not any(reachable(o) for o in all_offices(knowledge.settings))
+    if alone:
+        # Every alert would wait for the terminal chat's stand-ins, which a live bot does not run.
+        print("Not starting: a channel is configured, but no office has an alert chat or an officer's "
+              "telegram_id or whatsapp: reports would reach nobody. See the warnings of "
+              "desa-imigrasi check-content.", file=sys.stderr)
     missing = unknown_config_values(knowledge.content, knowledge.settings)
     if not missing:
-        return True
+        return not alone
     print(f"Not starting: a channel is configured, but {len(missing)} config value(s) that "
           "villagers would be told are still unknown (empty or GANTI). Fill them in the config "
           "from the office (or start without channel credentials for the terminal chat):",

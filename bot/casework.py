@@ -24,6 +24,14 @@ def normalize_case_no(text: str) -> str | None:
     if m is None:
         return None
     return f"{m.group(1).upper()}-{m.group(2)}-{int(m.group(3)):04d}"
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def written_outcome(text: str) -> bool:
+    """An outcome or a note an officer wrote, not a stray tap ("7", "ok", an emoji): two words or more."""
+    return len(_WORD.findall(text)) >= 2
+
+
 _COMMAND = re.compile(r"^\s*/?(kasus|tangani|catatan|tutup)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -73,7 +81,8 @@ class Casework:
                   now: dt.datetime) -> Reply:
         """A case step from the console: the chat command's own path (TANGANI, CATATAN, TUTUP)."""
         command = OfficerCommand(verb, case_no, text)
-        replies, _ = await self.handle(who, Sender(Channel.CONSOLE, "desk"), command, now)
+        # The console's form (an outcome picked from a list, then a button) is deliberate.
+        replies, _ = await self.handle(who, Sender(Channel.CONSOLE, "desk"), command, now, deliberate=True)
         return replies[0]
 
     def officer_name(self, who: OfficerIdentity) -> str:
@@ -141,7 +150,8 @@ class Casework:
     async def alerts_for(self, new: NewReport, assessment: Assessment) -> list[Outgoing]:
         """The alerts of a report about to be filed, "{case_no}" standing for its number.
 
-        A high-risk report is also copied to the regional office.
+        A high-risk report is also copied to the regional office. An office that cannot receive
+        alerts has them sent to the offices covering it (bot/routing.py): never to nobody.
         """
         related = await self.store.related_reports(
             new.recruiter_phone, [n for n in (new.recruiter_name, new.recruiter_company) if n])
@@ -149,52 +159,69 @@ class Casework:
         recipients = self.routing.recipients(office)
         regional = self.routing.settings.regional_office
         if assessment.level == "tinggi" and regional is not None:
-            recipients += [r for r in self.routing.recipients(regional) if r not in recipients]
+            recipients += [r for r in self.routing.own_recipients(regional) if r not in recipients]
         # The case number is only known inside the transaction; the store fills it in.
         text = self.alert_text(new, "{case_no}", related)
         return [Outgoing(r, text, "alert", None, self.buttons("{case_no}")) for r in recipients]
 
     async def handle(self, who: OfficerIdentity, actor: Sender, cmd: OfficerCommand,
-                     now: dt.datetime) -> tuple[list[Reply], bool]:
-        """The replies, and whether the officer was asked to type a note or an outcome next."""
+                     now: dt.datetime, *, deliberate: bool = False) -> tuple[list[Reply], str | None]:
+        """The replies, and what the officer is asked next: "text", "confirm" or nothing (None).
+
+        "text": a note or an outcome; "confirm": closing a case nobody acknowledged. A chat's TUTUP
+        closes only with an outcome written in words, and a case nobody acknowledged only once
+        confirmed (`deliberate`): a stray digit must not close a case.
+        """
         if cmd.verb == "kasus" and cmd.case_no is None:
-            return [await self._list(who)], False
+            return [await self._list(who)], None
         if cmd.case_no is None:
             # "TANGANI" alone: which case? The open ones are listed to pick from.
-            return [Reply(self._msg("officer_needs_number")), await self._list(who)], False
+            example = self._msg("officer_example", perintah=cmd.verb.upper(), kantor=who.office_id,
+                                tahun=str(now.year))
+            return [Reply(self._msg("officer_needs_number", contoh=example)), await self._list(who)], None
         report = await self.store.report_by_case(cmd.case_no)
         # Another office's case is "not found": an officer cannot read or change it.
         if report is None or not self.routing.can_act(who, report.office_id):
-            return [Reply(self._msg("officer_case_unknown", case_no=cmd.case_no))], False
+            return [Reply(self._msg("officer_case_unknown", case_no=cmd.case_no))], None
         if cmd.verb == "kasus":
-            return [await self._detail(report)], False
+            return [await self._detail(report)], None
         if report.status == "ditutup":
-            return [Reply(self._msg("officer_already_closed", case_no=report.case_no))], False
+            return [Reply(self._msg("officer_already_closed", case_no=report.case_no))], None
+        if cmd.verb == "catatan" and cmd.text and not deliberate and not written_outcome(cmd.text):
+            # The reporter would read it: a stray "7" is not a message from the office.
+            return [Reply(self._msg("officer_note_unclear", case_no=report.case_no, isi=cmd.text))], "text"
+        if cmd.verb == "tutup" and cmd.text and not deliberate:
+            if not written_outcome(cmd.text):
+                return [Reply(self._msg("officer_close_unclear", case_no=report.case_no, hasil=cmd.text))], "text"
+            if report.status == "baru":
+                return [Reply(self._msg("officer_close_confirm", case_no=report.case_no, hasil=cmd.text), (
+                    Option(self._msg("officer_close_yes"), "close:yes"),
+                    Option(self._msg("officer_close_no"), "close:no")))], "confirm"
         try:
             return await self._step(report, who, cmd, now)
         except CaseChanged:
             # Another officer acted first (a second console tab, a colleague's button): one result.
-            return [Reply(self._msg("officer_case_changed", case_no=report.case_no))], False
+            return [Reply(self._msg("officer_case_changed", case_no=report.case_no))], None
 
     async def _step(self, report: Report, who: OfficerIdentity, cmd: OfficerCommand,
-                    now: dt.datetime) -> tuple[list[Reply], bool]:
+                    now: dt.datetime) -> tuple[list[Reply], str | None]:
         if cmd.verb == "tangani":
             # Several officers may tap the same button: the reporter hears it once.
             if report.status == "baru":
                 await self._act(report, who, "ditangani", "", "ditangani", None, "update_ack", now)
             return [Reply(self._msg("officer_ack_done", case_no=report.case_no,
-                                    petugas=self.officer_name(who)))], False
+                                    petugas=self.officer_name(who)))], None
         if not cmd.text:
             prompt = "officer_note_prompt" if cmd.verb == "catatan" else "officer_close_prompt"
-            return [Reply(self._msg(prompt, case_no=report.case_no))], True
+            return [Reply(self._msg(prompt, case_no=report.case_no))], "text"
         if cmd.verb == "catatan":
             await self._act(report, who, "catatan", cmd.text, None, cmd.text, "update_note", now)
             # Only a contactable reporter can be reached; an anonymous one reads it with the code.
             done = "officer_note_done" if report.reporter_key else "officer_note_anonymous"
-            return [Reply(self._msg(done, case_no=report.case_no))], False
+            return [Reply(self._msg(done, case_no=report.case_no))], None
         await self._act(report, who, "ditutup", cmd.text, "ditutup", None, "update_close", now)
         done = "officer_close_done" if report.reporter_key else "officer_close_anonymous"
-        return [Reply(self._msg(done, case_no=report.case_no, petugas=self.officer_name(who)))], False
+        return [Reply(self._msg(done, case_no=report.case_no, petugas=self.officer_name(who)))], None
 
     async def _act(self, report: Report, who: OfficerIdentity, kind: str, text: str,
                    status: str | None, note: str | None, update_key: str, now: dt.datetime) -> None:
@@ -239,7 +266,12 @@ class Casework:
                                            status=None, public_note=None, outgoing=outgoing, now=now)
 
     async def _list(self, who: OfficerIdentity) -> Reply:
-        reports = await self.store.open_reports(None if who.regional else who.office_id)
+        if who.regional:
+            reports = await self.store.open_reports(None)
+        else:
+            # With the cases of an office whose alerts come here for want of its own recipients.
+            reports = sorted([r for o in (who.office_id, *self.routing.covered_by(who.office_id))
+                              for r in await self.store.open_reports(o)], key=lambda r: r.id)
         if not reports:
             return Reply(self._msg("officer_no_cases"))
         lines = [self._msg("officer_cases_heading")]

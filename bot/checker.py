@@ -11,9 +11,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.config import Secrets, Settings, known
+from bot.config import Settings, known
 from bot.content import MAX_ANSWER_CHARS, PLACEHOLDERS, Content, placeholders_in
 from bot.faq import FaqIndex
+from bot.routing import alert_gaps
 from bot.villages import place_of, village_values
 
 REVIEW_MAX_AGE = dt.timedelta(days=365)
@@ -29,7 +30,7 @@ class CheckReport:
 def check(content: Content, settings: Settings, index: FaqIndex, *, strict: bool = False,
           today: dt.date | None = None) -> CheckReport:
     problems: list[str] = []
-    warnings = review_warnings(content, today or dt.date.today())
+    warnings = alert_gaps(settings) + review_warnings(content, today or dt.date.today())
     unknown = unknown_config_values(content, settings)
     (problems if strict else warnings).extend(unknown)
     for entry in content.entries:
@@ -70,12 +71,6 @@ def review_warnings(content: Content, today: dt.date) -> list[str]:
             warnings.append(f"{entry.file} ({entry.id}): reviewed: {entry.reviewed.isoformat()} is "
                             "more than 12 months ago; check the answer against its sources again")
     return warnings
-
-
-def has_live_channel(secrets: Secrets) -> bool:
-    """True when `run` would start a real channel (Telegram, or WhatsApp through Twilio)."""
-    return bool(secrets.telegram_token or (secrets.twilio_account_sid and secrets.twilio_auth_token
-                                           and secrets.twilio_whatsapp_from))
 
 
 def unknown_config_values(content: Content, settings: Settings) -> list[str]:

@@ -366,6 +366,12 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
         console_on = True
     all_officers = [o for office in (*offices, *([regional] if regional else [])) for o in office.officers]
     _unique(r, [o.key for o in all_officers], "officers", "id")
+    if offices and not all_officers and not any(
+            o.telegram_chat_ids or o.whatsapp_numbers for o in (*offices, *([regional] if regional else []))):
+        # Offices without recipients pass their alerts on (bot/routing.py); with none at all, a
+        # villager would be told a report was sent that nobody receives.
+        r.problems.append("offices, regional_office: no office has an officer or an alert chat "
+                          "(alerts.telegram_chat_ids, alerts.whatsapp_numbers): reports would reach nobody")
     if r.problems:
         raise ConfigError(r.problems)
     return Settings(console=console_on, offices=offices, regional_office=regional, villages=tuple(villages),

@@ -27,7 +27,8 @@ PLACEHOLDERS = frozenset({"desa_nama", "kantor_nama", "kantor_alamat", "kantor_t
 # The word lists the conversation reads (content/words.yaml).
 REQUIRED_WORDS = frozenset({"ya", "tidak", "tidak_tahu", "skip", "done", "cancel", "menu", "back", "forget",
                             "thanks", "filler", "start_report", "start_check", "start_status",
-                            "start_village", "start_topics", "start_ask", "person", "status_hint", "plea"})
+                            "start_village", "start_topics", "start_ask", "person", "status_hint", "plea",
+                            "ack", "afraid", "change_village", "wrong"})
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _FORMATTER = string.Formatter()
 # Numbers an answer may only state when its `facts` name them with their source: fees

@@ -98,6 +98,13 @@ class DangerDetector:
         lines = tuple(line for line in (rules.line(k) for k in keys) if line is not None)
         return Alarm(tuple(s.key for s in fired), lines)
 
+    def place_lines(self, text: str) -> tuple[HelpLine, ...]:
+        """The help lines of the places abroad a message names ("sy di sibu": KJRI Kuching)."""
+        words = self.normalizer.standard_words(text)
+        stems = [self.normalizer.stem(w) for w in words]
+        keys = [key for key, names in self.rules.places if self._has(words, stems, names)]
+        return tuple(line for line in (self.rules.line(k) for k in keys) if line is not None)
+
 
 def parse_danger(data: Any, where: str, problems: list[str]) -> DangerRules | None:
     """Validate the parsed danger.yaml; append every problem with its path."""

@@ -104,7 +104,7 @@ class Escalation:
         else:
             regional = self.settings.regional_office
             # A case of the Kantor Wilayah itself: its own chats heard it at the first step.
-            recipients = routing.recipients(regional) if regional and regional.id != office.id else []
+            recipients = routing.own_recipients(regional) if regional and regional.id != office.id else []
             if regional is None or (not recipients and regional.id != office.id):
                 to = "escalation_to_3_none"
         text = cw.content.message(

@@ -32,19 +32,16 @@ class Phrasings:
         n_entries = int(doc_entry[-1]) + 1 if len(doc_entry) else 0
         self.entry_first = np.searchsorted(doc_entry, np.arange(n_entries)).astype(np.intp)
         self.entry_count = np.diff(np.append(self.entry_first, len(doc_entry))).astype(np.intp)
-        # Which words each phrasing holds (CSR: phrasing d's words are words[start[d]:start[d+1]]).
-        lengths = np.fromiter((len(t) for t in doc_tokens), dtype=np.intp, count=len(doc_tokens))
-        self.start = np.zeros(len(doc_tokens) + 1, dtype=np.intp)
-        np.cumsum(lengths, out=self.start[1:])
-        self.words = np.fromiter((token_id[t] for tokens in doc_tokens for t in tokens),
-                                 dtype=np.intp, count=int(self.start[-1]))
         # Which phrasings hold each word, lightest first (CSR over word numbers).
+        lengths = np.fromiter((len(t) for t in doc_tokens), dtype=np.intp, count=len(doc_tokens))
+        words = np.fromiter((token_id[t] for tokens in doc_tokens for t in tokens),
+                            dtype=np.intp, count=int(lengths.sum()))
         holder = np.repeat(np.arange(len(doc_tokens), dtype=np.intp), lengths)
-        order = np.lexsort((doc_weight[holder], self.words))
+        order = np.lexsort((doc_weight[holder], words))
         self.post_doc = holder[order]
         self.post_weight = doc_weight[self.post_doc]
         self.post_start = np.zeros(len(token_id) + 1, dtype=np.intp)
-        np.cumsum(np.bincount(self.words, minlength=len(token_id)), out=self.post_start[1:])
+        np.cumsum(np.bincount(words, minlength=len(token_id)), out=self.post_start[1:])
         # Words in many phrasings also get a bitmap over all phrasings (no bigger than their
         # postings), so the first stage can tell whether a phrasing holds one without a search.
         counts = np.diff(self.post_start)
@@ -113,24 +110,7 @@ class Phrasings:
         most_held = np.minimum(np.repeat(reaches, counts), weight)
         bound = (most_held / query.total) * (most_held / weight) ** self.power
         docs = docs[bound * (1 + _MARGIN) + _MARGIN >= need[self.doc_entry[docs]]]
-        held = np.zeros(docs.size)
-        byte, bit = docs >> 3, (128 >> (docs & 7)).astype(np.uint8)
-        mark: NDArray[np.bool_] | None = None
-        # Word by word in the message's order, so each sum is made exactly as the dense one was.
-        for word, weight_of in zip(query.word_ids, weights, strict=True):
-            bits = self.bitmap.get(word)
-            if bits is not None:
-                held[(bits[byte] & bit) != 0] += weight_of
-                continue
-            if mark is None:
-                mark = np.zeros(len(self.doc_weight), dtype=bool)
-            postings = self.post_doc[self.post_start[word]:self.post_start[word + 1]]
-            mark[postings] = True
-            held[mark[docs]] += weight_of
-            mark[postings] = False
-        if query.skip is not None:
-            held[docs == query.skip] = 0.0
-        scores = (held / query.total) * np.power(held / self.doc_weight[docs], self.power)
+        scores = self.scores(docs, query)
         owners = self.doc_entry[docs]
         keep = scores >= need[owners] - _MARGIN
         owners, scores = owners[keep], scores[keep]
@@ -141,17 +121,26 @@ class Phrasings:
         return owners[first], scores[first]
 
     def scores(self, docs: NDArray[np.intp], query: Query) -> NDArray[np.float64]:
-        """Each phrasing's score: share of the message it explains x share of it covered."""
-        start = self.start[docs]
-        length = self.start[docs + 1] - start
-        which = query.slots(len(self.post_start) - 1)[self.words[_ranges(start, length)]]
-        hit = which >= 0
-        owner = np.repeat(np.arange(docs.size), length)[hit]
-        which = which[hit]
+        """Each phrasing's score: share of the message it explains x share of it covered.
+
+        From the bitmaps of common words and a scratch mark of the others' postings; word by
+        word in the message's order, adding 0 where a phrasing lacks the word, so each sum is
+        made exactly as the dense one was.
+        """
         held = np.zeros(docs.size)
-        # Word by word in the message's order, so each sum is made exactly as the dense one was.
-        for j, weight in enumerate(query.weights):
-            held[owner[which == j]] += weight
+        byte, bit = docs >> 3, (128 >> (docs & 7)).astype(np.uint8)
+        mark: NDArray[np.bool_] | None = None
+        for word, weight in zip(query.word_ids, query.weights.tolist(), strict=True):
+            bits = self.bitmap.get(word)
+            if bits is not None:
+                held += weight * (bits[byte] & bit).astype(bool)
+                continue
+            if mark is None:
+                mark = np.zeros(len(self.doc_weight), dtype=bool)
+            postings = self.post_doc[self.post_start[word]:self.post_start[word + 1]]
+            mark[postings] = True
+            held += weight * mark[docs]
+            mark[postings] = False
         if query.skip is not None:
             held[docs == query.skip] = 0.0
         scores: NDArray[np.float64] = (held / query.total) * np.power(held / self.doc_weight[docs], self.power)
@@ -167,12 +156,6 @@ class Query:
         self.weights = np.array(weights, dtype=np.float64)
         self.total = total
         self.skip = skip
-
-    def slots(self, n_words: int) -> NDArray[np.intp]:
-        """Each word number's place in the message, -1 for words it lacks."""
-        slot = np.full(n_words, -1, dtype=np.intp)
-        slot[self.word_ids] = np.arange(len(self.word_ids))
-        return slot
 
 
 def _ranges(starts: NDArray[np.intp], lengths: NDArray[np.intp]) -> NDArray[np.intp]:

@@ -34,8 +34,10 @@ class Figures:
     median_hours_to_ack: float | None
     median_hours_to_close: float | None
     repeat_recruiters: tuple[tuple[str, tuple[str, ...]], ...]
-    within_deadline: int = 0      # cases that kept their deadlines (bot/deadlines.py, Deadlines.met)
+    within_deadline: int = 0      # cases that kept their deadlines so far (bot/deadlines.py, Deadlines.met)
     judged: int = 0               # cases whose deadlines can be judged yet
+    within_open: int = 0          # of within_deadline: still open, their closing deadline not yet come
+    unplaced: int = 0             # questions of villagers with no village yet: counted for no office
 
 
 def _median_hours(deltas: list[dt.timedelta]) -> float | None:
@@ -52,8 +54,10 @@ async def collect(store: Store, settings: Settings, office_id: str | None,
         for key in {r.recruiter_phone, (r.recruiter_name or "").strip().lower() or None} - {None}:
             assert key is not None
             recruiters.setdefault(key, []).append(r.case_no)
-    kept = (deadlines.met(r.risk, r.created_at, r.acknowledged_at, r.closed_at, now) for r in reports)
-    judged = [m for m in kept if m is not None]
+    kept = [(r, deadlines.met(r.risk, r.created_at, r.acknowledged_at, r.closed_at, now)) for r in reports]
+    judged = [m for _, m in kept if m is not None]
+    # Asked before choosing a village: the question has no office. The office view shows them apart.
+    unplaced = await store.unplaced_questions(start, end)
     return Figures(
         office_id=office_id, start=start, end=end,
         questions=sum(decisions.values()), answered=decisions.get("answer", 0),
@@ -68,6 +72,7 @@ async def collect(store: Store, settings: Settings, office_id: str | None,
         median_hours_to_close=_median_hours([r.closed_at - r.created_at for r in reports if r.closed_at]),
         repeat_recruiters=tuple((k, tuple(v)) for k, v in sorted(recruiters.items()) if len(v) > 1),
         within_deadline=sum(judged), judged=len(judged),
+        within_open=sum(1 for r, m in kept if m and r.closed_at is None), unplaced=unplaced,
     )
 
 
@@ -82,14 +87,19 @@ def render_text(f: Figures, content: Content) -> str:
     def hours(value: float | None) -> str:
         return "-" if value is None else f"{value} jam"
 
+    # An office counts the questions of its own villages' villagers; every office's view counts all.
+    scope = "office" if f.office_id else "all"
     return content.message(
         "stats", kantor=f.office_id or "semua kantor", dari=f"{f.start:%Y-%m-%d}",
-        sampai=f"{f.end - dt.timedelta(days=1):%Y-%m-%d}", pertanyaan=str(f.questions),
+        sampai=f"{f.end - dt.timedelta(days=1):%Y-%m-%d}",
+        pertanyaan=content.message(f"stats_questions_{scope}", n=str(f.questions)),
+        tanpa_desa=content.message(f"stats_unplaced_{scope}", n=str(f.unplaced)),
         dijawab=_share(f.answered, f.questions), disarankan=_share(f.suggested, f.questions),
         tidak_terjawab=_share(f.unanswered, f.questions), topik=pairs(f.top_entries),
         laporan=str(f.reports), per_desa=pairs(f.by_village), per_risiko=pairs(f.by_risk),
         per_status=pairs(f.by_status), tangani=hours(f.median_hours_to_ack),
         tutup=hours(f.median_hours_to_close), tepat=_share(f.within_deadline, f.judged),
+        tepat_ditutup=str(f.within_deadline - f.within_open), tepat_terbuka=str(f.within_open),
         berulang="; ".join(f"{k}: {', '.join(v)}" for k, v in f.repeat_recruiters) or "-")
 
 
@@ -102,6 +112,9 @@ def render_csv(f: Figures) -> str:
                        ("reports", f.reports), ("median_hours_to_acknowledge", f.median_hours_to_ack),
                        ("median_hours_to_close", f.median_hours_to_close),
                        ("within_deadline", f.within_deadline), ("deadline_judged", f.judged),
+                       ("within_deadline_closed", f.within_deadline - f.within_open),
+                       ("within_deadline_still_open", f.within_open),
+                       ("questions_without_village", f.unplaced),
                        ("share_within_deadline", round(f.within_deadline / f.judged, 3) if f.judged else None)):
         w.writerow([key, "", "" if value is None else value])
     for group, items in (("top_entry", f.top_entries), ("reports_by_village", f.by_village),

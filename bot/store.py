@@ -1454,6 +1454,12 @@ class Store:
             "GROUP BY entry_id ORDER BY n DESC, entry_id LIMIT 10", args)]
         return decisions, top
 
+    async def unplaced_questions(self, start: dt.datetime, end: dt.datetime) -> int:
+        """Questions asked by villagers with no village yet: they belong to no office's figures."""
+        row = await self._one("SELECT count(*) FROM faq_log WHERE at >= ? AND at < ? AND office_id IS NULL",
+                              (_iso(start), _iso(end)))
+        return int(row[0]) if row else 0
+
     async def reports_between(self, office_id: str | None, start: dt.datetime,
                               end: dt.datetime) -> list[Report]:
         rows = await self._all(

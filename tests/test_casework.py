@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.app import build_knowledge
+from bot.app import Knowledge, build_knowledge
 from bot.routing import console_officer
 from tests.conftest import ROOT
 from tests.fakes import villager
@@ -39,6 +39,7 @@ async def test_a_closed_case_is_not_headed_as_new_and_short_case_numbers_work(bo
     officer = bot.chat(SGU_OFFICER)
     assert "LAPORAN BARU SGU-2026-0001" in await officer.say("kasus sgu-2026-1")
     await officer.say("TUTUP SGU-2026-01 selesai diperiksa")
+    await officer.tap("Ya, tutup kasus")              # nobody had acknowledged it: asked first
     detail = await officer.say("KASUS SGU-2026-1")
     assert "LAPORAN SGU-2026-0001" in detail and "BARU" not in detail and "selesai" in detail
 
@@ -77,3 +78,76 @@ async def test_a_command_without_a_case_number_lists_the_cases_to_pick(bot: Bot)
     said = await bot.chat(SGU_OFFICER).say("TANGANI")
     assert "Tulis juga nomor kasusnya" in said and "SGU-2026-0001" in said
     assert "Perintah petugas" in await bot.chat(SGU_OFFICER).say("1")    # nothing to pick: the commands
+
+
+async def test_a_stray_digit_at_the_outcome_prompt_does_not_close_the_case(bot: Bot) -> None:
+    """From the play test: "3" (Tutup) under the alert, then a stray "7", closed a high-risk case."""
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    officer = bot.chat(SGU_OFFICER)
+    await officer.say("TANGANI SGU-2026-1")
+    said = await officer.say("", payload="case:tutup:SGU-2026-0001")        # "3" under the alert
+    assert "Tulis hasil penanganan kasus SGU-2026-0001" in said
+    for stray in ("7", "ok", "selesai", "👍"):
+        said = await officer.say(stray)
+        assert "belum ditutup" in said and "terlalu singkat" in said and "DITUTUP" not in said
+    said = await officer.say("perekrut sudah diperiksa polisi")
+    assert "DITUTUP" in said
+    updates = [u for u in (await bot.deliver()).to("500001") if "selesai ditangani" in u]
+    assert len(updates) == 1 and "perekrut sudah diperiksa polisi" in updates[0]
+
+
+async def test_a_stray_digit_is_not_sent_to_the_reporter_as_a_note(bot: Bot) -> None:
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    officer = bot.chat(SGU_OFFICER)
+    await officer.say("", payload="case:catatan:SGU-2026-0001")
+    assert "Catatan belum dikirim" in await officer.say("2")
+    assert "tersimpan dan dikirim" in await officer.say("Mohon datang ke kantor hari Senin.")
+    notes = [u for u in (await bot.deliver()).to("500001") if "Pesan petugas" in u]
+    assert len(notes) == 1 and "Senin" in notes[0]
+
+
+async def test_closing_a_case_nobody_acknowledged_asks_first(bot: Bot) -> None:
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    officer = bot.chat(SGU_OFFICER)
+    said = await officer.say("TUTUP SGU-2026-1 laporan ganda, sudah ada di kasus lain")
+    assert "belum ditandai DITANGANI" in said and "laporan ganda" in said and "DITUTUP" not in said
+    assert "tidak ditutup" in await officer.say("2")
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.status == "baru"
+    await officer.say("TUTUP SGU-2026-1 laporan ganda, sudah ada di kasus lain")
+    assert "Pilih 1 untuk menutup" in await officer.say("7")          # a stray digit asks again
+    assert "DITUTUP" in await officer.tap("Ya, tutup kasus")
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.status == "ditutup"
+    assert report.outcome == "laporan ganda, sudah ada di kasus lain"
+    assert "sudah ditutup" in await officer.say("TANGANI SGU-2026-1")   # closed stays closed
+
+
+async def test_a_command_without_a_number_gives_an_example_with_that_command_and_the_office(bot: Bot) -> None:
+    """From the play test: an Entikong officer's "catatan" was answered "contoh TANGANI SGU-2026-1"."""
+    entikong = console_officer("ETK")
+    said = await bot.chat(entikong).say("catatan")
+    assert f"contoh CATATAN ETK-{bot.clock().year}-1" in said and "SGU" not in said and "TANGANI" not in said
+    assert f"contoh TUTUP SGU-{bot.clock().year}-1" in await bot.chat(SGU_OFFICER).say("tutup")
+    assert f"misalnya ETK-{bot.clock().year}-1" in await bot.chat(entikong).say("bantuan")
+
+
+async def test_the_terminal_officer_types_the_alerts_numbers_after_a_case_list(knowledge: Knowledge,
+                                                                              tmp_path: Path) -> None:
+    """The play test's `petugas> KASUS`, `petugas> 3` (Tutup under the alert), `petugas> 7`."""
+    async with open_bot(knowledge, tmp_path) as plain:
+        reporter = plain.chat(villager())
+        await register(reporter)
+        await file_report(reporter)
+        officer = plain.chat(console_officer("SGU"))
+        assert "SGU-2026-0001" in await officer.say("KASUS")                 # a list of one case
+        assert "Tulis hasil penanganan kasus SGU-2026-0001" in await officer.say("3")
+        assert "belum ditutup" in await officer.say("7")
+        report = await plain.dialogue.store.report_by_case("SGU-2026-0001")
+        assert report is not None and report.status == "baru"

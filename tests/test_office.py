@@ -107,8 +107,9 @@ async def test_figures_count_questions_reports_and_repeat_recruiters(desk) -> No
     figures = await stats.collect(dialogue.store, dialogue.settings, None, now - dt.timedelta(days=1),
                                   now + dt.timedelta(days=1), dialogue.deadlines, later)
     assert (figures.within_deadline, figures.judged) == (1, 2)
-    assert "Tepat waktu (ditangani dan ditutup sebelum batas waktunya): 1 (50%)" in stats.render_text(
-        figures, dialogue.content)
+    said = stats.render_text(figures, dialogue.content)
+    assert "Tepat waktu sejauh ini (ditangani sebelum batasnya, dan tidak lewat batas menutup): 1 (50%)" in said
+    assert "- masih terbuka, batas menutup belum tiba: 1" in said
     assert "share_within_deadline,,0.5" in stats.render_csv(figures)
     assert figures.questions == 2 and figures.answered == 1 and figures.unanswered == 1
     assert figures.reports == 2
@@ -121,6 +122,38 @@ async def test_figures_count_questions_reports_and_repeat_recruiters(desk) -> No
     assert [r["within_deadline"] for r in table] == ["yes", "no"]
     assert table[1]["acknowledge_by"] == (now + dt.timedelta(hours=4)).astimezone(dt.UTC).isoformat()
     assert table[0]["reporter_contact"].startswith("Telegram") and table[1]["reporter_contact"] == ""
+
+
+async def test_statistik_says_whose_questions_it_counts_and_what_is_on_time(desk) -> None:  # type: ignore[no-untyped-def]
+    """From the play test: "Pertanyaan: 1" after 8 questions, and "ditangani dan ditutup" for an open case."""
+    dialogue, _, _ = desk
+    chat = Chat(dialogue, villager(1))
+    for question in ("syarat bikin paspor apa aja", "brp biaya paspor", "paspor sy ilang di kuching gmn"):
+        await chat.say(question)                       # no village chosen yet: no office's question
+    await register(chat, "semuntai")
+    await chat.say("brp biaya paspor")                 # a Sanggau villager's question
+    await file_report(chat)
+    officer = Chat(dialogue, ANNOUNCER)
+    await officer.say("TANGANI SGU-2026-1")
+    said = await officer.say("STATISTIK")
+    assert "Pertanyaan dari warga desa di wilayah kantor ini: 1" in said
+    assert "Pertanyaan dari warga yang belum memilih desa (tidak dihitung untuk kantor mana pun): 3" in said
+    assert "Tepat waktu sejauh ini (ditangani sebelum batasnya, dan tidak lewat batas menutup): 1 (100%)" in said
+    assert "- sudah ditutup sebelum batasnya: 0" in said and "- masih terbuka, batas menutup belum tiba: 1" in said
+    assert "ditangani dan ditutup" not in said
+    await officer.say("TUTUP SGU-2026-1 perekrut sudah diperiksa polisi")
+    said = await officer.say("STATISTIK")
+    assert "- sudah ditutup sebelum batasnya: 1" in said and "- masih terbuka, batas menutup belum tiba: 0" in said
+    # Every office's figures (the Kantor Wilayah, `desa-imigrasi stats`) count every question.
+    import datetime as dt
+
+    from bot import stats
+    now = dialogue.clock()
+    figures = await stats.collect(dialogue.store, dialogue.settings, None, now - dt.timedelta(days=1),
+                                  now + dt.timedelta(days=1), dialogue.deadlines, now)
+    every = stats.render_text(figures, dialogue.content)
+    assert "Pertanyaan: 4 (termasuk dari warga yang belum memilih desa)" in every
+    assert "- di antaranya dari warga yang belum memilih desa: 3" in every
 
 
 async def test_an_edited_answer_is_reloaded_and_a_broken_edit_is_refused(tmp_path: Path) -> None:
@@ -155,6 +188,10 @@ def test_the_office_commands_run_from_the_shell(tmp_path: Path) -> None:
 
     stats_out = cli("stats", "--office", "SGU")
     assert stats_out.returncode == 0 and "Laporan: 1" in stats_out.stdout
+    # The same words as STATISTIK in chat: the question after "semuntai" is Sanggau's.
+    assert "Pertanyaan dari warga desa di wilayah kantor ini: 1" in stats_out.stdout
+    assert "Pertanyaan dari warga yang belum memilih desa (tidak dihitung untuk kantor mana pun): 0" \
+        in stats_out.stdout
     assert cli("stats", "--csv").stdout.startswith("figure,key,value")
     export = cli("export", "reports", "--csv")
     assert export.returncode == 0 and "SGU-2026-0001" in export.stdout and "warga" not in export.stdout

@@ -37,9 +37,7 @@ async def test_a_reporter_answers_the_officer_and_it_reaches_the_case(bot: Bot) 
     await register(reporter)
     await file_report(reporter)
     await bot.chat(SGU_OFFICER).say("CATATAN SGU-2026-1 ibu, bisa kirim nomor hp anak ibu?")
-    said = await reporter.say("ini pak nomornya 0821 5566 7788")
-    assert "Kirim pesan ini ke petugas (laporan SGU-2026-0001)" in said
-    said = await reporter.tap("Kirim pesan ini ke petugas")
+    said = await reporter.say("ini pak nomornya 0821 5566 7788")   # the officer asked: no detour
     assert "sudah ditambahkan ke laporan SGU-2026-0001" in said
     alerts = [o.text for o in (await bot.deliver()).sent if "Tambahan dari pelapor" in o.text]
     assert alerts and "0821 5566 7788" in alerts[0]

@@ -382,6 +382,8 @@ async def test_closing_by_text_removes_the_buttons_from_the_alert(tg: Harness) -
     await file_report(tg)
     await tg.outbox.deliver_due()
     await tg.say(OFFICER, "/tutup SGU-2026-0001 perekrut sudah diperiksa", chat=SGU_GROUP)
+    assert tg.fake.made("editMessageText") == []       # nobody had acknowledged it: asked first
+    await tg.say(OFFICER, "1", chat=SGU_GROUP)          # "Ya, tutup kasus"
     edits = tg.fake.made("editMessageText")
     assert len(edits) == 2
     assert all("reply_markup" not in e.params for e in edits)

@@ -33,13 +33,13 @@ async def test_after_an_urgent_report_the_next_cry_goes_to_that_report_first(bot
     assert "ditambahkan ke laporan SGU-2026-0001" in await chat.say("1")
 
 
-async def test_an_answer_to_the_officer_is_offered_to_the_case_even_when_the_faq_knows_the_words(bot: Bot) -> None:
+async def test_an_answer_to_the_officer_goes_to_the_case_even_when_the_faq_knows_the_words(bot: Bot) -> None:
     chat = bot.chat(villager())
     await register(chat)
     await file_report(chat)
     await bot.chat(SGU_OFFICER).say("CATATAN SGU-2026-1 umur anak ibu brp? siapa nama org yg ngajak?")
     said = await chat.say("umurnya 16, yg ngajak namanya bang edi")
-    assert "Kirim pesan ini ke petugas (laporan SGU-2026-0001)" in said
+    assert "ditambahkan ke laporan SGU-2026-0001" in said
 
 
 def test_the_reporters_own_number_is_not_the_recruiters() -> None:

@@ -291,6 +291,7 @@ async def test_status_updates_outside_the_window_use_the_status_template(rig: Ri
     case_no = case_in(await file_report(villager))
     rig.clock.advance(hours=30)
     await rig.chat(OFFICE_WA).say(f"TUTUP {case_no} perekrut sudah diperiksa")
+    await rig.chat(OFFICE_WA).say("1")     # "Ya, tutup kasus": nobody had acknowledged it
     await rig.outbox.deliver_due()
     [update] = rig.twilio.to(VILLAGER_WA)
     assert update["ContentSid"] == STATUS_TEMPLATE and json.loads(update["ContentVariables"]) == {"1": case_no}

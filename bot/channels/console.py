@@ -16,7 +16,7 @@ from bot.conversation import Dialogue
 from bot.escalation import Escalation
 from bot.models import Channel, IncomingMessage, Outgoing, Reply, Sender
 from bot.outbox import Outbox
-from bot.routing import console_officer
+from bot.routing import alert_offices, console_officer
 
 log = logging.getLogger(__name__)
 VILLAGER = Sender(Channel.CONSOLE, "warga")
@@ -53,10 +53,16 @@ class ConsoleChat:
         self.escalation = Escalation(dialogue.casework)
 
     async def _officer_sender(self) -> Sender:
+        settings = self.dialogue.settings
         profile = await self.dialogue.store.profile(VILLAGER)
         place = self.dialogue.place(profile.village_id, profile.place)
-        office_id = place.office_id if place else self.dialogue.settings.offices[0].id
-        return console_officer(office_id)
+        # No village yet: an urgent report went to the Kantor Wilayah, which sees every case.
+        office = settings.office(place.office_id) if place else settings.regional_office or settings.offices[0]
+        # An office without officers: one of the offices that receive its alerts in its stead.
+        for o in (office, *alert_offices(settings, office)):
+            if self.dialogue.routing.officer(console_officer(o.id)) is not None:
+                return console_officer(o.id)
+        return console_officer(office.id)
 
     async def say(self, line: str) -> None:
         text = line.rstrip("\n")

@@ -413,7 +413,7 @@ class TelegramChannel:
             return False
         if parse_command(text, None) is not None:
             return True
-        return (await self.store.conversation(sender)).state == "officer_pending"
+        return (await self.store.conversation(sender)).state in ("officer_pending", "officer_close_confirm")
 
     async def _on_callback(self, update_id: int, query: CallbackQuery) -> None:
         message = query.message
@@ -474,7 +474,7 @@ class TelegramChannel:
                 case_no = command.case_no
             else:
                 conv = await self.store.conversation(incoming.sender)
-                if conv.state == "officer_pending":
+                if conv.state in ("officer_pending", "officer_close_confirm"):
                     case_no = conv.data.get("case_no")
             report = await self.store.report_by_case(case_no) if case_no else None
             if report is not None:

@@ -34,7 +34,7 @@ from bot.conversation.turn import Kit, Turn
 from bot.conversation.village import VillageFlow
 from bot.deadlines import Deadlines
 from bot.errors import StoreError
-from bot.faq import FaqIndex
+from bot.faq import Decision, FaqIndex
 from bot.keyed_locks import KeyedLocks
 from bot.models import Channel, IncomingMessage, Option, Outgoing, Reply, Sender
 from bot.routing import Routing
@@ -52,7 +52,8 @@ _NUMBER_WORDS = {"satu": "1", "dua": "2", "tiga": "3", "empat": "4", "lima": "5"
                  "delapan": "8", "sembilan": "9", "sepuluh": "10"}
 # Plain requests typed instead of picked: the menu choice each one stands for.
 _REQUESTS = (("start_report", "menu:report"), ("start_status", "menu:status"), ("start_check", "menu:check"),
-             ("start_village", "menu:village"), ("start_topics", "menu:topics"), ("start_ask", "menu:ask"))
+             ("change_village", "kab:"), ("start_village", "menu:village"), ("start_topics", "menu:topics"),
+             ("start_ask", "menu:ask"))
 
 
 class FloodGuard:
@@ -283,9 +284,10 @@ class Dialogue:
             else:
                 flows.menu.show(turn)
             return
-        if plain and words.is_("cancel", text):
+        afraid = plain and self._afraid_cancel(text)
+        if plain and (afraid or words.is_("cancel", text)):
             if in_report or state == "guard":
-                turn.say(self.msg("report_cancelled"))
+                turn.say(self.msg("report_cancelled_afraid" if afraid else "report_cancelled"))
                 turn.conv.data.pop("draft", None)
             else:
                 turn.say(self.msg("cancelled"))
@@ -332,8 +334,10 @@ class Dialogue:
             await flows.status.handle(turn)
         elif state == "danger" and plain and turn.text and self._request(turn) is None:
             await flows.emergency.more(turn)
-        elif state == "resume_offer" and plain and (words.is_("ya", text) or words.is_("tidak", text)):
-            await self._payload(turn, "report:resume" if words.is_("ya", text) else "report:new")
+        elif state == "resume_offer" and plain and (resume := words.choose(text, {
+                "report:resume": ("@ya", "lanjut", "lanjutkan", "terus", "teruskan", "yang lama", "yg lama"),
+                "report:new": ("@tidak", "baru", "laporan baru", "buat baru", "mulai baru")})):
+            await self._payload(turn, resume)
         elif state == "village" and not turn.message.media:
             await flows.village.handle(turn)
         else:
@@ -363,16 +367,39 @@ class Dialogue:
         if words.choose(text, {"person": ("@person",)}):
             flows.menu.person(turn)
             return
-        if words.choose(text, {"thanks": ("@thanks",)}):   # "terima kasih banyak pak"
+        thanks = words.choose(text, {"thanks": ("@thanks",)})   # "terima kasih banyak pak"
+        if not (thanks and words.is_("thanks", text)) and (case := await flows.menu.awaited_reply(turn)) \
+                is not None and not self._clear_question(turn):
+            await flows.menu.reply_to_officer(turn, case)   # the officer asked; this is the answer
+            return
+        if thanks:
             turn.go("menu")
             turn.say(self.msg("thanks_reply"), (self.kit.menu_option(),))
             return
         if await self._yes_to_single(turn):
             return
+        if words.is_("ya", text) or words.is_("ack", text):
+            flows.menu.acknowledge(turn)   # "ok", "iya", "wkwkwk": heard, nothing to do
+            return
         if set(words.normalizer.standard_words(text)) <= words.filler:
             flows.menu.show(turn)   # "pak", "bu": someone waiting to be helped
             return
         await flows.menu.ask(turn)
+
+    def _afraid_cancel(self, text: str) -> bool:
+        """"gak jadi deh takut": a cancel said with fear; the rest of the words are the fear."""
+        words = self.kit.words
+        said = words.tokens(text)
+        for phrase in words.phrases("cancel"):
+            if said[:len(phrase)] == phrase and said[len(phrase):] and (
+                    words.is_("afraid", " ".join(said[len(phrase):]))):
+                return True
+        return False
+
+    def _clear_question(self, turn: Turn) -> bool:
+        """A question the FAQ answers, asked as a question: it gets its answer first."""
+        return self.flows.menu.looks_like_question(turn.text) and \
+            self.kit.index.match(turn.text).decision is not Decision.NONE
 
     def _request(self, turn: Turn) -> str | None:
         """A flow asked for in plain words ("sy mau lapor", "cek laporan"), or a menu label typed."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.conversation.turn import Kit, Turn
 from bot.models import Option
-from bot.reporting import assess
+from bot.reporting import Question, assess
 from bot.store import NewReport
 from bot.villages import Place
 
@@ -29,6 +29,12 @@ def code_matches(code: str, stored: str | None) -> bool:
         return False
     salt = stored.split("$", 1)[0]
     return hmac.compare_digest(hash_code(code, salt), stored)
+
+
+def unticked(question: Question) -> str:
+    """The answer that takes a sign off: "tidak" where the question has it, else "tidak tahu"."""
+    values = dict(question.options)
+    return "tidak" if "tidak" in values else "tidak_tahu"
 
 
 class FilingFlow:
@@ -53,7 +59,13 @@ class FilingFlow:
                 "identity:contact": ("@ya", "hubungi", "hubungi saya", "boleh dihubungi"),
                 "identity:anonymous": ("@tidak", "anonim", "rahasia", "jangan hubungi", "tanpa nama")})
             payload = chosen
+        if payload is None and kit.words.is_("back", turn.text):
+            kit.flows.intake.back_from_end(turn)   # "kembali": the report's last question again
+            return
         if payload not in ("identity:contact", "identity:anonymous"):
+            if kit.flows.intake.note_who(turn):   # "no wa nya 0813 ...", remembered late
+                self.ask_identity(turn)
+                return
             if kit.flows.intake.question_aside(turn):
                 return
             turn.say(kit.msg("choice_unknown", n="2"))
@@ -103,6 +115,12 @@ class FilingFlow:
     async def confirm(self, turn: Turn) -> None:
         kit = self.kit
         payload = turn.payload
+        if payload is None and self._unticked(turn):
+            return
+        if payload is None and kit.words.is_("back", turn.text):
+            turn.data.pop("contactable", None)   # "kembali": the question before the summary
+            self.ask_identity(turn)
+            return
         if payload is None and turn.text:
             payload = kit.words.choose(turn.text, {
                 "report:send": ("@ya", "kirim", "kirim laporan", "kirimkan", "send", "lanjut"),
@@ -116,6 +134,9 @@ class FilingFlow:
             self.choose_edit(turn)
             return
         if payload != "report:send":
+            if kit.flows.intake.note_who(turn):
+                self.summary(turn)
+                return
             if kit.flows.intake.question_aside(turn):
                 return
             turn.say(kit.msg("choice_unknown", n="3"))
@@ -123,11 +144,31 @@ class FilingFlow:
             return
         await self.send(turn)
 
+    def _unticked(self, turn: Turn) -> bool:
+        """"bukan anak2, yg dibawah 18 itu salah": the sign named as wrong is taken off the report."""
+        kit = self.kit
+        text = turn.text
+        if not text or not kit.words.within("wrong", text):
+            return False
+        answers = turn.data["answers"]
+        named = [q for q in kit.content.reporting.signs if q.sign is not None
+                 and answers.get(q.key) == q.sign.value and kit.words.within(f"sign_{q.key}", text)]
+        if len(named) != 1:
+            return False
+        question = named[0]
+        assert question.sign is not None
+        answers[question.key] = unticked(question)
+        turn.say(kit.msg("sign_removed", label=question.label))
+        self.summary(turn)
+        return True
+
     def choose_edit(self, turn: Turn) -> None:
         kit = self.kit
         turn.go("edit", **{k: v for k, v in turn.data.items() if k != "options"})
         options = tuple(Option(q.label, f"edit:{q.key}") for q in kit.content.reporting.questions
                         if q.ask and q.key != "darurat")
+        # The signs too: one read wrongly from the story is taken off here.
+        options += (Option(kit.msg("edit_signs"), "edit:checklist"),)
         turn.say(kit.msg("edit_pick"), options + (Option(kit.msg("edit_back"), "edit:back"),))
 
     def edit(self, turn: Turn) -> None:

@@ -6,7 +6,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from bot.conversation.reading import Reading, read, read_who, says
+from bot.conversation.filing import unticked
+from bot.conversation.reading import Reading, find_company, find_name, find_phone, read, read_who, says
 from bot.conversation.turn import Kit, Turn
 from bot.faq import Decision
 from bot.models import Option, Reply
@@ -16,6 +17,13 @@ MAX_ANSWER = 500
 MAX_STORY = 4000
 _NUMBERS = re.compile(r"^\s*\d{1,2}(?:\s*(?:,|dan|sama|samo|ama|&|\+|/|-|\.|\s)\s*\d{1,2})*\s*\.?$",
                       re.IGNORECASE)
+# "desa sy sebenernya X", "kampung saya di X": a village corrected in the middle of the story.
+_VILLAGE_FIX = re.compile(
+    r"\b(?:desa|kampung|kampong|dusun)\s*(?:saya|sy|aku|ku|kami|kamek)\b[\s,]*"
+    r"(?:(?:sebenarnya|sebenernya|sebenarnye|sbnrnya|sbenarnya|sebetulnya|yang benar|yg benar|yang betul|yg betul|"
+    r"itu|adalah|ialah|tuh|di|bukan itu|tapi)[\s,:]*)*(\w[\w .'-]{1,40})$", re.IGNORECASE)
+_CORRECTION = re.compile(r"\b(?:salah|sebenarnya|sebenernya|sebenarnye|sbnrnya|sbenarnya|sebetulnya|ralat|"
+                         r"yang benar|yg benar|yang betul|yg betul|bukan|keliru|ganti)\b", re.IGNORECASE)
 # The states in which a report is being written; leaving one of them keeps or drops the draft.
 REPORT_STATES = ("report", "identity", "confirm", "edit")
 
@@ -192,7 +200,9 @@ class IntakeFlow:
             options.append(Option(f"{mark}{question.sign.label}", f"sign:{question.key}"))
         picked = any(o.label.startswith("✓ ") for o in options)
         options.append(Option(kit.msg("checklist_done" if picked else "checklist_none"), "sign:done"))
-        if turn.data.get("picked_here"):
+        if turn.data.get("editing"):
+            text = f"{step.ask}\n{kit.msg('checklist_edit')}"
+        elif turn.data.get("picked_here"):
             text = kit.msg("checklist_more")
         elif picked:
             text = f"{step.ask}\n{kit.msg('checklist_marked')}"
@@ -238,8 +248,10 @@ class IntakeFlow:
         if not payload and words.is_("back", turn.text):
             self._back(turn, step)
             return
+        if not payload and step.kind not in ("story", "who") and self._who_later(turn, step):
+            return
         if step.kind == "story":
-            self._story(turn, step)
+            await self._story(turn, step)
         elif step.kind == "checklist":
             self._checklist_answer(turn, step)
         elif step.kind == "choice":
@@ -249,11 +261,64 @@ class IntakeFlow:
         else:
             self._text(turn, step)
 
+    def _who_later(self, turn: Turn, step: Step) -> bool:
+        """The rest of "who offered it", typed after the question moved on ("no wa nya 0813 ...").
+
+        Kept whatever question is open now, then that question again; never taken as its answer.
+        """
+        if step.key in ("telepon", "nama", "perusahaan") or not self.note_who(turn):
+            return False
+        self.ask(turn, step)
+        return True
+
+    def note_who(self, turn: Turn) -> bool:
+        """A phone, name or PT of the recruiter in the message, kept and said back; False if none."""
+        text = turn.text
+        # In an urgent report a name or number may be the victim's (see `_absorb`).
+        if not text or len(text) > MAX_ANSWER or turn.payload or turn.data.get("mode") == "urgent":
+            return False
+        # Only what is still missing: "Bu Siti bilang..." later must not replace the recruiter's name.
+        answers = turn.data["answers"]
+        found: dict[str, str] = {}
+        phone = find_phone(text) if not answers.get("telepon") else None
+        if phone:
+            turn.data["phone"], found["telepon"] = phone
+        if not answers.get("perusahaan") and (company := find_company(text)):
+            found["perusahaan"] = company
+        if not answers.get("nama") and (name := find_name(text)):
+            found["nama"] = name
+        if not found:
+            return False
+        answers.update(found)
+        kit = self.kit
+        lines = [kit.msg("summary_line", label=q.label, value=found[q.key])
+                 for q in kit.content.reporting.questions if q.key in found]
+        turn.say(kit.msg("who_noted", lines="\n".join(lines)))
+        return True
+
     def _finish(self, turn: Turn, step: Step) -> None:
         if step.key not in turn.data["done"]:
             turn.data["done"].append(step.key)
         turn.data["history"].append(step.key)
         self.next_step(turn)
+
+    def back_from_end(self, turn: Turn) -> None:
+        """"kembali" after the last question (at "may officers contact you"): that question again."""
+        turn.go("report", **{k: v for k, v in turn.data.items() if k not in ("options", "contactable")})
+        data = turn.data
+        previous = data["history"].pop() if data["history"] else next(
+            (s.key for s in reversed(self._steps(data["mode"])) if s.key in data["done"]), None)
+        step = self.step_by_key(data["mode"], previous) if previous else None
+        if step is None:
+            self.next_step(turn)
+            return
+        if step.key in data["done"]:
+            data["done"].remove(step.key)
+        if step.kind not in ("story", "checklist"):   # the ticks read from the story stay
+            for f in step.fills:
+                data["answers"].pop(f, None)
+        data["step"] = step.key
+        self.ask(turn, step)
 
     def _back(self, turn: Turn, step: Step) -> None:
         history = turn.data["history"]
@@ -322,12 +387,13 @@ class IntakeFlow:
         if match.decision is Decision.ANSWER:
             self.aside(turn, match.candidates[0].entry_id)
         elif match.decision is Decision.SUGGEST and match.reason != "weak":
-            # The guesses and the report's question in one list, so a number means one thing.
+            # The guesses and the report's question in one list, so a number means one thing;
+            # the report's own options keep their numbers ("1" is still "Kirim laporan").
             before = len(turn.replies)
             self.reask(turn)
             asked = turn.replies.pop(before) if len(turn.replies) > before else Reply("")
             guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates)
-            turn.say(f"{kit.msg('question_in_report')}\n\n{asked.text}".strip(), guesses + asked.options)
+            turn.say(f"{asked.text}\n\n{kit.msg('question_in_report')}".strip(), asked.options + guesses)
         else:
             turn.say(kit.msg("question_not_now"))
             self.reask(turn)
@@ -341,7 +407,21 @@ class IntakeFlow:
         self._absorb(turn.data, read(text, self.kit.content.reporting, self.kit.words))
         return True
 
-    def _story(self, turn: Turn, step: Step) -> None:
+    async def _moved(self, turn: Turn) -> bool:
+        """"eh salah, desa sy sebenernya sajingan besar": the village is changed, then the story goes on."""
+        m = _VILLAGE_FIX.search(turn.text)
+        # Only a correction ("salah", "sebenarnya") of a name-long place: "desa sy di sanggau sana
+        # banyak yg berangkat" is the story.
+        if m is None or len(m.group(1).split()) > 4 or not _CORRECTION.search(turn.text):
+            return False
+        data = {k: v for k, v in turn.data.items() if k != "options"}
+        data["moved"] = True   # back in the story without the report's introduction again
+        turn.go("village", then="report", stage="name", keep=data)
+        turn.text = m.group(1).strip(" .,!")
+        await self.kit.flows.village.handle(turn)
+        return True
+
+    async def _story(self, turn: Turn, step: Step) -> None:
         kit = self.kit
         words = kit.words
         done = turn.payload == "ans:selesai" or words.is_("done", turn.text)
@@ -356,10 +436,15 @@ class IntakeFlow:
         if not turn.text:
             self.ask(turn, step)
             return
-        if len(turn.text.split()) <= 12 and self.kit.flows.menu.looks_like_question(turn.text) and \
-                self.kit.index.match(turn.text).decision is Decision.ANSWER:
-            self.aside(turn, self.kit.index.match(turn.text).candidates[0].entry_id)
+        if await self._moved(turn):
             return
+        if len(turn.text.split()) <= 12 and self.kit.flows.menu.looks_like_question(turn.text):
+            # "bayar brp sih bikin paspor?": answered aside, not told to the officer as the story
+            match = self.kit.index.match(turn.text)
+            if match.decision is Decision.ANSWER or (match.decision is Decision.SUGGEST
+                                                     and match.reason != "weak"):
+                self.question_aside(turn)
+                return
         total = sum(len(s) for s in turn.data["story"]) + len(turn.text)
         if total > MAX_STORY:
             turn.say(kit.msg("answer_too_long", max=str(MAX_STORY)),
@@ -379,7 +464,10 @@ class IntakeFlow:
         if payload.startswith("sign:"):
             question = next((q for q in signs if q.key == payload[5:]), None)
             if question is not None and question.sign is not None:
-                answers[question.key] = question.sign.value
+                if answers.get(question.key) == question.sign.value and turn.message.payload is not None:
+                    answers[question.key] = unticked(question)   # tapped again: a tick taken back
+                else:
+                    answers[question.key] = question.sign.value
                 turn.data["picked_here"] = True
             if turn.message.payload is None:
                 self._finish(turn, step)   # "3" typed is the whole answer; taps may pick several
@@ -394,7 +482,10 @@ class IntakeFlow:
                     if n <= len(signs):
                         sign = signs[n - 1].sign
                         assert sign is not None
-                        answers[signs[n - 1].key] = sign.value
+                        ticked = answers.get(signs[n - 1].key) == sign.value
+                        # Changing the answers from the summary, a ticked sign's number takes it off.
+                        answers[signs[n - 1].key] = unticked(signs[n - 1]) if ticked and turn.data.get(
+                            "editing") else sign.value
                 self._finish(turn, step)
                 return
             turn.say(kit.msg("option_unknown", n=str(len(signs) + 1)))

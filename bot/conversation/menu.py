@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
 
 from bot.content import FaqEntry
@@ -9,7 +11,7 @@ from bot.conversation.reading import read
 from bot.conversation.turn import Kit, Turn
 from bot.faq import Decision
 from bot.models import Option
-from bot.store import FaqDecision
+from bot.store import FaqDecision, Report
 from bot.textnorm import fold
 
 MENU = ("ask", "topics", "check", "report", "village", "status")
@@ -22,6 +24,12 @@ _QUESTION_WORDS = frozenset({"apa", "bagaimana", "berapa", "kapan", "di mana", "
 # "sabtu buka gak": a question that ends with "or not"
 _ASKING_LAST = frozenset({"gak", "ga", "gk", "nggak", "ngga", "enggak", "tidak", "tdk", "ndak", "nda", "kah",
                           "blm", "belum"})
+# An officer's question is answered for this long after it came; a reply in several messages
+# keeps going to the case while they follow each other this closely.
+_REPLY_WINDOW = dt.timedelta(days=3)
+_REPLY_GAP = dt.timedelta(minutes=15)
+# Shorter than this, a message that is not a question is a word or two, not news for the officer.
+_NEWS_WORDS = 3
 
 
 class MenuFlow:
@@ -127,9 +135,13 @@ class MenuFlow:
         if match.reason != "chitchat":
             turn.faq = FaqDecision(match.decision.value,
                                    match.best if match.decision is Decision.ANSWER else None, office_id)
-        to_report = await self._to_my_report(turn, match.decision)
-        reading_offer = to_report or self._story_offer(turn)
-        if to_report and match.decision is not Decision.ANSWER:
+        question = self.looks_like_question(text)
+        if match.decision is Decision.SUGGEST and match.reason != "weak" and question \
+                and len(match.candidates) == 1:
+            match = dataclasses.replace(match, decision=Decision.ANSWER)   # "apa itu tppo": its one answer
+        to_report = await self._to_my_report(turn, match.decision, question)
+        reading_offer = () if to_report else self._story_offer(turn)
+        if to_report and match.decision is not Decision.ANSWER and not question:
             # Most likely more for the officers (an answer to their question), not a new question.
             guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates) \
                 if match.decision is Decision.SUGGEST else ()
@@ -137,11 +149,13 @@ class MenuFlow:
             turn.say(kit.msg("add_to_report_ask"), to_report + guesses + (kit.menu_option(),))
             return
         if match.decision is Decision.ANSWER:
-            self.answer(turn, kit.content.entry(match.candidates[0].entry_id), extra=reading_offer)
+            # The answer first; the way to the officer, if any, after its own options.
+            self.answer(turn, kit.content.entry(match.candidates[0].entry_id), extra=reading_offer,
+                        after=to_report)
         elif match.decision is Decision.SUGGEST and match.reason != "weak":
             turn.go("menu", **self._kept_story(turn))
             turn.say(kit.msg("faq_suggest"), reading_offer + tuple(
-                kit.entry_option(c.entry_id) for c in match.candidates) + (kit.menu_option(),))
+                kit.entry_option(c.entry_id) for c in match.candidates) + to_report + (kit.menu_option(),))
         elif match.reason == "chitchat":
             self.show(turn)
         else:
@@ -162,21 +176,61 @@ class MenuFlow:
             turn.say(reply, reading_offer + guesses + (
                 kit.entry_option("kontak-darurat"), kit.menu_option()))
 
-    async def _to_my_report(self, turn: Turn, decision: Decision) -> tuple[Option, ...]:
-        """A reporter writing more (an answer to an officer's question): one tap sends it to the case."""
-        text = turn.text
+    def acknowledge(self, turn: Turn) -> None:
+        """"ok", "iya", "wkwk" with nothing open: a short word back, nothing asked."""
+        turn.go("menu")
+        turn.say(self.kit.msg("ack_reply"), (self.kit.menu_option(),))
+
+    async def _open_case(self, turn: Turn) -> Report | None:
+        """The newest open case this chat filed with its name, if any."""
         if not turn.data.get("reporter"):
-            return ()   # never filed a contactable report from this chat: nothing to add to
+            return None   # never filed a contactable report from this chat: nothing to add to
         open_cases = [r for r in await self.kit.store.reports_of(turn.sender.key) if r.status != "ditutup"]
-        if not open_cases:
+        return open_cases[-1] if open_cases else None
+
+    async def awaited_reply(self, turn: Turn) -> Report | None:
+        """The case whose officer asked the villager something not yet answered (or being answered).
+
+        The signal that a message is a reply: the case's last word is an officer's question sent
+        to this chat in the last days, or the villager is still writing the reply minutes later.
+        """
+        report = await self._open_case(turn)
+        if report is None or not report.public_note:
+            return None
+        talk = [e for e in await self.kit.store.case_events(report.id) if e.kind in ("catatan", "tambahan")]
+        asked = [i for i, e in enumerate(talk) if e.kind == "catatan"]
+        if not asked:
+            return None
+        note = talk[asked[-1]]
+        if not ("?" in note.text or self.looks_like_question(note.text)):
+            return None
+        if turn.now - note.at > _REPLY_WINDOW:
+            return None
+        if note is talk[-1] or turn.now - talk[-1].at <= _REPLY_GAP:
+            return report
+        return None
+
+    async def reply_to_officer(self, turn: Turn, report: Report) -> None:
+        """A reply to the officer's question: to the case at once, no detour."""
+        turn.data["pending_info"] = turn.text
+        await self.add_info(turn, report.case_no)
+
+    async def _to_my_report(self, turn: Turn, decision: Decision, question: bool) -> tuple[Option, ...]:
+        """A reporter writing more for their case: one tap sends it there.
+
+        Offered for news (a phone number, or a sentence that is not a question); a question the
+        FAQ answers, or a word or two, is not news for the officer.
+        """
+        text = turn.text
+        report = await self._open_case(turn)
+        if report is None:
             return ()
-        asked = open_cases[-1].public_note is not None   # an officer wrote last: this may be the answer
-        if decision is Decision.ANSWER and len(text.split()) < STORY_WORDS and not _PHONE.search(text) \
-                and not asked:
+        news = bool(_PHONE.search(text)) or (not question and len(text.split()) >= _NEWS_WORDS) \
+            or len(text.split()) >= STORY_WORDS
+        if not news or (decision is Decision.ANSWER and question and len(text.split()) < STORY_WORDS):
             return ()
-        case_no = open_cases[-1].case_no
         turn.data["pending_info"] = text
-        return (Option(self.kit.msg("add_to_report", case_no=case_no), f"addinfo:{case_no}"),)
+        return (Option(self.kit.msg("add_to_report", case_no=report.case_no), f"addinfo:{report.case_no}"),)
 
     async def add_info(self, turn: Turn, case_no: str) -> None:
         """The message kept a turn ago goes to the reporter's own open case."""
@@ -206,7 +260,8 @@ class MenuFlow:
         return (Option(self.kit.msg("story_to_report"), "story:report"),
                 Option(self.kit.msg("story_to_check"), "story:check"))
 
-    def answer(self, turn: Turn, entry: FaqEntry, extra: tuple[Option, ...] = ()) -> None:
+    def answer(self, turn: Turn, entry: FaqEntry, extra: tuple[Option, ...] = (),
+               after: tuple[Option, ...] = ()) -> None:
         kit = self.kit
         values = kit.office_values(turn.place) if turn.place is not None else None
         related = tuple(kit.entry_option(r) for r in entry.related[:3])
@@ -215,4 +270,4 @@ class MenuFlow:
             turn.say(entry.render(None))
             kit.flows.village.prompt(turn, then=f"faq:{entry.id}")
             return
-        turn.say(entry.render(values), extra + related + (kit.menu_option(),))
+        turn.say(entry.render(values), extra + related + after + (kit.menu_option(),))

@@ -10,7 +10,7 @@ from bot.broadcast import Broadcasts, Draft, targets
 from bot.casework import OfficerCommand, normalize_case_no, parse_command
 from bot.conversation.status import CASE_ONLY
 from bot.conversation.turn import Kit, Turn
-from bot.models import Reply
+from bot.models import Option, Reply
 from bot.routing import OfficerIdentity
 from bot.store import Conversation
 from bot.textnorm import fold
@@ -29,12 +29,16 @@ class OfficerFlow:
         text, conv, now = turn.text, turn.conv, turn.now
         payload = turn.message.payload
         folded = fold(text)
+        if conv.state == "officer_close_confirm" and (confirmed := await self._confirm_close(officer, turn)):
+            return confirmed
         listed = conv.data.get("options") or []
         if payload is None and folded.isdigit() and len(folded) <= 2 and conv.state == "officer_list" and \
                 1 <= int(folded) <= len(listed):
             payload = str(listed[int(folded) - 1][1])   # "2" under the KASUS list: the second case
-        elif payload is None and folded.isdigit() and len(folded) <= 2 and not listed:
-            # "1" under an alert's "1. Tangani": the alert came through the outbox, not this chat.
+        elif payload is None and folded.isdigit() and len(folded) <= 2 and (
+                not listed or conv.state == "officer_list"):
+            # "1" under an alert's "1. Tangani": the alert came through the outbox, not this chat
+            # (also after a KASUS list too short for the number).
             options = await kit.store.last_options_to(turn.sender)
             if 1 <= int(folded) <= len(options):
                 payload = options[int(folded) - 1].payload
@@ -52,21 +56,48 @@ class OfficerFlow:
         if command is None and (folded.lstrip("/") in ("bantuan", "help", "petugas", "perintah") or (
                 folded.isdigit() and len(folded) <= 2 and payload is None and not conv.data.get("options"))):
             # A number with no alert or list to pick from is an officer looking for the commands.
-            return [Reply(kit.msg("officer_help"))]
+            return [Reply(kit.msg("officer_help", kantor=officer.office_id, tahun=str(now.year)))]
         if command is None:
             return None
         # The case step commits on its own (casework); a redelivery after a crash before the
         # turn's commit repeats it, which TANGANI and TUTUP ignore (the case's status).
-        replies, prompted = await kit.casework.handle(officer, turn.sender, command, now)
+        replies, asked = await kit.casework.handle(officer, turn.sender, command, now)
         listed = [[o.label, o.payload] for o in replies[-1].options] if command.verb == "kasus" and \
             command.case_no is None and replies else []
-        if prompted:
+        if asked == "text":
             state = Conversation("officer_pending", {"verb": command.verb, "case_no": command.case_no})
+        elif asked == "confirm":
+            state = Conversation("officer_close_confirm", {"case_no": command.case_no, "text": command.text})
         else:
             state = Conversation("officer_list", {"options": listed}) if listed else Conversation("menu", {})
         turn.officer_state = state
         log.info("officer command verb=%s case=%s", command.verb, command.case_no)
         return replies
+
+    async def _confirm_close(self, officer: OfficerIdentity, turn: Turn) -> list[Reply] | None:
+        """Closing a case nobody acknowledged: "1" or "ya" closes it, "2", "batal" or "menu" keeps it.
+
+        Another command goes on as that command (None); anything else asks again.
+        """
+        kit = self.kit
+        text, payload, case_no = turn.text, turn.message.payload, turn.conv.data["case_no"]
+        choice = payload if payload in ("close:yes", "close:no") else None
+        if choice is None and payload is None and text:
+            choice = {"1": "close:yes", "2": "close:no"}.get(fold(text)) or kit.words.choose(text, {
+                "close:yes": ("@ya", "tutup", "ya tutup"), "close:no": ("@tidak", "@cancel", "@menu")})
+        if choice == "close:yes":
+            command = OfficerCommand("tutup", case_no, turn.conv.data["text"])
+            replies, _ = await kit.casework.handle(officer, turn.sender, command, turn.now, deliberate=True)
+            turn.officer_state = Conversation("menu", {})
+            log.info("officer command verb=tutup case=%s confirmed", case_no)
+            return replies
+        if choice == "close:no":
+            turn.officer_state = Conversation("menu", {})
+            return [Reply(kit.msg("officer_close_kept", case_no=case_no))]
+        if payload is not None or parse_command(text, None) is not None or CASE_ONLY.match(text):
+            return None
+        return [Reply(kit.msg("officer_close_pick", case_no=case_no), (
+            Option(kit.msg("officer_close_yes"), "close:yes"), Option(kit.msg("officer_close_no"), "close:no")))]
 
     async def _office_tools(self, officer: OfficerIdentity, turn: Turn,
                             payload: str | None) -> list[Reply] | None:

@@ -32,9 +32,21 @@ _AGENCY = re.compile(r"\b(?:agen|agensi|agency)\s+([A-Z][A-Za-z0-9&'.-]+(?:\s+[A
 _WAGE = re.compile(r"\b(?:gaji|upah|digaji)\w*\s*(?:sebesar|sekitar|kira\W*kira|katanya|nya|:)?\s*"
                    r"((?:rp\.?|rm|ringgit)?\s*\d(?:[\d.,]*\d)?(?:\s*(?:juta|jt|ribu|rb|ringgit|rm|k)\b)?"
                    r"(?:\s*(?:per|/|se)\s*(?:bulan|bln|hari|minggu))?)", re.IGNORECASE)
-_AGE = re.compile(r"\b(?:umur|usia|umurnya|usianya)\s*(\d{1,2})\b|"
-                  r"\b(?:anak|adik|ponakan|keponakan|cucu)\b[^.\n]{0,25}?\b(\d{1,2})\s*(?:tahun|thn|th)\b",
-                  re.IGNORECASE)
+# "umur 15", "umurnya baru 16", "usia kira2 14"; "adik sy 16 thn"; and a clause that is only an age,
+# as a second message often is: "baru 16 thn", "msh 17" ("baru 2 thn kerja" is no age).
+_YOUNG = r"(?:baru|br|masih|msh|cuma|cuman|hanya)"
+_AGE_WORDS = rf"(?:{_YOUNG}|sekitar|kira\W*kira|kira2|sekarang|skrg|skrng|sudah|sdh|udah|udh|dah)"
+_AGE = re.compile(rf"\b(?:umur|usia)(?:nya|ny)?\s*[:=]?\s*(?:{_AGE_WORDS}\s+){{0,2}}(\d{{1,2}})\b"
+                  r"(?!\s*(?:bulan|bln|hari|minggu|mgg|juta|jt|ribu|rb|%))|"
+                  r"\b(?:anak|adik|adek|ponakan|keponakan|cucu)\w*\b[^.\n]{0,25}?\b(\d{1,2})\s*(?:tahun|thn|th)\b|"
+                  rf"(?:^|[.,;!?])[ \t]*(?:(?:dia|ia|anaknya|adiknya|adeknya)[ \t]+)?{_YOUNG}[ \t]+"
+                  r"(\d{1,2})[ \t]*(?:tahun|thn|th)?[ \t]*(?=[.,;!?]|$)",
+                  re.IGNORECASE | re.MULTILINE)
+# "anak sy 3 masih sekolah": how many children the writer has, not the age of the one recruited;
+# such a clause says nothing about who is under 18.
+_CHILDREN = re.compile(r"\banak(?:[ \t]*-?[ \t]*anak|2)?[ \t]+(?:(?:saya|sy|kami|aku|kamek|kita)[ \t]+)?"
+                       r"(?:ada[ \t]+)?(?:[1-4]|satu|dua|tiga|empat|lima|enam)\b"
+                       r"(?![ \t]*(?:tahun|thn|th)\b)[^.,;\n]*", re.IGNORECASE)
 # Words that end a name or a company name typed without punctuation.
 _STOP = frozenset(["eh", "salah", "bukan", "nomornya", "tau", "tahu", "pasti", "lupa", "ingat", "kurang",
     "di", "yang", "dan", "dari", "ke", "untuk", "nawarin", "menawarkan", "nawarkan", "katanya", "gaji",
@@ -42,7 +54,7 @@ _STOP = frozenset(["eh", "salah", "bukan", "nomornya", "tau", "tahu", "pasti", "
     "kerja", "bekerja", "berangkat", "dengan", "dgn", "sama", "telp", "telepon", "tlp", "pt", "cv",
     "agen", "alamat", "lewat", "via", "terus", "trus", "lalu", "tapi", "tp", "jd", "jadi", "bilang",
     "minta", "suruh", "pak", "bu", "orangnya", "orang", "sy", "saya", "kami", "kamek", "aku", "yg",
-    "utk", "dr", "ga", "gak", "tidak", "tdk"
+    "utk", "dr", "ga", "gak", "tidak", "tdk", "nya", "ny"
 ])
 _NOT_NAMES = frozenset(["nya", "ny",
     "saya", "sy", "aku", "kamek", "kami", "dia", "agen", "agennya", "orang", "orangnya", "perusahaan",
@@ -86,11 +98,13 @@ def find_phone(text: str) -> tuple[str, str] | None:
 
 
 def find_company(text: str) -> str | None:
-    m = _COMPANY.search(text)
-    if m:
+    start = 0
+    while m := _COMPANY.search(text, start):
         name = _trim(m.group(2))
-        if name:
+        # "PT nya PT Sinar Jaya": the first "PT" only introduces the name
+        if name and name.lower() not in _NOT_NAMES:
             return f"{m.group(1).upper() if len(m.group(1)) <= 4 else m.group(1)} {name}".strip()
+        start = m.start(2)
     m = _AGENCY.search(text)
     if m:
         return _trim(m.group(1)) or None
@@ -132,17 +146,82 @@ def read(text: str, rules: Rules, words: Words) -> Reading:
         if re.search(r"(juta|jt|ribu|rb|ringgit|rm|rp|k)\b|\d{3}", wage, re.IGNORECASE):
             reading.answers["gaji"] = wage
     for m in _AGE.finditer(text):
-        age = int(m.group(1) or m.group(2))
+        age = int(m.group(1) or m.group(2) or m.group(3))
         if 5 <= age < 18:
             reading.answers["umur"] = "ya"
     tokens = words.tokens(text)
+    without_children = words.tokens(_CHILDREN.sub(" . ", text))
     for question in rules.questions:
         if question.key in reading.answers:
             continue
+        # "masih sekolah" of the writer's own children is no sign about the one recruited.
+        said = without_children if question.key == "umur" else tokens
         for value, phrases in question.read.items():
-            if any(says(tokens, words.tokens(p)) for p in phrases):
+            if any(says(said, words.tokens(p)) for p in phrases):
                 reading.answers[question.key] = value
                 break
+    return reading
+
+
+
+# Who a number or a name in an urgent story belongs to: the nearest of these words before it, in the
+# same sentence. A recruiter word ties it to the recruiter ("yg bawa dia agen pak rudi 0813...");
+# a word for the one in danger or the writer ("no anak sy 0812...", "hp sy") does not, nor does no
+# word at all: in an urgent report a number is the victim's until the words say otherwise.
+_RECRUITER_WORDS = frozenset(["agen", "agennya", "agent", "calo", "calonya", "sponsor", "sponsornya", "tekong",
+    "perekrut", "perekrutnya", "penyalur", "bos", "bosnya", "tauke", "toke", "towkay", "majikan", "majikannya",
+    "pelaku", "pelakunya", "germo", "mucikari"])
+_VICTIM_WORDS = frozenset(["anak", "anaknya", "adik", "adiknya", "adek", "adeknya", "kakak", "kakaknya", "suami",
+    "suaminya", "istri", "istrinya", "bini", "ayah", "ayahnya", "ponakan", "keponakan", "cucu", "saudara",
+    "sodara", "teman", "kawan", "korban", "dia", "ia", "saya", "sy", "aku", "ku", "kamek", "kami", "gue", "gw"])
+# Only this many words back: further away, a recruiter word says nothing about this number.
+_TIE_WORDS = 8
+
+
+def _tied(before: str) -> str | None:
+    """The words from the recruiter word on, when the nearest person word before is a recruiter's."""
+    sentence = re.split(r"[.!?\n]", before)[-1]
+    found = list(re.finditer(r"\w+", sentence))[-_TIE_WORDS:]
+    for m in reversed(found):
+        word = m.group(0).lower()
+        if word in _RECRUITER_WORDS:
+            return sentence[m.end():]
+        if word in _VICTIM_WORDS:
+            return None
+    return None
+
+
+def read_recruiter(text: str) -> Reading:
+    """The recruiter's name, phone and company in an urgent story: only what is tied to a recruiter word.
+
+    A company (PT, agen Maju) is always the recruiter's or the employer's side, never the victim.
+    """
+    reading = Reading()
+    for match in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE):
+        after_role = _tied(text[:match.start])
+        if after_role is None:
+            continue
+        reading.phone = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        reading.answers["telepon"] = match.raw_string
+        # "agen pak rudi 0813...": what stands between the recruiter word and the number is the name.
+        name = read_who(after_role).answers.get("nama") if len(after_role.split()) <= 4 else None
+        if name and not {w.lower() for w in name.split()} & (_NOT_NAMES | _STOP - {"pak", "bu"}):
+            reading.answers["nama"] = name
+        break
+    if "nama" not in reading.answers and (m := _ROLE_TITLED.search(text)):
+        reading.answers["nama"] = " ".join(w.capitalize() for w in m.group(1).split())   # "dibawa calo bu sri"
+    if company := find_company(text):
+        reading.answers["perusahaan"] = company
+    return reading
+
+
+def read_urgent(text: str, rules: Rules, words: Words) -> Reading:
+    """What an urgent story may fill: the signs, the country, the job and wage, and the recruiter when tied."""
+    everything = read(text, rules, words)
+    reading = Reading({k: v for k, v in everything.answers.items() if k not in ("nama", "telepon", "perusahaan")})
+    recruiter = read_recruiter(text)
+    reading.answers.update(recruiter.answers)
+    reading.phone = recruiter.phone
     return reading
 
 

@@ -155,7 +155,11 @@ class VillageFlow:
                 turn.say(kit.msg("village_name_unknown"), self._areas(dont_know=True))
             return False
         if kit.flows.menu.looks_like_question(text) and find_village(kit.settings, text) is None:
-            turn.go("menu")   # the village can wait; the question is answered
+            keep = turn.data.get("keep")
+            if isinstance(keep, dict) and (keep.get("story") or keep.get("answers")):
+                turn.go("menu", draft=kit.flows.intake.pause(turn))   # the report waits as a draft
+            else:
+                turn.go("menu")   # the village can wait; the question is answered
             await kit.flows.menu.ask(turn)
             return False
         if len(words) <= 4 and len(text) <= _MAX_NAME:
@@ -241,7 +245,9 @@ class VillageFlow:
                          kantor_nama=values.get("kantor_nama")))
         if then == "report":
             turn.go("menu")
-            await kit.flows.intake.resume(turn, keep if isinstance(keep, dict) else {}, intro=True)
+            kept = keep if isinstance(keep, dict) else {}
+            # Changed in the middle of the story: the story goes on without the introduction again.
+            await kit.flows.intake.resume(turn, kept, intro=not kept.pop("moved", False))
         elif then.startswith("faq:") and then[4:] in kit.content.by_id:
             kit.flows.menu.answer(turn, kit.content.entry(then[4:]))
         elif then == "person":

@@ -1,0 +1,99 @@
+"""After the help lines, read as transcripts: what is added to an urgent report, and where a cry goes."""
+
+from __future__ import annotations
+
+from tests.fakes import villager
+from tests.villagers import SGU_GROUP, Bot, file_report, register
+
+REGIONAL_OFFICER = "3003"
+
+
+async def test_where_the_villager_is_after_an_urgent_report_to_the_regional_office_is_added_to_it(
+        bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await chat.say("halo")
+    await chat.say("tolong paspor saya ditahan majikan di sibu")
+    said = await chat.tap("Kirim laporan darurat sekarang")
+    assert "KWL-2026-0001" in said and "Pesan Anda akan ditambahkan ke laporan" in said
+    await bot.deliver()
+    said = await chat.say("sy di sibu, kerja di kebun sawit, asal sy dr desa sebunga")
+    assert "ditambahkan ke laporan darurat KWL-2026-0001" in said
+    assert "bisa secara resmi" not in said                      # no FAQ answer about working in Malaysia
+    more = (await bot.deliver()).to(REGIONAL_OFFICER)
+    assert any("Tambahan dari pelapor KWL-2026-0001" in m and "desa sebunga" in m for m in more)
+    # A village of the programme is read: it is the villager's village from now on.
+    said = await chat.say("eh desa sy semuntai pak")
+    assert "ditambahkan ke laporan darurat KWL-2026-0001" in said and "Desa Anda saya catat: Semuntai" in said
+    assert (await bot.dialogue.store.profile(chat.sender)).village_id == "semuntai"
+    # A question is still answered, not sent to the officer.
+    said = await chat.say("brp biaya bikin paspor?")
+    assert "Rp650.000" in said and "ditambahkan" not in said
+
+
+async def test_an_agent_named_with_a_phone_after_the_help_lines_is_the_recruiter_and_links_later_reports(
+        bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("tolong adik sy dibawa lari org ke kuching, hp nya gak aktif")
+    await chat.say("yg bawa dia agen pak rudi 0813 5221 7788")
+    await chat.tap("Kirim laporan darurat sekarang")
+    alert = (await bot.deliver()).to(SGU_GROUP)[0]
+    assert "Nama: Pak Rudi" in alert and "Telepon: +6281352217788" in alert
+    # A neighbour reports the same agent weeks later: the officer sees the urgent case beside it.
+    neighbour = bot.chat(villager(2))
+    await register(neighbour)
+    await file_report(neighbour, name="Pak Rudi", phone="0813-5221-7788", company="PT Baru")
+    alerts = (await bot.deliver()).to(SGU_GROUP)
+    assert "Laporan lain tentang perekrut ini: 1 laporan: SGU-2026-0001" in alerts[-1]
+
+
+async def test_the_number_of_the_one_in_danger_is_not_taken_as_the_recruiters(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("anak sy dibawa agen ke malaysia gak pamit")
+    await chat.say("no hp anak sy 0812 3456 7890 gak aktif")
+    await chat.tap("Kirim laporan darurat sekarang")
+    alert = (await bot.deliver()).to(SGU_GROUP)[0]
+    assert "Telepon: -" in alert and "0812 3456 7890" in alert           # in the story, for the officer
+
+
+async def test_a_child_in_danger_is_sent_as_urgent_first_never_to_an_old_report_of_another_office(
+        bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat, "bungkang")                                     # Kanim Entikong
+    await file_report(chat)
+    assert (await bot.dialogue.store.report_by_case("ETK-2026-0001")) is not None
+    await chat.say("menu")
+    await chat.tap("Desa saya")
+    await chat.tap("Ganti desa")
+    await chat.say("semuntai")                                           # now Kanim Sanggau
+    said = await chat.say("anak perempuan sy umur 15 mau dibawa org ke kuching malam ini")
+    assert said.split("────────────")[1].lstrip().startswith("1. Kirim laporan darurat sekarang")
+    assert "ETK-2026-0001" not in said
+    done = await chat.say("1")
+    assert "SGU-2026-0001" in done
+
+
+async def test_an_old_report_of_the_same_office_comes_after_the_urgent_report(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await file_report(chat)
+    said = await chat.say("anak perempuan sy umur 15 mau dibawa org ke kuching malam ini")
+    options = said.split("────────────")[1]
+    assert options.index("1. Kirim laporan darurat sekarang") < options.index(
+        "2. Kirim pesan ini ke petugas (laporan SGU-2026-0001)")
+
+
+async def test_the_long_story_sent_as_urgent_carries_the_job_wage_contact_and_held_passport(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    said = await chat.say("pak suami sy diajak kerja di kebun sawit di malaysia sama tetangga, katanya gaji "
+                          "5 juta sebulan. orangnya datang ke rumah, suruh bayar 3 juta. paspornya nanti dipegang "
+                          "sama majikan. udh 2 bulan gk ada kabar. anak sy 3 masih sekolah")
+    assert "bahaya" in said
+    await chat.tap("Kirim laporan darurat sekarang")
+    alert = (await bot.deliver()).to(SGU_GROUP)[0]
+    for line in ("Paspor/KTP ditahan", "Diminta bayar di muka", "Dihubungi lewat: Bertemu langsung",
+                 "Pekerjaan: kebun atau ladang", "Gaji dijanjikan: 5 juta sebulan"):
+        assert line in alert, line
+    assert "di bawah 18" not in alert                      # her three children at school are not the recruit
