@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint types check-content eval clean
 
+# `make test` runs the suite on SQLite, then on PostgreSQL (a throwaway cluster the tests start;
+# skipped in one line when PostgreSQL is not installed: apt-get install postgresql).
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -25,6 +28,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/mypy bot
 	$(BIN)/pytest
+	DESA_TEST_DATABASE=postgresql $(BIN)/pytest
 
 check-content: $(VENV)/.installed
 	$(BIN)/desa-imigrasi check-content

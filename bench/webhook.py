@@ -78,7 +78,7 @@ def env() -> dict[str, str]:
 
 
 # Server side (child process) ---------------------------------------------------------------------
-async def serve(mode: str, port: int, config: Path, db: Path, profile: Path | None) -> None:
+async def serve(mode: str, port: int, config: Path, db: Path | str, profile: Path | None) -> None:
     from aiohttp import web
 
     stop = asyncio.Event()
@@ -243,7 +243,7 @@ async def wait_ready(port: int, proc: subprocess.Popen[bytes], within: float = 6
     raise RuntimeError("server did not start")
 
 
-def start_server(mode: str, port: int, config: Path, db: Path, log: Path,
+def start_server(mode: str, port: int, config: Path, db: Path | str, log: Path,
                  profile: Path | None = None) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", mode, "--port", str(port),
            "--config", str(config), "--db", str(db)]
@@ -264,7 +264,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-async def register(db: Path, config: Path) -> None:
+async def register(db: Path | str, config: Path) -> None:
     import datetime as dt
 
     from bot.app import build_knowledge
@@ -388,7 +388,7 @@ def cli() -> None:
     parser.add_argument("--serve", choices=("real", "bare"))
     parser.add_argument("--port", type=int)
     parser.add_argument("--config", type=Path)
-    parser.add_argument("--db", type=Path)
+    parser.add_argument("--db", help="a SQLite file or a database URL (bench/instances.py: PostgreSQL)")
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--cpu", type=int, help="pin the server to this CPU")
     args = parser.parse_args()

@@ -23,7 +23,7 @@ from bot.evaluation import evaluate, load_questions
 from bot.faq import Decision, Match
 from bot.models import Channel
 from bot.routing import OfficerIdentity, all_offices, has_live_channel, reachable
-from bot.store import Store
+from bot.store import Store, is_postgresql, sqlite_path
 from bot.villages import find_village, place_of, village_values
 
 
@@ -43,19 +43,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true", help="print one JSON object of figures")
     chat = sub.add_parser("chat", help="the whole bot in the terminal: you are a villager")
-    chat.add_argument("--db", type=Path, help="SQLite file (default: storage.database in the config)")
+    chat.add_argument("--db", help="a SQLite file or a database URL (default: storage in the config)")
     run_cmd = sub.add_parser("run", help="start the configured channels; with no credentials, the terminal chat")
-    run_cmd.add_argument("--db", type=Path)
+    run_cmd.add_argument("--db", help="a SQLite file or a database URL")
     bk = sub.add_parser("backup", help="copy the database to PATH with the online backup API (safe while running)")
     bk.add_argument("path", type=Path)
-    bk.add_argument("--db", type=Path)
+    bk.add_argument("--db", help="a SQLite file or a database URL")
     un = sub.add_parser("unanswered", help="questions the FAQ could not answer, most frequent first")
-    un.add_argument("--db", type=Path)
+    un.add_argument("--db", help="a SQLite file or a database URL")
     un.add_argument("--limit", type=int, default=50)
     un.add_argument("--draft", type=int, metavar="N",
                     help="write a draft FAQ entry for the N-th question of the list to content/drafts/")
     st = sub.add_parser("stats", help="figures for the office: questions, reports, response times")
-    st.add_argument("--db", type=Path)
+    st.add_argument("--db", help="a SQLite file or a database URL")
     st.add_argument("--office", help="office id (default: all offices)")
     st.add_argument("--from", dest="start", type=_date, help="first day, YYYY-MM-DD (default: 30 days ago)")
     st.add_argument("--to", dest="end", type=_date, help="last day, YYYY-MM-DD (default: today)")
@@ -63,19 +63,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     ex = sub.add_parser("export", help="export reports for the monthly recap")
     ex.add_argument("what", choices=["reports"])
     ex.add_argument("--csv", action="store_true", required=True)
-    ex.add_argument("--db", type=Path)
+    ex.add_argument("--db", help="a SQLite file or a database URL")
     ex.add_argument("--office")
     ex.add_argument("--from", dest="start", type=_date)
     ex.add_argument("--to", dest="end", type=_date)
     bc = sub.add_parser("broadcast", help="send an announcement to registered villagers (preview first)")
-    bc.add_argument("--db", type=Path)
+    bc.add_argument("--db", help="a SQLite file or a database URL")
     bc.add_argument("--office", required=True, help="the sending office id (KWL: the regional office)")
     bc.add_argument("--to", dest="target", required=True, help="a village id or name, or 'semua'")
     bc.add_argument("--text", required=True)
     bc.add_argument("--yes", action="store_true", help="send without asking for confirmation")
     cl = sub.add_parser("console-link", help="print a one-time login link to the office console (10 minutes)")
     cl.add_argument("officer", help="the officer's id in the config (e.g. SGU-1: first officer of SGU)")
-    cl.add_argument("--db", type=Path)
+    cl.add_argument("--db", help="a SQLite file or a database URL")
+    mg = sub.add_parser("migrate-db", help="copy the SQLite database into an empty PostgreSQL one, and check it")
+    mg.add_argument("--to", dest="target", required=True, help="postgresql://user@host/database (empty)")
+    mg.add_argument("--db", help="the SQLite file (default: storage.database in the config)")
     args = parser.parse_args(argv)
     default_level = "INFO" if args.command == "run" else "WARNING"
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", default_level).upper(),
@@ -106,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_export(knowledge, args))
         if args.command == "broadcast":
             return asyncio.run(_broadcast(knowledge, args))
+        if args.command == "migrate-db":
+            return asyncio.run(_migrate_db(knowledge, args.db, args.target))
         if args.command == "console-link":
             return asyncio.run(_console_link(knowledge, args.db, args.officer))
     except BotError as exc:
@@ -117,17 +122,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-async def _chat(knowledge: Knowledge, db: Path | None) -> int:
-    async with Store.open(db or knowledge.settings.database) as store:
+async def _chat(knowledge: Knowledge, db: str | None) -> int:
+    async with Store.open(db or knowledge.settings.storage) as store:
         dialogue = build_dialogue(knowledge, store)
         outbox = build_outbox(store, {Channel.CONSOLE: ConsoleDeliverer(sys.stdout)})
         await ConsoleChat(dialogue, outbox, sys.stdin, sys.stdout).run()
     return 0
 
 
-async def _backup(knowledge: Knowledge, db: Path | None, target: Path) -> int:
-    source = db or knowledge.settings.database
-    if not source.exists():
+async def _backup(knowledge: Knowledge, db: str | None, target: Path) -> int:
+    source = db or knowledge.settings.storage
+    if is_postgresql(source):
+        print("backup copies a SQLite database; back PostgreSQL up with pg_dump", file=sys.stderr)
+        return 1
+    if not _sqlite_file(source):
         print(f"{source}: no database to back up", file=sys.stderr)
         return 1
     async with Store.open(source) as store:
@@ -166,7 +174,7 @@ async def _stats(knowledge: Knowledge, args: argparse.Namespace) -> int:
     if not _known_office(knowledge, args.office):
         return 1
     start, end = _period(args)
-    async with Store.open(args.db or knowledge.settings.database) as store:
+    async with Store.open(args.db or knowledge.settings.storage) as store:
         figures = await stats.collect(store, knowledge.settings, args.office, start, end,
                                       Deadlines(knowledge.settings.deadlines), dt.datetime.now(dt.UTC))
     plain = markup.to_plain(stats.render_text(figures, knowledge.content))
@@ -180,7 +188,7 @@ async def _export(knowledge: Knowledge, args: argparse.Namespace) -> int:
         return 1
     start, end = (_period(args) if (args.start or args.end)
                   else (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 1, 1, tzinfo=dt.UTC)))
-    async with Store.open(args.db or knowledge.settings.database) as store:
+    async with Store.open(args.db or knowledge.settings.storage) as store:
         reports = await store.reports_between(args.office, start, end)
     sys.stdout.write(stats.export_reports_csv(reports, knowledge.settings, Deadlines(knowledge.settings.deadlines),
                                               dt.datetime.now(dt.UTC)))
@@ -193,7 +201,7 @@ async def _broadcast(knowledge: Knowledge, args: argparse.Namespace) -> int:
     office = knowledge.settings.office(args.office)
     regional = office is knowledge.settings.regional_office
     who = OfficerIdentity(office.id, "desa-imigrasi broadcast", regional, can_broadcast=True)
-    async with Store.open(args.db or knowledge.settings.database) as store:
+    async with Store.open(args.db or knowledge.settings.storage) as store:
         broadcasts = Broadcasts(knowledge.settings, knowledge.content, store)
         preview, draft = await broadcasts.prepare(who, args.target, args.text)
         print(markup.to_plain(preview.text))
@@ -212,7 +220,35 @@ async def _broadcast(knowledge: Knowledge, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _console_link(knowledge: Knowledge, db: Path | None, officer: str) -> int:
+def _sqlite_file(target: str) -> bool:
+    return Path(sqlite_path(target)).exists()
+
+
+async def _migrate_db(knowledge: Knowledge, db: str | None, target: str) -> int:
+    """Copy, then print each table's rows and checksum on both sides; 0 only when all agree."""
+    from bot import store_copy
+    source = db or str(knowledge.settings.database)
+    if is_postgresql(source) or not is_postgresql(target):
+        print("migrate-db copies a SQLite file (--db) into a PostgreSQL database (--to postgresql://…)",
+              file=sys.stderr)
+        return 1
+    if not _sqlite_file(source):
+        print(f"{source}: no database to copy", file=sys.stderr)
+        return 1
+    async with Store.open(source) as sqlite, Store.open(target) as postgresql:
+        checks = await store_copy.copy(sqlite, postgresql)
+    for c in checks:
+        print(f"{c.table:<20} rows {c.source_rows:>8} -> {c.target_rows:<8} sha256 {c.source_sum[:16]} "
+              f"{'ok' if c.ok else 'DIFFERS ' + c.target_sum[:16]}")
+    bad = [c.table for c in checks if not c.ok]
+    if bad:
+        print(f"copied, but these tables differ: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    print(f"copied {sum(c.source_rows for c in checks)} rows in {len(checks)} tables; every table checked")
+    return 0
+
+
+async def _console_link(knowledge: Knowledge, db: str | None, officer: str) -> int:
     """A login link for setting up the console, and for `make run` trials without a chat."""
     from bot.desk import build_desk
     settings = knowledge.settings
@@ -221,7 +257,7 @@ async def _console_link(knowledge: Knowledge, db: Path | None, officer: str) -> 
         print(f"unknown officer '{officer}'; officers in the config: {', '.join(known_keys) or 'none'}",
               file=sys.stderr)
         return 1
-    async with Store.open(db or settings.database) as store:
+    async with Store.open(db or settings.storage) as store:
         casework = build_dialogue(knowledge, store).casework
         token = await build_desk(casework, store, frozenset()).auth.link(officer)
     base = (settings.secrets.public_base_url or f"http://localhost:{settings.secrets.port}").rstrip("/")
@@ -230,8 +266,8 @@ async def _console_link(knowledge: Knowledge, db: Path | None, officer: str) -> 
     return 0
 
 
-async def _unanswered(knowledge: Knowledge, db: Path | None, limit: int, draft: int | None) -> int:
-    async with Store.open(db or knowledge.settings.database) as store:
+async def _unanswered(knowledge: Knowledge, db: str | None, limit: int, draft: int | None) -> int:
+    async with Store.open(db or knowledge.settings.storage) as store:
         rows = await store.unanswered(limit)
     if not rows:
         print("no unanswered questions recorded")

@@ -169,7 +169,7 @@ class Settings:
     regional_office: Office | None
     villages: tuple[Village, ...]
     content_dir: Path
-    database: Path
+    database: Path                       # the SQLite file (storage.database, or storage.url sqlite:///…)
     match: MatchSettings = field(default_factory=MatchSettings)
     secrets: Secrets = field(default_factory=Secrets)
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
@@ -181,6 +181,12 @@ class Settings:
     areas: tuple[Area, ...] = ()
     draft_days: int = 7                  # a half-finished report is offered again for this long
     console: bool = True                 # the office console under /console
+    database_url: str | None = None      # postgresql://… (storage.url or DATABASE_URL): instead of the file
+
+    @property
+    def storage(self) -> str:
+        """What Store.open takes: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.database_url or str(self.database)
 
     def officers(self) -> list[tuple[Office, Officer]]:
         """Every officer with their office, the regional office's included."""
@@ -321,6 +327,16 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
 
     storage = r.mapping(root.get("storage"), "storage")
     database = base / (r.text(storage, "database", "storage", required=False) or "data/desa-imigrasi.sqlite3")
+    # storage.url (or DATABASE_URL, which wins: a deployment sets it) names either engine.
+    url = environ.get("DATABASE_URL") or r.text(storage, "url", "storage", required=False) or None
+    database_url = None
+    if url is not None:
+        if url.startswith("sqlite:///"):
+            database = base / url[len("sqlite:///"):]
+        elif url.startswith(("postgresql://", "postgres://")):
+            database_url = url
+        else:
+            r.problems.append("storage.url: must start with sqlite:/// or postgresql://")
     content_dir = base / (r.text(root, "content_dir", "config", required=False) or "content")
 
     secrets = _secrets(r, r.mapping(root.get("secrets"), "secrets"), environ)
@@ -363,7 +379,7 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
                     deadlines=deadlines, retention_days=retention, rate_limit_messages=rate,
                     rate_limit_burst=burst,
                     max_body_bytes=max_body, whatsapp=whatsapp, areas=tuple(areas),
-                    draft_days=draft_days)
+                    draft_days=draft_days, database_url=database_url)
 
 
 def _clock(r: _Reader, data: Mapping[str, Any], key: str, path: str, default: dt.time) -> dt.time:

@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -90,9 +91,23 @@ class Outbox:
         self._limit = asyncio.Semaphore(concurrency)
         self._recovery = asyncio.Lock()
         self._recovered = False
+        self._next_recovery = 0.0
 
     async def _recover(self) -> None:
-        """Once, before the first send: rows a dead process left "sending" become uncertain."""
+        """Once, before the first send: rows a dead process left "sending" become uncertain.
+
+        With several instances on one database (PostgreSQL) on every pass instead, for the claims
+        of instances no longer connected: a live one's claim is left alone.
+        """
+        if self.store.shared:
+            if time.monotonic() < self._next_recovery:
+                return   # at most once a second: a chat's replies are delivered right after each turn
+            self._next_recovery = time.monotonic() + 1.0
+            count = await self.store.outbox_recover()
+            if count:
+                log.warning("outbox took over messages an instance left in flight count=%d: "
+                            "checking before sending again", count)
+            return
         if self._recovered:
             return
         async with self._recovery:

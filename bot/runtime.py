@@ -13,7 +13,6 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from aiohttp import web
 
@@ -48,8 +47,8 @@ def configured_channels(knowledge: Knowledge, dialogue: Dialogue, store: Store) 
     return runtimes
 
 
-async def run(knowledge: Knowledge, db: Path | None) -> int:
-    async with Store.open(db or knowledge.settings.database) as store:
+async def run(knowledge: Knowledge, db: str | None) -> int:
+    async with Store.open(db or knowledge.settings.storage) as store:
         # Its own registry: nothing global, one per running bot.
         settings = knowledge.settings
         regional = [settings.regional_office] if settings.regional_office else []
@@ -174,7 +173,11 @@ async def reload_content(dialogue: Dialogue) -> bool:
 
 async def housekeeping(dialogue: Dialogue, interval: float = 60.0,
                        on_escalated: Callable[[str, int, int], None] | None = None) -> None:
-    """Every minute: escalation of missed deadlines and the morning digest; every hour: the retention job."""
+    """Every minute: escalation of missed deadlines and the morning digest; every hour: the retention job.
+
+    With several instances on one PostgreSQL, one of them does it (the store's `lead`): another
+    takes over within a minute when that one stops or dies.
+    """
     escalation = Escalation(dialogue.casework, on_escalated)
     settings = dialogue.settings
     console = settings.secrets.public_base_url if settings.console else None
@@ -182,6 +185,9 @@ async def housekeeping(dialogue: Dialogue, interval: float = 60.0,
     passes = 0
     while True:
         try:
+            if not await dialogue.store.lead("housekeeping"):
+                await asyncio.sleep(interval)
+                continue
             await run_deadlines(escalation, digest, dialogue.clock())
             now = dialogue.clock()
             await dialogue.store.prune_delivery_records(now - INBOX_KEPT, now - REPLIES_KEPT)

@@ -1,7 +1,11 @@
-"""All SQL: the SQLite schema (numbered migrations), conversation state, reports, cases and the outbox.
+"""All SQL: the schema (numbered migrations), conversation state, reports, cases and the outbox.
 
-One aiosqlite connection per process. Each public method is one unit of work and commits
-before it returns, so no other coroutine can interleave inside a transaction. The two calls
+Two engines, one store: SQLite (aiosqlite, the default) or PostgreSQL (bot/postgres.py, a psycopg
+connection with aiosqlite's small interface). Every unit of work is written once; where the
+two dialects differ, `Dialect` and `PerEngine` spell each. One connection per process.
+
+Each public method is one unit of work and commits before it returns, so no other coroutine can
+interleave inside a transaction. The two calls
 every message makes (`begin_turn`, `end_turn`) are committed in groups: the units that arrive
 while one group is being written go together in the next one, in one trip to the database
 thread and one commit, each in a savepoint of its own. A trip and a commit cost more than the
@@ -13,15 +17,17 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
+import hashlib
 import json
 import logging
+import re
 import sqlite3
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
 import aiosqlite
 
@@ -37,48 +43,82 @@ FIGURES_ZONE = dt.timezone(dt.timedelta(hours=7), "WIB")
 _DAY_SHIFT = "'+7 hours'"
 
 
-def _report_keys(row: str) -> dict[str, str]:
+class PerEngine(NamedTuple):
+    """A migration statement the two dialects spell differently ("" where one needs nothing)."""
+
+    sqlite: str
+    postgresql: str
+
+
+def _day(column: str, pg: bool) -> str:
+    """The offices' day (WIB) of a time written by `_iso`, as YYYY-MM-DD."""
+    if pg:
+        return f"to_char(({column})::timestamptz AT TIME ZONE 'UTC' + interval '7 hours', 'YYYY-MM-DD')"
+    return f"date({column}, {_DAY_SHIFT})"
+
+
+def _report_keys(row: str, pg: bool = False) -> dict[str, str]:
     """The roll-up keys of one report row (`new` or `old` in a trigger, `reports` in a backfill)."""
     village = f"coalesce({row}.village_id, '')"
+    if pg:   # PostgreSQL: a comparison is a boolean, not a number; `place` is always JSON or NULL
+        place = (f"CASE WHEN {village} = '' AND {row}.place IS NOT NULL "
+                 f"THEN coalesce({row}.place::json ->> 'name', '') ELSE '' END")
+        high, still_open = f"({row}.risk = 'tinggi')::int", f"({row}.status != 'ditutup')::int"
+    else:
+        place = (f"CASE WHEN {village} = '' AND json_valid({row}.place) "
+                 f"THEN coalesce(json_extract({row}.place, '$.name'), '') ELSE '' END")
+        high, still_open = f"({row}.risk = 'tinggi')", f"({row}.status != 'ditutup')"
     return {
-        "day": f"date({row}.created_at, {_DAY_SHIFT})",
+        "day": _day(f"{row}.created_at", pg),
         "office": f"{row}.office_id",
         "risk": f"{row}.risk",
         "village": village,
-        "place": f"CASE WHEN {village} = '' AND json_valid({row}.place) "
-                 f"THEN coalesce(json_extract({row}.place, '$.name'), '') ELSE '' END",
-        "high": f"({row}.risk = 'tinggi')",
-        "open": f"({row}.status != 'ditutup')",
+        "place": place,
+        "high": high,
+        "open": still_open,
     }
 
 
-def _count_report(row: str, sign: str) -> str:
+def _upsert_n(table: str, key: str, pg: bool, more: str = "") -> str:
+    """The ON CONFLICT clause adding to a roll-up row (PostgreSQL names the key and the table)."""
+    if not pg:
+        return "ON CONFLICT DO UPDATE SET n = n + excluded.n" + more.replace("{t}.", "")
+    return f"ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n" + more.replace("{t}", table)
+
+
+def _count_report(row: str, sign: str, pg: bool = False) -> str:
     """Statements adding (sign '+') or taking away (sign '-') one report in the roll-ups."""
-    k = _report_keys(row)
+    k = _report_keys(row, pg)
     return (
         "INSERT INTO fig_reports (day, office_id, risk, n) "  # noqa: S608 (our own expressions)
         f"VALUES ({k['day']}, {k['office']}, {k['risk']}, {sign}1) "
-        "ON CONFLICT DO UPDATE SET n = n + excluded.n; "
+        f"{_upsert_n('fig_reports', 'day, office_id, risk', pg)}; "
         "INSERT INTO fig_villages (day, office_id, village_id, place_name, n, high, still_open) "
         f"VALUES ({k['day']}, {k['office']}, {k['village']}, {k['place']}, {sign}1, {sign}{k['high']}, "
-        f"{sign}{k['open']}) ON CONFLICT DO UPDATE SET n = n + excluded.n, high = high + excluded.high, "
-        "still_open = still_open + excluded.still_open;")
+        f"{sign}{k['open']}) "
+        + _upsert_n("fig_villages", "day, office_id, village_id, place_name", pg,
+                    ", high = {t}.high + excluded.high, still_open = {t}.still_open + excluded.still_open")
+        + ";")
 
 
-def _count_question(row: str, sign: str) -> str:
-    day, office = f"date({row}.at, {_DAY_SHIFT})", f"coalesce({row}.office_id, '')"
+def _count_question(row: str, sign: str, pg: bool = False) -> str:
+    day, office = _day(f"{row}.at", pg), f"coalesce({row}.office_id, '')"
     return (
         "INSERT INTO fig_questions (day, office_key, decision, n) "  # noqa: S608 (our own expressions)
-        f"VALUES ({day}, {office}, {row}.decision, {sign}1) ON CONFLICT DO UPDATE SET n = n + excluded.n; "
+        f"VALUES ({day}, {office}, {row}.decision, {sign}1) "
+        f"{_upsert_n('fig_questions', 'day, office_key, decision', pg)}; "
         "INSERT INTO fig_answers (day, office_key, entry_id, n) "
         f"SELECT {day}, {office}, coalesce({row}.entry_id, ''), {sign}1 WHERE {row}.decision = 'answer' "
-        "ON CONFLICT DO UPDATE SET n = n + excluded.n;")
+        f"{_upsert_n('fig_answers', 'day, office_key, entry_id', pg)};")
+
+
+_FIGURE_COLUMNS = "created_at, office_id, village_id, place, risk, status"
 
 
 def _figure_triggers() -> tuple[str, ...]:
     # A report's office, village, risk or status may change after it is filed: the old row is
     # taken away and the new one added, so each roll-up always equals a count over the table.
-    columns = "created_at, office_id, village_id, place, risk, status"
+    columns = _FIGURE_COLUMNS
     return (
         f"CREATE TRIGGER fig_reports_insert AFTER INSERT ON reports BEGIN {_count_report('new', '+')} END",
         f"CREATE TRIGGER fig_reports_update AFTER UPDATE OF {columns} ON reports "
@@ -89,9 +129,25 @@ def _figure_triggers() -> tuple[str, ...]:
     )
 
 
-def _figure_backfill() -> tuple[str, ...]:
-    k = _report_keys("reports")
-    day = f"date(at, {_DAY_SHIFT})"
+def _figure_triggers_pg() -> tuple[str, ...]:
+    """The same triggers on PostgreSQL: a plpgsql function per table, for every kind of change."""
+    return (
+        "CREATE FUNCTION fig_reports_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP <> 'INSERT' THEN {_count_report('old', '-', True)} END IF; "
+        f"IF TG_OP <> 'DELETE' THEN {_count_report('new', '+', True)} END IF; RETURN NULL; END $$",
+        f"CREATE TRIGGER fig_reports AFTER INSERT OR DELETE OR UPDATE OF {_FIGURE_COLUMNS} ON reports "
+        "FOR EACH ROW EXECUTE FUNCTION fig_reports_count()",
+        "CREATE FUNCTION fig_questions_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP = 'INSERT' THEN {_count_question('new', '+', True)} "
+        f"ELSE {_count_question('old', '-', True)} END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER fig_questions AFTER INSERT OR DELETE ON faq_log "
+        "FOR EACH ROW EXECUTE FUNCTION fig_questions_count()",
+    )
+
+
+def _figure_backfill(pg: bool = False) -> tuple[str, ...]:
+    k = _report_keys("reports", pg)
+    day = _day("at", pg)
     return (
         "INSERT INTO fig_reports (day, office_id, risk, n) "  # noqa: S608 (our own expressions)
         f"SELECT {k['day']}, {k['office']}, {k['risk']}, count(*) FROM reports GROUP BY 1, 2, 3",
@@ -106,7 +162,7 @@ def _figure_backfill() -> tuple[str, ...]:
     )
 
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+MIGRATIONS: tuple[tuple[str | PerEngine, ...], ...] = (
     # 1: the first schema
     (
         """CREATE TABLE processed (message_key TEXT PRIMARY KEY, at TEXT NOT NULL)""",
@@ -204,20 +260,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE INDEX reports_name ON reports (lower(recruiter_name))""",
         """CREATE INDEX reports_company ON reports (lower(recruiter_company))""",
         # Search inside a recruiter's name or company (any 3 letters, any case), kept by triggers.
-        """CREATE VIRTUAL TABLE reports_search USING fts5(recruiter_name, recruiter_company,
+        # PostgreSQL: substring search with ILIKE, served by trigram indexes (pg_trgm, a trusted extension).
+        PerEngine("""CREATE VIRTUAL TABLE reports_search USING fts5(recruiter_name, recruiter_company,
             content='reports', content_rowid='id', tokenize='trigram')""",
-        """CREATE TRIGGER reports_search_insert AFTER INSERT ON reports BEGIN
+                  "CREATE EXTENSION IF NOT EXISTS pg_trgm"),
+        PerEngine("""CREATE TRIGGER reports_search_insert AFTER INSERT ON reports BEGIN
             INSERT INTO reports_search (rowid, recruiter_name, recruiter_company)
             VALUES (new.id, new.recruiter_name, new.recruiter_company); END""",
-        """CREATE TRIGGER reports_search_delete AFTER DELETE ON reports BEGIN
+                  "CREATE INDEX reports_name_trgm ON reports USING gin (recruiter_name gin_trgm_ops)"),
+        PerEngine("""CREATE TRIGGER reports_search_delete AFTER DELETE ON reports BEGIN
             INSERT INTO reports_search (reports_search, rowid, recruiter_name, recruiter_company)
             VALUES ('delete', old.id, old.recruiter_name, old.recruiter_company); END""",
-        """CREATE TRIGGER reports_search_update AFTER UPDATE OF recruiter_name, recruiter_company ON reports BEGIN
+                  "CREATE INDEX reports_company_trgm ON reports USING gin (recruiter_company gin_trgm_ops)"),
+        PerEngine("""CREATE TRIGGER reports_search_update AFTER UPDATE OF recruiter_name, recruiter_company
+            ON reports BEGIN
             INSERT INTO reports_search (reports_search, rowid, recruiter_name, recruiter_company)
             VALUES ('delete', old.id, old.recruiter_name, old.recruiter_company);
             INSERT INTO reports_search (rowid, recruiter_name, recruiter_company)
             VALUES (new.id, new.recruiter_name, new.recruiter_company); END""",
-        """INSERT INTO reports_search (reports_search) VALUES ('rebuild')""",
+                  ""),
+        PerEngine("""INSERT INTO reports_search (reports_search) VALUES ('rebuild')""",
+                  ""),
         """ALTER TABLE unanswered ADD COLUMN handled_at TEXT""",
     ),
     # 6 (issue 16, "nothing lost, nothing doubled"): Telegram updates kept before they are
@@ -232,6 +295,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """ALTER TABLE outbox ADD COLUMN attempt_at TEXT""",
         """ALTER TABLE processed ADD COLUMN replies TEXT""",
         """CREATE INDEX processed_kept ON processed (at) WHERE replies IS NOT NULL""",
+        # PostgreSQL has no rowid in time order: the oldest message ids are found by time.
+        PerEngine("", """CREATE INDEX processed_at ON processed (at)"""),
     ),
     # 7 (issue 13): the console's figures read day-by-day roll-ups, so a year across every office
     # is thousands of rows, not every report and question. Triggers keep them, so no write path
@@ -252,8 +317,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE fig_answers (
             day TEXT NOT NULL, office_key TEXT NOT NULL, entry_id TEXT NOT NULL, n INTEGER NOT NULL,
             PRIMARY KEY (day, office_key, entry_id)) WITHOUT ROWID""",
-        *_figure_triggers(),
-        *_figure_backfill(),
+        *(PerEngine(trigger, "") for trigger in _figure_triggers()),
+        *(PerEngine("", trigger) for trigger in _figure_triggers_pg()),
+        *(PerEngine(sqlite, pg) for sqlite, pg in zip(_figure_backfill(), _figure_backfill(pg=True), strict=True)),
     ),
     # 8 (issue 14, deadlines): each escalation step of a case and each morning digest of an office
     # is a row written with the messages it sends, so a restart or a second instance never sends
@@ -274,6 +340,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 
 T = TypeVar("T")
+# The advisory lock PostgreSQL instances take to migrate one at a time.
+MIGRATION_LOCK = 0x6465_7361_0001
+# Several instances write one transaction at a time, as on SQLite: the figures' roll-up rows
+# and the unanswered questions are counted by every turn, and two group commits updating them in
+# different orders would wait for each other (a deadlock, every turn of one group lost). The
+# lock is taken for the transaction only; reading, matching and HTTP stay parallel.
+WRITE_LOCK = 0x6465_7361_0002
+_WRITERS = "SELECT pg_advisory_xact_lock(?)"
+# The first key of two-key advisory locks: on one outbox recipient (the second key: its hash),
+# and on one outbox row claimed for sending (the second key: its id).
+RECIPIENT_LOCKS = 0x6465_7301
+CLAIM_LOCKS = 0x6465_7302
+SENDER_LOCKS = 0x6465_7303   # and on one sender's turn (the second key: a hash of the sender)
 # Units per group commit at most: a few milliseconds of SQL, so no message waits behind a huge group.
 MAX_GROUP = 128
 # The write-ahead log is copied back into the database file by a second connection on its own
@@ -305,11 +384,9 @@ _FIRST_TIME = "INSERT INTO processed (message_key, at, replies) VALUES (?, ?, ?)
 _INBOX_DONE = "UPDATE inbox SET done_at = ?, body = '' WHERE message_key = ? AND done_at IS NULL"
 # One FAQ decision for the office's figures, and a question the FAQ could not answer: neither
 # carries the sender; the question is kept only as its words, with a count and when last asked.
-# The Monday on or before a roll-up's day, in SQL: the figures count by week.
-_MONDAY = "date(day, '-6 days', 'weekday 1')"
 _LOG_FAQ = "INSERT INTO faq_log (at, decision, entry_id, office_id) VALUES (?, ?, ?, ?)"
 _UNANSWERED = """INSERT INTO unanswered (normalized, example, count, last_seen) VALUES (?, ?, 1, ?)
-    ON CONFLICT (normalized) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen"""
+    ON CONFLICT (normalized) DO UPDATE SET count = unanswered.count + 1, last_seen = excluded.last_seen"""
 
 
 def _copy_error(exc: Exception) -> Exception:
@@ -335,6 +412,73 @@ def _parse(text: str | None) -> dt.datetime | None:
 
 
 @dataclass(frozen=True)
+class Dialect:
+    """What the two engines spell differently in this file's statements; the rest is written once.
+
+    Times are ISO-8601 TEXT in UTC on both engines, all written by `_iso` with the same offset
+    (+00:00), so comparing them as text compares the moments; PostgreSQL's text columns use the
+    "C" collation (bytes, as SQLite compares) so that holds whatever the database's locale.
+    """
+
+    name: str
+    begin: str          # a transaction that writes
+    hours: str          # hours from a report's created_at to the time in column {0}
+    place_name: str     # the name of a place typed by hand (a report's `place`, JSON)
+    monday: str         # the Monday on or before a roll-up's day: the figures count by week
+    old_ids: str        # delete the oldest (LIMIT ?) message ids of `processed` if written before ?
+
+    def words(self, words: str) -> tuple[str, list[str]]:
+        """A condition: the recruiter's name or company holds `words` (3 letters or more), any case."""
+        if self.name == "sqlite":   # FTS5 trigram index, kept by triggers (migration 5)
+            return ("id IN (SELECT rowid FROM reports_search WHERE reports_search MATCH ?)",
+                    ['"' + words.replace('"', '""') + '"'])
+        like = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return ("(recruiter_name ILIKE ? ESCAPE '\\' OR recruiter_company ILIKE ? ESCAPE '\\')", [like, like])
+
+    def ddl(self, statement: str | PerEngine) -> str:
+        """A migration statement as this engine runs it."""
+        if isinstance(statement, PerEngine):
+            return statement.sqlite if self.name == "sqlite" else statement.postgresql
+        if self.name == "sqlite":
+            return statement
+        # Ids numbered by the database; text compared byte by byte, as SQLite does.
+        statement = statement.replace("id INTEGER PRIMARY KEY",
+                                      "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")
+        return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', statement.replace(" WITHOUT ROWID", ""))
+
+
+SQLITE = Dialect("sqlite", "BEGIN IMMEDIATE", "(julianday({0}) - julianday(created_at)) * 24",
+                 "json_extract(place, '$.name')", "date(day, '-6 days', 'weekday 1')",
+                 "DELETE FROM processed WHERE rowid IN (SELECT rowid FROM processed ORDER BY rowid LIMIT ?) "
+                 "AND at < ?")
+POSTGRESQL = Dialect("postgresql", "BEGIN",
+                     "extract(epoch FROM ({0}::timestamptz - created_at::timestamptz))::float8 / 3600",
+                     "(place::json ->> 'name')", "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')",
+                     # No rowid: the oldest by time, through an index on `at` (migration 6).
+                     "DELETE FROM processed WHERE message_key IN (SELECT message_key FROM processed "
+                     "ORDER BY at LIMIT ?) AND at < ?")
+
+
+class Connection(Protocol):
+    """The database connection a unit of work gets on the database thread (sqlite3's, or bot.postgres's)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+
+def sqlite_path(target: str | Path) -> str:
+    """The file of a `sqlite:///path` URL (or of a plain path)."""
+    text = str(target)
+    return text[len("sqlite:///"):] if text.startswith("sqlite:///") else text
+
+
+def is_postgresql(target: str | Path) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+@dataclass(frozen=True)
 class Conversation:
     state: str
     data: dict[str, Any]
@@ -354,6 +498,9 @@ class TurnStart:
 
     profile: Profile
     conversation: Conversation
+    # The conversation row as read (state, data; None, None when there was none): with several
+    # instances, `end_turn` writes only if it is still so (TurnEnd.seen).
+    seen: tuple[str | None, str | None] = (None, None)
 
 
 @dataclass(frozen=True)
@@ -388,6 +535,7 @@ class TurnEnd:
     forget: bool = False
     opted_out: bool | None = None
     place: dict[str, Any] | None = None   # a place typed by hand, for a village not in the config
+    seen: tuple[str | None, str | None] | None = None   # TurnStart.seen, checked with several instances
 
 
 @dataclass(frozen=True)
@@ -398,10 +546,17 @@ class TurnResult:
     case_no: str | None = None
     report_id: int | None = None
     unlinked: int = 0               # reports no longer linked to a sender who said "hapus data"
+    # Another instance was writing this sender's turn, or wrote one since this turn read the state:
+    # nothing was written, and the turn is to be decided again (several instances only).
+    conflict: bool = False
 
 
 class _Duplicate(Exception):
     """The message id was recorded meanwhile: the turn is undone (its savepoint rolled back)."""
+
+
+class _Conflict(Exception):
+    """Another instance's turn of the same sender came first: this one is undone, to be run again."""
 
 
 @dataclass(frozen=True)
@@ -485,40 +640,61 @@ def _report(row: Sequence[Any]) -> Report:
     )
 
 
+# Of a group of reports: how many are high risk, and how many still open.
+_TALLY = ("sum(CASE WHEN risk = 'tinggi' THEN 1 ELSE 0 END), "
+          "sum(CASE WHEN status != 'ditutup' THEN 1 ELSE 0 END)")
+
+
 class CaseChanged(Exception):
     """Another officer changed the case between reading it and acting on it: nothing was written."""
 
 
 class Store:
-    """The database. Open with `async with Store.open(path) as store:`."""
+    """The database. Open with `async with Store.open(path_or_url) as store:`."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Any, dialect: Dialect = SQLITE) -> None:
+        # aiosqlite's connection, or bot.postgres.PostgresConnection (the same calls).
         self.db = db
+        self.dialect = dialect
         # One connection is shared by every coroutine: a write must never start while another
         # coroutine's transaction is open, or it would join (and could roll back with) it.
         self._write_lock = asyncio.Lock()
         # Units waiting for the next group commit, and the task writing them.
-        self._queued: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._queued: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
         # Set (on whichever thread) when a transaction queued outbox messages; listeners are told after COMMIT.
         self._enqueued = False
         self._listeners: list[Callable[[], None]] = []
+        self._leading: set[str] = set()   # jobs this instance holds the lock of (PostgreSQL)
+        self._claims: set[int] = set()    # outbox rows this instance claimed and holds the lock of
+        self._generation = 0              # of the PostgreSQL connection those locks belong to
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path | str) -> AsyncIterator[Store]:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            db = await aiosqlite.connect(str(path), timeout=5.0, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the database ({exc.__class__.__name__})") from exc
+    async def open(cls, target: Path | str) -> AsyncIterator[Store]:
+        """`target`: a SQLite file (a path, or `sqlite:///path`) or a `postgresql://` URL."""
+        db: Any
+        path = ""
+        if is_postgresql(target):
+            # psycopg is needed only for PostgreSQL
+            from bot.postgres import PostgresConnection
+            db, dialect = await PostgresConnection.connect(str(target)), POSTGRESQL
+        else:
+            path = sqlite_path(target)
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                db = await aiosqlite.connect(path, timeout=5.0, isolation_level=None)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open the database ({exc.__class__.__name__})") from exc
+            dialect = SQLITE
         checkpoints: asyncio.Task[None] | None = None
         try:
-            store = cls(db)
-            await store._configure()
+            store = cls(db, dialect)
+            if dialect is SQLITE:
+                await store._configure()
             await store.migrate()
-            if str(path) != ":memory:":
+            if dialect is SQLITE and path != ":memory:":
                 checkpoints = asyncio.create_task(store._checkpoints(path))
             yield store
             if store._committer is not None:
@@ -554,29 +730,78 @@ class Store:
                 await conn.close()
 
     async def migrate(self) -> int:
-        """Apply the migrations this file lacks, each in its own transaction."""
-        async with self.db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
+        """Apply the migrations this database lacks, each in its own transaction.
+
+        SQLite counts them in `PRAGMA user_version`; PostgreSQL in a one-row table, read under an
+        advisory lock so instances starting together apply each migration once.
+        """
+        postgresql = self.dialect is POSTGRESQL
+        if postgresql:
+            await self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        version = await self.schema_version()
         for number, statements in enumerate(MIGRATIONS, start=1):
             if number <= version:
                 continue
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self.db.execute(self.dialect.begin)
             try:
+                if postgresql:   # another instance may have applied it while this one waited
+                    await self.db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+                    if number <= await self.schema_version():
+                        await self.db.execute("COMMIT")
+                        continue
                 for statement in statements:
-                    await self.db.execute(statement)
-                await self.db.execute(f"PRAGMA user_version = {int(number)}")
+                    if sql := self.dialect.ddl(statement):
+                        await self.db.execute(sql)
+                if postgresql:
+                    await self.db.execute("DELETE FROM schema_version")
+                    await self.db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+                else:
+                    await self.db.execute(f"PRAGMA user_version = {int(number)}")
                 await self.db.execute("COMMIT")
             except BaseException:
                 await self.db.execute("ROLLBACK")
                 raise
         return len(MIGRATIONS)
 
+    @property
+    def shared(self) -> bool:
+        """Whether several instances may use this database at once (PostgreSQL; SQLite has one)."""
+        return self.dialect is POSTGRESQL
+
+    async def lead(self, job: str) -> bool:
+        """Whether this instance does `job` (periodic work, Telegram polling): one instance at a time.
+
+        On PostgreSQL the instance holding the job's advisory lock, which is held for the life of
+        its connection: when that instance stops or dies, the next one to ask takes the job over.
+        """
+        if not self.shared:
+            return True
+        if self.db._conn.generation != self._generation:   # a new connection: the old one's locks are gone
+            self._generation = self.db._conn.generation
+            self._leading.clear()
+            self._claims.clear()
+        if job in self._leading:
+            return True
+        key = int.from_bytes(hashlib.sha256(job.encode()).digest()[:8], "big", signed=True)
+        row = await self._one("SELECT pg_try_advisory_lock(?)", (key,))
+        if row and row[0]:
+            self._leading.add(job)
+            return True
+        return False
+
+    async def schema_version(self) -> int:
+        """How many migrations this database has had."""
+        sql = "SELECT max(version) FROM schema_version" if self.dialect is POSTGRESQL else "PRAGMA user_version"
+        row = await (await self.db.execute(sql)).fetchone()
+        return int(row[0] or 0) if row else 0
+
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(self) -> AsyncIterator[Any]:
         async with self._write_lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self.db.execute(self.dialect.begin)
             try:
+                if self.shared:
+                    await self.db.execute(_WRITERS, (WRITE_LOCK,))
                 yield self.db
             except BaseException:
                 self._enqueued = False
@@ -585,7 +810,7 @@ class Store:
             await self.db.execute("COMMIT")
         self._notify()
 
-    async def _unit(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _unit(self, work: Callable[[Connection], T]) -> T:
         """Run `work` on the database thread in the next group commit; its result once committed.
 
         aiosqlite's public calls cost one trip (a queue, a thread switch, a wake-up of the event
@@ -601,7 +826,7 @@ class Store:
 
     async def _commit_queued(self) -> None:
         while self._queued:
-            group: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+            group: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
             try:
                 async with self._write_lock:
                     # The group is taken once the lock is ours: what arrived while it was busy
@@ -611,8 +836,9 @@ class Store:
                     group, self._queued = queued[:MAX_GROUP], queued[MAX_GROUP:]
                     if not group:
                         continue
-                    # `_execute` is aiosqlite's own way of running a function on its thread.
-                    outcomes = await self.db._execute(  # type: ignore[no-untyped-call]
+                    # `_execute` is aiosqlite's own way of running a function on its thread
+                    # (bot.postgres offers the same).
+                    outcomes = await self.db._execute(
                         self._run_group, [work for work, _ in group])
             except asyncio.CancelledError:
                 # Shutting down. A group already on the database thread may still commit.
@@ -631,11 +857,13 @@ class Store:
                 else:
                     future.set_exception(value)
 
-    def _run_group(self, works: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[bool, Any]]:
+    def _run_group(self, works: list[Callable[[Connection], Any]]) -> list[tuple[bool, Any]]:
         """On the database thread: one transaction, one savepoint per unit."""
-        conn = self.db._conn
-        conn.execute("BEGIN IMMEDIATE")
+        conn: Connection = self.db._conn
+        conn.execute(self.dialect.begin)
         try:
+            if self.shared:
+                conn.execute(_WRITERS, (WRITE_LOCK,))
             outcomes: list[tuple[bool, Any]] = []
             for work in works:
                 conn.execute("SAVEPOINT unit")
@@ -676,7 +904,7 @@ class Store:
         crash in between leaves no trace and the redelivered message is handled as new.
         """
 
-        def work(conn: sqlite3.Connection) -> tuple[Any, Any] | None:
+        def work(conn: Connection) -> tuple[Any, Any] | None:
             if message_key is not None and conn.execute(
                     "SELECT 1 FROM processed WHERE message_key = ?", (message_key,)).fetchone():
                 return None
@@ -693,7 +921,8 @@ class Store:
         return TurnStart(Profile(sender.key, profile[0], bool(profile[1]),
                                  json.loads(profile[2]) if profile[2] else None) if profile
                          else Profile(sender.key, None, False),
-                         Conversation(conv[0], json.loads(conv[1])) if conv else Conversation("menu", {}))
+                         Conversation(conv[0], json.loads(conv[1])) if conv else Conversation("menu", {}),
+                         (conv[0], conv[1]) if conv else (None, None))
 
     async def kept_replies(self, message_key: str) -> list[Reply]:
         """The replies a handled message got, kept for a redelivered webhook; [] when none are kept."""
@@ -720,7 +949,18 @@ class Store:
             [[r.text, [[o.label, o.payload] for o in r.options]] for r in end.kept_replies], ensure_ascii=False)
         place = json.dumps(end.place, ensure_ascii=False) if end.place is not None else None
 
-        def work(conn: sqlite3.Connection) -> TurnResult:
+        check = self.shared and end.seen is not None and end.conversation is not None and end.profile
+
+        def work(conn: Connection) -> TurnResult:
+            if check:
+                # One instance writes a sender's turn at a time (a lock until this commit; taken or
+                # not, never waited for), and only onto the state its turn was decided from.
+                row = conn.execute("SELECT pg_try_advisory_xact_lock(?, hashtext(?))",
+                                   (SENDER_LOCKS, sender.key)).fetchone()
+                now_row = conn.execute("SELECT state, data FROM conversations WHERE sender_key = ?",
+                                       (sender.key,)).fetchone()
+                if not row[0] or (tuple(now_row) if now_row else (None, None)) != end.seen:
+                    raise _Conflict
             if end.message_key is not None:
                 if conn.execute(_FIRST_TIME, (end.message_key, stamp, kept)).rowcount != 1:
                     raise _Duplicate
@@ -758,6 +998,8 @@ class Store:
             return await self._unit(work)
         except _Duplicate:
             return TurnResult(duplicate=True)
+        except _Conflict:
+            return TurnResult(conflict=True)
 
     # Inbox: Telegram updates kept before they are acknowledged --------------------------------
     async def inbox_add(self, rows: Sequence[tuple[str, int, str, str]], now: dt.datetime) -> list[str]:
@@ -767,7 +1009,7 @@ class Store:
         """
         stamp = _iso(now)
 
-        def work(conn: sqlite3.Connection) -> list[str]:
+        def work(conn: Connection) -> list[str]:
             added = []
             for key, seq, chat, body in rows:
                 if conn.execute("INSERT INTO inbox (message_key, seq, chat_key, body, received_at) "
@@ -797,14 +1039,15 @@ class Store:
         a villager who types the same message again sends a new id), and the replies kept for a
         retried webhook from before `replies_before`.
         """
-        def work(conn: sqlite3.Connection) -> int:
+        old_ids = self.dialect.old_ids
+
+        def work(conn: Connection) -> int:
             cur = conn.execute("DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?",
                                (_iso(inbox_before),))
             # Ids are written in time order: the oldest rowids are the only candidates, so a pass
             # reads at most PRUNE_IDS rows from the table's start and needs no index on `at`
             # (one more index write per message).
-            ids = conn.execute("DELETE FROM processed WHERE rowid IN (SELECT rowid FROM processed "
-                               "ORDER BY rowid LIMIT ?) AND at < ?", (PRUNE_IDS, _iso(inbox_before)))
+            ids = conn.execute(old_ids, (PRUNE_IDS, _iso(inbox_before)))
             kept = conn.execute("UPDATE processed SET replies = NULL WHERE replies IS NOT NULL AND at < ?",
                                 (_iso(replies_before),))
             return int(cur.rowcount) + int(ids.rowcount) + int(kept.rowcount)
@@ -844,7 +1087,7 @@ class Store:
         return await self._unit(lambda conn: self._forget_sync(conn, sender))
 
     @staticmethod
-    def _forget_sync(conn: sqlite3.Connection, sender: Sender) -> int:
+    def _forget_sync(conn: Connection, sender: Sender) -> int:
         conn.execute("DELETE FROM profiles WHERE sender_key = ?", (sender.key,))
         conn.execute("DELETE FROM conversations WHERE sender_key = ?", (sender.key,))
         # Alerts already sent carried the contact in their text; the copies here go too.
@@ -866,7 +1109,7 @@ class Store:
             cur = await db.execute(
                 "UPDATE reports SET reporter_key = NULL, contactable = 0 "
                 "WHERE created_at < ? AND reporter_key IS NOT NULL", (_iso(cutoff),))
-            return cur.rowcount
+            return int(cur.rowcount)
 
     # Reports and cases ------------------------------------------------------------------
     async def file_report(self, new: NewReport, alerts: Sequence[Outgoing], year: int,
@@ -877,11 +1120,12 @@ class Store:
         assert report is not None
         return report
 
-    def _file_sync(self, conn: sqlite3.Connection, new: NewReport, alerts: Sequence[Outgoing], year: int,
+    def _file_sync(self, conn: Connection, new: NewReport, alerts: Sequence[Outgoing], year: int,
                    now: dt.datetime) -> tuple[int, str]:
         conn.execute(
             """INSERT INTO case_sequences (office_id, year, last) VALUES (?, ?, 1)
-               ON CONFLICT (office_id, year) DO UPDATE SET last = last + 1""", (new.office_id, year))
+               ON CONFLICT (office_id, year) DO UPDATE SET last = case_sequences.last + 1""",
+            (new.office_id, year))
         row = conn.execute("SELECT last FROM case_sequences WHERE office_id = ? AND year = ?",
                            (new.office_id, year)).fetchone()
         case_no = f"{new.office_id}-{year}-{int(row[0]):04d}"
@@ -889,13 +1133,13 @@ class Store:
             """INSERT INTO reports (case_no, office_id, village_id, status, risk, flags, answers,
                media, recruiter_phone, recruiter_name, recruiter_company, reporter_key,
                contactable, created_at, place, check_hash)
-               VALUES (?, ?, ?, 'baru', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, 'baru', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
             (case_no, new.office_id, new.village_id, new.risk, json.dumps(list(new.flags)),
              json.dumps(new.answers, ensure_ascii=False), json.dumps(list(new.media)),
              new.recruiter_phone, new.recruiter_name, new.recruiter_company,
              new.reporter_key, int(new.contactable), _iso(now),
              json.dumps(new.place, ensure_ascii=False) if new.place else None, new.check_hash))
-        report_id = int(cur.lastrowid or 0)
+        report_id = int(cur.fetchone()[0])
         for alert in alerts:
             self._enqueue_sync(conn, _with_case(alert, case_no, report_id), now)
         return report_id, case_no
@@ -980,7 +1224,7 @@ class Store:
             for item in items:
                 await self._enqueue(db, item, now)
 
-    async def _enqueue(self, db: aiosqlite.Connection, item: Outgoing, now: dt.datetime) -> None:
+    async def _enqueue(self, db: Any, item: Outgoing, now: dt.datetime) -> None:
         self._enqueued = True
         await db.execute(
             """INSERT INTO outbox (recipient, text, options, kind, report_id, next_attempt_at,
@@ -989,7 +1233,7 @@ class Store:
              json.dumps([[o.label, o.payload] for o in item.options], ensure_ascii=False),
              item.kind, item.report_id, _iso(now), _iso(now)))
 
-    def _enqueue_sync(self, conn: sqlite3.Connection, item: Outgoing, now: dt.datetime) -> None:
+    def _enqueue_sync(self, conn: Connection, item: Outgoing, now: dt.datetime) -> None:
         self._enqueued = True
         conn.execute(
             """INSERT INTO outbox (recipient, text, options, kind, report_id, next_attempt_at,
@@ -1027,33 +1271,76 @@ class Store:
         False when it is no longer pending (another pass took it). A row still "sending" after a
         restart was perhaps sent: see `outbox_recover`.
         """
-        def work(conn: sqlite3.Connection) -> bool:
-            return conn.execute("UPDATE outbox SET status = 'sending', attempt_at = ? "
-                                "WHERE id = ? AND status = 'pending'", (_iso(now), item_id)).rowcount == 1
+        shared = self.shared
+
+        def work(conn: Connection) -> bool:
+            if not shared:
+                return bool(conn.execute("UPDATE outbox SET status = 'sending', attempt_at = ? WHERE id = ? "
+                                         "AND status = 'pending'", (_iso(now), item_id)).rowcount == 1)
+            # Several instances: one claims a recipient's message at a time (a lock until this
+            # commit; a claimer that finds it taken tries again next pass, so no instance waits or
+            # deadlocks), and only when none of theirs is being sent and no older one of the same kind
+            # is due: one chat's replies (and alerts) go in order, as one instance sends them (a chat's
+            # replies go right after its turn, whatever else waits; an older message waiting for its
+            # retry does not hold the rest back).
+            row = conn.execute("SELECT pg_try_advisory_xact_lock(?, hashtext(recipient)) FROM outbox "
+                               "WHERE id = ?", (RECIPIENT_LOCKS, item_id)).fetchone()
+            if not row or not row[0]:
+                return False
+            if conn.execute(
+                    "UPDATE outbox SET status = 'sending', attempt_at = ? WHERE id = (SELECT id FROM outbox "
+                    "WHERE id = ? AND status = 'pending' FOR UPDATE SKIP LOCKED) AND NOT EXISTS (SELECT 1 "
+                    "FROM outbox AS busy WHERE busy.recipient = outbox.recipient AND (busy.status = 'sending' "
+                    "OR (busy.status = 'pending' AND busy.kind = outbox.kind AND busy.id < outbox.id "
+                    "AND busy.next_attempt_at <= ?)))",
+                    (_iso(now), item_id, _iso(now))).rowcount != 1:
+                return False
+            # The claim's lease: a lock held as long as this instance's connection lives.
+            conn.execute("SELECT pg_try_advisory_lock(?, ?)", (CLAIM_LOCKS, item_id))
+            self._claims.add(item_id)
+            return True
 
         return bool(await self._unit(work))
 
+    def _let_go_sync(self, conn: Connection, item_id: int) -> None:
+        """The claim's lock is let go once the attempt's outcome is written (PostgreSQL)."""
+        if item_id in self._claims:
+            conn.execute("SELECT pg_advisory_unlock(?, ?)", (CLAIM_LOCKS, item_id))
+            self._claims.discard(item_id)
+
     async def outbox_recover(self) -> int:
-        """At start: messages left "sending" by a process that died go back to pending.
+        """Messages left "sending" by a process that died go back to pending.
 
         Their `attempt_at` stays, which marks them uncertain: the outbox asks the provider whether
-        the attempt went through before it sends again.
+        the attempt went through before it sends again. One instance (SQLite) recovers them all, at
+        start. Several (PostgreSQL): those whose claimer is gone, on every pass. A claim holds an
+        advisory lock on its row for as long as the claiming connection lives (the lease), so a
+        live instance's claims are never taken, and a dead one's come back on the next pass.
         """
-        def work(conn: sqlite3.Connection) -> int:
-            return int(conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").rowcount)
+        shared = self.shared
+
+        def work(conn: Connection) -> int:
+            if not shared:
+                return int(conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").rowcount)
+            return int(conn.execute(
+                "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND NOT EXISTS (SELECT 1 "
+                "FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ? AND objsubid = 2 "
+                "AND objid::bigint = outbox.id AND database = (SELECT oid FROM pg_database "
+                "WHERE datname = current_database()))", (CLAIM_LOCKS,)).rowcount)
 
         return int(await self._unit(work))
 
     async def outbox_sent(self, item_id: int, now: dt.datetime, provider_id: str | None = None,
                           note: str | None = None) -> None:
         """Sent (or found sent); a reply's text is not kept once it went: it may quote a report."""
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Connection) -> None:
             conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
                          "provider_id = ?, attempt_at = NULL WHERE id = ?", (_iso(now), provider_id, item_id))
             conn.execute("UPDATE outbox SET text = '', options = '[]' WHERE id = ? AND kind = 'reply'",
                          (item_id,))
             conn.execute("INSERT INTO outbox_attempts (outbox_id, at, ok, error) VALUES (?, ?, 1, ?)",
                          (item_id, _iso(now), note))
+            self._let_go_sync(conn, item_id)
 
         await self._unit(work)
 
@@ -1064,13 +1351,14 @@ class Store:
         `uncertain`: the provider may have accepted it (a time-out after sending); the attempt's
         start is kept so the next try first asks the provider.
         """
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Connection) -> None:
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = ?, "
-                "next_attempt_at = ?, attempt_at = CASE WHEN ? THEN attempt_at END WHERE id = ?",
+                "next_attempt_at = ?, attempt_at = CASE WHEN ? = 1 THEN attempt_at END WHERE id = ?",
                 (error, "pending" if retry_at else "failed", _iso(retry_at or now), int(uncertain), item_id))
             conn.execute("INSERT INTO outbox_attempts (outbox_id, at, ok, error) VALUES (?, ?, 0, ?)",
                          (item_id, _iso(now), error))
+            self._let_go_sync(conn, item_id)
 
         await self._unit(work)
 
@@ -1133,6 +1421,8 @@ class Store:
 
     async def backup(self, target: Path) -> None:
         """A consistent copy through SQLite's online backup API, safe while the bot runs."""
+        if self.dialect is not SQLITE:
+            raise StoreError("backup copies a SQLite database; back PostgreSQL up with pg_dump")
         target.parent.mkdir(parents=True, exist_ok=True)
         async with aiosqlite.connect(str(target)) as dest:
             await self.db.backup(dest)
@@ -1190,12 +1480,14 @@ class Store:
                                items: Sequence[Outgoing], now: dt.datetime) -> int:
         """The broadcast and one outbox message per recipient, in one transaction."""
         async with self._transaction() as db:
-            cur = await db.execute(
-                "INSERT INTO broadcasts (office_id, actor, target, text, created_at, recipients) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (office_id, actor, target, text, _iso(now), len(items)))
+            async with db.execute(
+                    "INSERT INTO broadcasts (office_id, actor, target, text, created_at, recipients) "
+                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    (office_id, actor, target, text, _iso(now), len(items))) as cur:
+                row = await cur.fetchone()
             for item in items:
                 await self._enqueue(db, item, now)
-            return int(cur.lastrowid or 0)
+            return int(row[0])
 
     async def broadcasts(self) -> list[tuple[int, str, str, str, int, dt.datetime]]:
         rows = await self._all("SELECT id, office_id, actor, target, recipients, created_at "
@@ -1216,7 +1508,7 @@ class Store:
 
         The page's ids are chosen on the index alone; only those 25 rows are read whole.
         """
-        where, args = _case_where(offices, f)
+        where, args = _case_where(self.dialect, offices, f)
         where += " AND status = ?"
         args.append(f.status)
         if f.assigned_to is not None:
@@ -1234,7 +1526,7 @@ class Store:
 
     async def desk_counts(self, offices: Sequence[str], f: CaseFilter, officer_key: str) -> dict[str, int]:
         """Cases per status with the inbox's filters, and "mine": the handled cases assigned to me."""
-        where, args = _case_where(offices, f)
+        where, args = _case_where(self.dialect, offices, f)
         rows = await self._all(
             f"SELECT status, count(*) FROM reports WHERE {where} GROUP BY status", args)  # noqa: S608
         counts = {r[0]: int(r[1]) for r in rows}
@@ -1276,7 +1568,7 @@ class Store:
                                   last: dt.date) -> list[tuple[str, str, str, int]]:
         """(Monday of the week, office, risk, reports) for reports filed on days first..last."""
         rows = await self._all(
-            f"SELECT {_MONDAY} AS week, office_id, risk, sum(n) FROM fig_reports "  # noqa: S608
+            f"SELECT {self.dialect.monday} AS week, office_id, risk, sum(n) FROM fig_reports "  # noqa: S608
             "WHERE day >= ? AND day <= ? AND office_id IN (SELECT value FROM json_each(?)) "
             "GROUP BY week, office_id, risk HAVING sum(n) > 0",
             (first.isoformat(), last.isoformat(), json.dumps(list(offices))))
@@ -1288,7 +1580,7 @@ class Store:
 
         `overdue`: (status, risk) -> the latest filing time whose deadline has passed.
         """
-        late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in overdue) or "0"
+        late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in overdue) or "1 = 0"
         flat = [v for (status, risk), filed_by in overdue.items() for v in (status, risk, _iso(filed_by))]
         rows = await self._all(
             f"SELECT office_id, count(*), sum(CASE WHEN {late} THEN 1 ELSE 0 END) FROM reports "  # noqa: S608
@@ -1303,8 +1595,8 @@ class Store:
         A median needs every value, so these are read from the figures index, not a roll-up.
         """
         rows = await self._all(
-            "SELECT office_id, (julianday(acknowledged_at) - julianday(created_at)) * 24, "
-            "(julianday(closed_at) - julianday(created_at)) * 24 FROM reports "
+            f"SELECT office_id, {self.dialect.hours.format('acknowledged_at')}, "  # noqa: S608
+            f"{self.dialect.hours.format('closed_at')} FROM reports "
             "WHERE created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?)) "
             "AND acknowledged_at IS NOT NULL", (_iso(start), _iso(end), json.dumps(list(offices))))
         out: dict[str, tuple[list[float], list[float]]] = {}
@@ -1332,9 +1624,9 @@ class Store:
                                     last: dt.date) -> list[tuple[str, str, int]]:
         """(Monday of the week, decision, questions); `unplaced`: also askers with no village."""
         rows = await self._all(
-            f"SELECT {_MONDAY} AS week, decision, sum(n) FROM fig_questions "  # noqa: S608
+            f"SELECT {self.dialect.monday} AS week, decision, sum(n) FROM fig_questions "  # noqa: S608
             "WHERE day >= ? AND day <= ? AND (office_key IN (SELECT value FROM json_each(?)) "
-            "OR (? AND office_key = '')) GROUP BY week, decision",
+            "OR (? = 1 AND office_key = '')) GROUP BY week, decision",
             (first.isoformat(), last.isoformat(), json.dumps(list(offices)), int(unplaced)))
         return [(r[0], r[1], int(r[2])) for r in rows]
 
@@ -1342,8 +1634,8 @@ class Store:
                                last: dt.date, limit: int = 10) -> list[tuple[str, int]]:
         rows = await self._all(
             "SELECT entry_id, sum(n) AS total FROM fig_answers WHERE day >= ? AND day <= ? "
-            "AND (office_key IN (SELECT value FROM json_each(?)) OR (? AND office_key = '')) "
-            "GROUP BY entry_id HAVING total > 0 ORDER BY total DESC, entry_id LIMIT ?",
+            "AND (office_key IN (SELECT value FROM json_each(?)) OR (? = 1 AND office_key = '')) "
+            "GROUP BY entry_id HAVING sum(n) > 0 ORDER BY total DESC, entry_id LIMIT ?",
             (first.isoformat(), last.isoformat(), json.dumps(list(offices)), int(unplaced), limit))
         return [(r[0], int(r[1])) for r in rows]
 
@@ -1411,8 +1703,9 @@ class Store:
         return row[0], row[1], _parse(row[2]) or dt.datetime.min, int(row[3]), row[4] is not None
 
     async def desk_code_try(self, attempt_hash: str, used: bool, now: dt.datetime) -> None:
-        await self._write("UPDATE desk_codes SET tries = tries + 1, used_at = CASE WHEN ? THEN ? ELSE used_at END "
-                          "WHERE attempt_hash = ?", (int(used), _iso(now), attempt_hash))
+        await self._write("UPDATE desk_codes SET tries = tries + 1, "
+                          "used_at = CASE WHEN ? = 1 THEN ? ELSE used_at END WHERE attempt_hash = ?",
+                          (int(used), _iso(now), attempt_hash))
 
     async def desk_recent_codes(self, officer_key: str, since: dt.datetime) -> int:
         row = await self._one("SELECT count(*) FROM desk_codes WHERE officer_key = ? AND created_at >= ?",
@@ -1467,7 +1760,7 @@ class Store:
             # A login code's message is useless once sent or given up: its copy here goes.
             await db.execute("UPDATE outbox SET text = '' WHERE kind = 'login' AND status != 'pending' "
                              "AND text != ''")
-            return cur.rowcount
+            return int(cur.rowcount)
 
     # Deadlines, escalation and the morning digest (issue 14) ------------------------------------
     # A step or a digest is a row with a primary key, written in the transaction that queues its
@@ -1496,7 +1789,7 @@ class Store:
         """
         stamp = _iso(now)
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             written = 0
             for item in steps:
                 if conn.execute("INSERT INTO escalations (report_id, step, at) VALUES (?, ?, ?) "
@@ -1519,7 +1812,7 @@ class Store:
     async def record_digest(self, office_id: str, day: dt.date, outgoing: Sequence[Outgoing],
                             now: dt.datetime) -> bool:
         """An office's digest of `day` and its messages; False (nothing queued) when it was sent already."""
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: Connection) -> bool:
             if conn.execute("INSERT INTO digests (office_id, day, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                             (office_id, day.isoformat(), _iso(now))).rowcount != 1:
                 return False
@@ -1559,7 +1852,7 @@ class Store:
         deadline merges these short runs instead of computing a deadline for every open case.
         `filed_by`: only cases filed then or before (the overdue ones).
         """
-        where, args = _case_where(offices, f)
+        where, args = _case_where(self.dialect, offices, f)
         where += " AND status = ? AND risk = ?"
         args += [status, risk]
         if f.assigned_to is not None:
@@ -1580,7 +1873,7 @@ class Store:
         One count per (status, risk), each a range of `reports_deadlines` read alone, summed in one
         statement (an OR of the six would make SQLite read every matching row from the table).
         """
-        where, args = _case_where(offices, f)
+        where, args = _case_where(self.dialect, offices, f)
         if f.assigned_to is not None:
             where += " AND assigned_to = ?"
             args.append(f.assigned_to)
@@ -1591,7 +1884,7 @@ class Store:
             late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in cutoffs)
             flat = [v for (status, risk), filed_by in cutoffs.items() for v in (status, risk, _iso(filed_by))]
             row = await self._one(f"SELECT count(*) FROM (SELECT status, risk, created_at FROM reports "  # noqa: S608
-                                  f"WHERE {where}) WHERE {late}", [*args, *flat])
+                                  f"WHERE {where}) AS found WHERE {late}", [*args, *flat])
             return int(row[0])
         parts, values = [], []
         for (status, risk), filed_by in cutoffs.items():
@@ -1604,7 +1897,8 @@ class Store:
     async def reports_by_id(self, ids: Sequence[int]) -> list[Report]:
         """These reports, in the order of `ids`."""
         rows = await self._all(
-            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE id IN (SELECT value FROM json_each(?))",  # noqa: S608
+            f"SELECT {_REPORT_COLUMNS} FROM reports WHERE id IN "  # noqa: S608
+            "(SELECT CAST(value AS INTEGER) FROM json_each(?))",
             (json.dumps(list(ids)),))
         found = {r[0]: _report(r) for r in rows}
         return [found[i] for i in ids if i in found]
@@ -1613,9 +1907,10 @@ class Store:
                                ) -> list[tuple[str, str, str, int, int, int, int, dt.datetime]]:
         """(office, village id, typed place, reports, high, medium, low, last report) per village."""
         rows = await self._all(
-            "SELECT office_id, village_id, CASE WHEN village_id = '' THEN "
-            "coalesce(json_extract(place, '$.name'), '') ELSE '' END AS typed, count(*), sum(risk = 'tinggi'), "
-            "sum(risk = 'sedang'), sum(risk = 'rendah'), max(created_at) FROM reports "
+            "SELECT office_id, village_id, CASE WHEN village_id = '' THEN "  # noqa: S608
+            f"coalesce({self.dialect.place_name}, '') ELSE '' END AS typed, count(*), "
+            + ", ".join(f"sum(CASE WHEN risk = '{r}' THEN 1 ELSE 0 END)" for r in ("tinggi", "sedang", "rendah"))
+            + ", max(created_at) FROM reports "
             "WHERE created_at >= ? AND created_at < ? AND office_id IN (SELECT value FROM json_each(?)) "
             "GROUP BY 1, 2, 3 ORDER BY count(*) DESC", (_iso(start), _iso(end), json.dumps(list(offices))))
         return [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6]), _parse(r[7]) or dt.datetime.min)
@@ -1641,7 +1936,7 @@ class CaseFilter:
     per_page: int = 25
 
 
-def _case_where(offices: Sequence[str], f: CaseFilter) -> tuple[str, list[Any]]:
+def _case_where(dialect: Dialect, offices: Sequence[str], f: CaseFilter) -> tuple[str, list[Any]]:
     where = ["office_id IN (SELECT value FROM json_each(?))"]
     args: list[Any] = [json.dumps(list(offices))]
     for column, value in (("village_id", f.village_id), ("risk", f.risk), ("case_no", f.case_no),
@@ -1659,8 +1954,9 @@ def _case_where(offices: Sequence[str], f: CaseFilter) -> tuple[str, list[Any]]:
         # Trigram search finds any 3 letters or more inside a name or company; shorter words scan.
         words = f.words.strip()
         if len(words) >= 3:
-            where.append("id IN (SELECT rowid FROM reports_search WHERE reports_search MATCH ?)")
-            args.append('"' + words.replace('"', '""') + '"')
+            condition, more = dialect.words(words)
+            where.append(condition)
+            args += more
         else:
             like = "%" + words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append("(lower(recruiter_name) LIKE ? ESCAPE '\\' "

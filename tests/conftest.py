@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,34 @@ from typing import Any
 import pytest
 
 from bot.app import Knowledge, build_knowledge
+from tests import databases
 from tests.villagers import Bot, make_desk, open_bot
 
 ROOT = Path(__file__).resolve().parent.parent
+# Modules that never open a database: the PostgreSQL half leaves them to the SQLite half.
+NO_DATABASE = ["test_cli.py", "test_config.py", "test_faq.py", "test_textnorm.py"]
+collect_ignore = NO_DATABASE if databases.POSTGRESQL else []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: tests SQLite's own behaviour (its locks, its backup API)")
+    if databases.POSTGRESQL and databases.start() is None:
+        if os.environ.get("DESA_POSTGRESQL_REQUIRED"):   # CI: a missing server is an error, not a skip
+            pytest.exit("PostgreSQL half: no PostgreSQL server here (apt-get install postgresql)", returncode=1)
+        pytest.exit("PostgreSQL half skipped: no PostgreSQL server here (apt-get install postgresql)",
+                    returncode=0)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    databases.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if databases.POSTGRESQL:
+        skip = pytest.mark.skip(reason="SQLite's own behaviour; the PostgreSQL half does not have it")
+        for item in items:
+            if item.get_closest_marker("sqlite_only"):
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

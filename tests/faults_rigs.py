@@ -17,7 +17,6 @@ import random
 import re
 import signal
 import socket
-import sqlite3
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -41,6 +40,7 @@ from bot.outbox import Backoff, Outbox
 from bot.server import build_web_app
 from bot.store import Store
 from tests.conftest import ROOT
+from tests.databases import database, read
 from tests.fake_telegram import FakeTelegram
 from tests.fake_twilio import FakeTwilio
 from tests.fakes import Clock
@@ -361,7 +361,7 @@ async def open_desk(knowledge: Knowledge, folder: Path, *, rest_timeout: float =
     servers: list[TestServer] = []
     db_path = folder / "desk.sqlite3"
     try:
-        async with Store.open(db_path) as store:
+        async with Store.open(database(db_path)) as store:
             secrets = Secrets(telegram_token=TG_TOKEN, telegram_webhook_secret=TG_SECRET,
                               twilio_account_sid=ACCOUNT, twilio_auth_token=TOKEN,
                               twilio_whatsapp_from=BOT_NUMBER, public_base_url=PUBLIC,
@@ -444,10 +444,10 @@ class BotProcess:
     """`python -m bot run` on a port of its own, with both providers pointed at the fakes."""
 
     def __init__(self, folder: Path, twilio_url: str, telegram_url: str,
-                 session: aiohttp.ClientSession) -> None:
+                 session: aiohttp.ClientSession, name: str = "bot") -> None:
         self.config = write_config(folder)
         self.db = folder / "bot.sqlite3"
-        self.log = folder / "bot.log"
+        self.log = folder / f"{name}.log"
         self.twilio_url, self.telegram_url = twilio_url, telegram_url
         self.session = session
         self.port = free_port()
@@ -466,7 +466,7 @@ class BotProcess:
                    TELEGRAM_API_BASE_URL=self.telegram_url, LOG_LEVEL="INFO")
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "--config", str(self.config), "run", "--db", str(self.db),
+                sys.executable, "-m", "bot", "--config", str(self.config), "run", "--db", str(database(self.db)),
                 cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -495,6 +495,35 @@ class BotProcess:
                 await self.proc.wait()
 
 
+class Instances:
+    """Several `run` processes on one database behind a load balancer: each request goes to one of
+    those that are up, at random; a kill takes one of them down, and it starts again."""
+
+    def __init__(self, bots: list[BotProcess], rng: random.Random) -> None:
+        self.bots, self.rng = bots, rng
+        self.db = bots[0].db
+
+    @property
+    def url(self) -> str:
+        up = [b for b in self.bots if b.proc is not None and b.proc.returncode is None]
+        return self.rng.choice(up or self.bots).url
+
+    @property
+    def kills(self) -> int:
+        return sum(b.kills for b in self.bots)
+
+    async def start(self) -> None:
+        for bot in self.bots:
+            if bot.proc is None or bot.proc.returncode is not None:
+                await bot.start()
+
+    async def kill(self) -> None:
+        await self.rng.choice(self.bots).kill()
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(bot.stop() for bot in self.bots))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -504,7 +533,8 @@ def free_port() -> int:
 class Providers:
     """What Twilio and Telegram do towards the bot: deliver until answered."""
 
-    def __init__(self, bot: BotProcess, session: aiohttp.ClientSession, deadline: float = 90.0) -> None:
+    def __init__(self, bot: BotProcess | Instances, session: aiohttp.ClientSession,
+                 deadline: float = 90.0) -> None:
         self.bot = bot
         self.session = session
         self.deadline = deadline
@@ -669,13 +699,20 @@ TG_CRASH_VILLAGERS = [710001, 710002]
 
 
 async def crash_trial(folder: Path, rng: random.Random, *, kills: tuple[int, int] = (1, 2),
-                      reply_wait: float = 20.0) -> Tally:
-    """One trial: a fresh database, 3 WhatsApp and 2 Telegram reports, `kills` SIGKILLs at random."""
+                      reply_wait: float = 20.0, instances: int = 1) -> Tally:
+    """One trial: a fresh database, 3 WhatsApp and 2 Telegram reports, `kills` SIGKILLs at random.
+
+    `instances` > 1: that many processes on the one database (PostgreSQL), every request to one
+    of them at random, each kill taking one of them down.
+    """
     twilio, api = HoldingTwilio(), HoldingBotApi()
     tally = Tally(trials=1)
     async with TestServer(twilio.app(), host="127.0.0.1") as tw, \
             TestServer(api.app, host="127.0.0.1") as tg, aiohttp.ClientSession() as session:
-        bot = BotProcess(folder, str(tw.make_url("")).rstrip("/"), f"http://127.0.0.1:{tg.port}", session)
+        urls = str(tw.make_url("")).rstrip("/"), f"http://127.0.0.1:{tg.port}"
+        bot: Any = BotProcess(folder, *urls, session) if instances == 1 else Instances(
+            [BotProcess(folder, *urls, session, name=f"bot{n}") for n in range(instances)],
+            random.Random(rng.random()))
         providers = Providers(bot, session)
         await bot.start()
         done = asyncio.Event()
@@ -779,10 +816,8 @@ async def settle(db: Path, within: float = 60.0) -> None:
     """Wait until nothing waits: every kept update handled, the outbox empty of what is due."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
-            waiting = conn.execute("SELECT (SELECT count(*) FROM inbox WHERE done_at IS NULL) + "
-                                   "(SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending'))"
-                                   ).fetchone()[0]
+        waiting = read(database(db), "SELECT (SELECT count(*) FROM inbox WHERE done_at IS NULL) + "
+                       "(SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending'))")[0][0]
         if not waiting:
             await asyncio.sleep(0.5)   # a status update's turn may still be on its way
             return
@@ -792,15 +827,14 @@ async def settle(db: Path, within: float = 60.0) -> None:
 
 def count(tally: Tally, db: Path, twilio: FakeTwilio, api: FakeTelegram, confirmed: dict[str, str],
           acknowledged: set[int]) -> None:
-    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
-        cases = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT case_no, reporter_key, status FROM reports")}
-        doubled = conn.execute("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM reports "
-                               "GROUP BY reporter_key HAVING n > 1)").fetchone()[0]
-        done = {r[0] for r in conn.execute("SELECT message_key FROM inbox WHERE done_at IS NOT NULL")}
-        found = conn.execute("SELECT count(*) FROM outbox_attempts WHERE error = 'found sent at the provider'"
-                             ).fetchone()[0]
-        tg_rows = dict(conn.execute("SELECT recipient, count(*) FROM outbox WHERE status = 'sent' "
-                                    "AND recipient LIKE 'telegram:%' GROUP BY recipient").fetchall())
+    target = database(db)
+    cases = {r[0]: (r[1], r[2]) for r in read(target, "SELECT case_no, reporter_key, status FROM reports")}
+    doubled = read(target, "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM reports "
+                   "GROUP BY reporter_key HAVING count(*) > 1) AS d")[0][0]
+    done = {r[0] for r in read(target, "SELECT message_key FROM inbox WHERE done_at IS NOT NULL")}
+    found = read(target, "SELECT count(*) FROM outbox_attempts WHERE error = 'found sent at the provider'")[0][0]
+    tg_rows = dict(read(target, "SELECT recipient, count(*) FROM outbox WHERE status = 'sent' "
+                        "AND recipient LIKE 'telegram:%' GROUP BY recipient"))
     tally.reports_confirmed += len(confirmed)
     tally.reports_lost += len(set(confirmed) - set(cases))
     tally.reports_doubled += int(doubled)

@@ -77,3 +77,18 @@ def test_missing_or_broken_files_are_clear(tmp_path: Path) -> None:
     bad.write_text("offices: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_settings(bad, {})
+
+
+def test_the_database_is_a_sqlite_file_or_a_url_and_database_url_wins(tmp_path: Path) -> None:
+    data = _example()
+    default = load_settings(_write(tmp_path, data), {})
+    assert default.storage == str(tmp_path / "data" / "desa-imigrasi.sqlite3") and default.database_url is None
+    data["storage"] = {"url": "sqlite:///pilot/bot.sqlite3"}
+    assert load_settings(_write(tmp_path, data), {}).storage == str(tmp_path / "pilot" / "bot.sqlite3")
+    data["storage"] = {"url": "postgresql://desa@db:5432/desa"}
+    assert load_settings(_write(tmp_path, data), {}).storage == "postgresql://desa@db:5432/desa"
+    env = {"DATABASE_URL": "postgresql://other@db2/desa"}
+    assert load_settings(_write(tmp_path, data), env).storage == "postgresql://other@db2/desa"
+    data["storage"] = {"url": "mysql://nope"}
+    with pytest.raises(ConfigError, match=r"storage\.url: must start with sqlite:/// or postgresql://"):
+        load_settings(_write(tmp_path, data), {})

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
+from tests.databases import database
 
 SCRIPT = """halo
 paspor sy ilang di kuching
@@ -28,7 +29,7 @@ cek laporan KTG-2026-0001 000000
 
 def test_a_scripted_chat_files_a_report_and_shows_the_officer_alert(tmp_path: Path) -> None:
     db = tmp_path / "chat.sqlite3"
-    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(db)], input=SCRIPT,
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(database(db))], input=SCRIPT,
                             capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
     out = result.stdout
     assert result.returncode == 0, result.stderr
@@ -38,7 +39,7 @@ def test_a_scripted_chat_files_a_report_and_shows_the_officer_alert(tmp_path: Pa
     assert "Pelapor: anonim" in out
     assert "DITANGANI" in out
     assert "Kode cek Anda" in out and "tidak cocok" in out   # a wrong code learns nothing
-    unanswered = subprocess.run([sys.executable, "-m", "bot", "unanswered", "--db", str(db)],
+    unanswered = subprocess.run([sys.executable, "-m", "bot", "unanswered", "--db", str(database(db))],
                                 capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert unanswered.returncode == 0
 
@@ -59,7 +60,7 @@ terimakasih bah
 
 def test_a_day_of_villager_typing_in_the_terminal(tmp_path: Path) -> None:
     """Danger first, a village outside the list, everyday words, and the officer's side, piped in."""
-    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(tmp_path / "day.sqlite3")],
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(database(tmp_path / "day.sqlite3"))],
                             input=VILLAGER_DAY, capture_output=True, text=True, cwd=ROOT, timeout=120,
                             check=False)
     out = result.stdout

@@ -15,6 +15,7 @@ from bot.app import REQUIRED_MESSAGES, Knowledge
 from bot.content import MAX_ANSWER_CHARS, load_content
 from bot.errors import ContentError
 from tests.conftest import ROOT
+from tests.databases import database
 
 REQUIRED_IDS = [
     "paspor-syarat", "paspor-anak", "paspor-mpaspor", "paspor-biaya", "paspor-masa-berlaku",
@@ -193,7 +194,7 @@ def test_unknown_config_values_villagers_need_are_warnings_and_errors_when_stric
 
 
 def test_a_live_channel_does_not_start_while_villagers_would_need_unknown_values(tmp_path: Path) -> None:
-    result = _run("run", "--db", str(tmp_path / "bot.sqlite3"), env={"TELEGRAM_BOT_TOKEN": "123:fake"})
+    result = _run("run", "--db", str(database(tmp_path / "bot.sqlite3")), env={"TELEGRAM_BOT_TOKEN": "123:fake"})
     assert result.returncode == 1
     # The shipped config's officers are placeholders: a live bot could alert nobody.
     assert "Not starting: a channel is configured, but no office has an alert chat" in result.stderr
@@ -205,7 +206,7 @@ def test_a_live_channel_does_not_start_while_villagers_would_need_unknown_values
 
 
 def test_the_terminal_chat_still_starts_on_the_example_config(tmp_path: Path) -> None:
-    result = _run("run", "--db", str(tmp_path / "bot.sqlite3"), stdin="halo\n")
+    result = _run("run", "--db", str(database(tmp_path / "bot.sqlite3")), stdin="halo\n")
     assert result.returncode == 0, result.stderr
     assert "terminal chat" in result.stderr
     assert "Not starting" not in result.stderr

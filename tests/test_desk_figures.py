@@ -11,7 +11,19 @@ from collections import Counter
 from pathlib import Path
 
 from bot.models import Channel, Sender
-from bot.store import FIGURES_ZONE, MIGRATIONS, Conversation, FaqDecision, NewReport, Report, Store, TurnEnd
+from bot.store import (
+    FIGURES_ZONE,
+    MIGRATIONS,
+    SQLITE,
+    Conversation,
+    FaqDecision,
+    NewReport,
+    Report,
+    Store,
+    TurnEnd,
+)
+from bot.store import POSTGRESQL as POSTGRESQL_DIALECT
+from tests.databases import POSTGRESQL, database
 
 OFFICES = ("SGU", "KTG", "SKW")
 FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 12, 31)
@@ -68,14 +80,14 @@ async def _assert_figures_match_the_reports(store: Store) -> None:
 
 async def test_weekly_and_village_figures_equal_a_count_over_the_reports_as_cases_move(tmp_path: Path) -> None:
     rng = random.Random(7)
-    async with Store.open(tmp_path / "f.sqlite3") as store:
+    async with Store.open(database(tmp_path / "f.sqlite3")) as store:
         await _file_and_work(store, rng, 120)
         await _assert_figures_match_the_reports(store)
 
 
 async def test_a_report_counts_on_the_offices_day_not_the_servers(tmp_path: Path) -> None:
     rng = random.Random(1)
-    async with Store.open(tmp_path / "d.sqlite3") as store:
+    async with Store.open(database(tmp_path / "d.sqlite3")) as store:
         # Sunday 29 November 23:30 WIB, and Monday 30 November 00:30 WIB (still Sunday in UTC).
         for hour in (16, 17):
             await store.file_report(_new(rng), [], 2026, dt.datetime(2026, 11, 29, hour, 30, tzinfo=dt.UTC))
@@ -89,7 +101,7 @@ async def test_a_report_counts_on_the_offices_day_not_the_servers(tmp_path: Path
 async def test_question_figures_equal_a_count_over_the_decisions(tmp_path: Path) -> None:
     rng = random.Random(3)
     decisions = []
-    async with Store.open(tmp_path / "q.sqlite3") as store:
+    async with Store.open(database(tmp_path / "q.sqlite3")) as store:
         for i in range(200):
             moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=rng.randrange(365 * 24 * 60))
             faq = FaqDecision(rng.choice(("answer", "answer", "suggest", "none")),
@@ -108,22 +120,36 @@ async def test_question_figures_equal_a_count_over_the_decisions(tmp_path: Path)
 
 async def test_upgrading_an_older_database_counts_the_reports_it_already_has(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    conn = sqlite3.connect(path)
-    for statements in MIGRATIONS[:6]:
-        for statement in statements:
-            conn.execute(statement)
     rng = random.Random(11)
+    rows = []
     for i in range(60):
         new = _new(rng)
         moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=rng.randrange(365 * 24 * 60))
-        conn.execute("INSERT INTO reports (case_no, office_id, village_id, status, risk, flags, answers, media, "
-                     "contactable, created_at, place) VALUES (?, ?, ?, ?, ?, '[]', '{}', '[]', 0, ?, ?)",
-                     (f"X-{i}", new.office_id, new.village_id, rng.choice(("baru", "ditangani", "ditutup")),
-                      new.risk, moment.isoformat(), json.dumps(new.place) if new.place else None))
-    conn.execute("PRAGMA user_version = 6")
-    conn.commit()
-    conn.close()
-    async with Store.open(path) as store:
+        rows.append((f"X-{i}", new.office_id, new.village_id, rng.choice(("baru", "ditangani", "ditutup")),
+                     new.risk, moment.isoformat(), json.dumps(new.place) if new.place else None))
+    statements = [POSTGRESQL_DIALECT.ddl(s) if POSTGRESQL else SQLITE.ddl(s) for m in MIGRATIONS[:6] for s in m]
+    insert = ("INSERT INTO reports (case_no, office_id, village_id, status, risk, flags, answers, media, "
+              "contactable, created_at, place) VALUES (?, ?, ?, ?, ?, '[]', '{}', '[]', 0, ?, ?)")
+    if POSTGRESQL:
+        import psycopg
+
+        from bot.postgres import translate
+        with psycopg.connect(str(database(path)), autocommit=True) as pg:
+            for statement in filter(None, statements):
+                pg.execute(statement)
+            for row in rows:
+                pg.execute(translate(insert), row)
+            pg.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            pg.execute("INSERT INTO schema_version VALUES (6)")
+    else:
+        conn = sqlite3.connect(path)
+        for statement in filter(None, statements):
+            conn.execute(statement)
+        conn.executemany(insert, rows)
+        conn.execute("PRAGMA user_version = 6")
+        conn.commit()
+        conn.close()
+    async with Store.open(database(path)) as store:
         await _assert_figures_match_the_reports(store)
         # and the reports filed after the upgrade are counted on top of them
         await _file_and_work(store, rng, 20)
@@ -133,7 +159,7 @@ async def test_upgrading_an_older_database_counts_the_reports_it_already_has(tmp
 async def test_open_cases_count_as_overdue_by_their_own_status_and_risk(tmp_path: Path) -> None:
     rng = random.Random(5)
     monday = dt.datetime(2026, 11, 9, 2, 0, tzinfo=dt.UTC)
-    async with Store.open(tmp_path / "o.sqlite3") as store:
+    async with Store.open(database(tmp_path / "o.sqlite3")) as store:
         filed = []
         for days_ago in (10, 3, 0):
             new = dataclasses.replace(_new(rng), office_id="SGU", risk="rendah")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Knowledge
+from tests.databases import database
 from tests.desk_rig import KTG_OFFICER, SGU_EDITOR, SGU_OFFICER, Rig, csrf_of, make_console_config, open_rig
 from tests.fakes import villager
 from tests.villagers import file_report, register
@@ -161,7 +162,7 @@ async def test_the_login_form_needs_its_own_token(rig: Rig) -> None:
 
 def console_link(config: Path, db: Path, officer: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "console-link", officer,
-                           "--db", str(db)], capture_output=True, text=True, cwd=ROOT)
+                           "--db", str(database(db))], capture_output=True, text=True, cwd=ROOT)
 
 
 async def test_console_link_prints_a_one_time_link(cdesk: Knowledge, tmp_path: Path) -> None:

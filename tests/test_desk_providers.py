@@ -24,6 +24,7 @@ from bot.reporting import Assessment
 from bot.runtime import mount_console
 from bot.server import build_web_app
 from bot.store import NewReport, Store
+from tests.databases import database
 from tests.desk_rig import csrf_of, make_console_config, open_rig
 from tests.fake_telegram import FakeTelegram
 from tests.fakes import Chat, Clock, villager
@@ -47,7 +48,7 @@ async def _telegram_console(cdesk: Knowledge,
     settings = dataclasses.replace(cdesk.settings, secrets=Secrets(
         telegram_token=TOKEN, telegram_api_base_url=f"http://127.0.0.1:{api.port}"))
     clock = Clock()
-    async with Store.open(tmp_path / "bot.sqlite3") as store:
+    async with Store.open(database(tmp_path / "bot.sqlite3")) as store:
         dialogue = build_dialogue(dataclasses.replace(cdesk, settings=settings), store, clock)
         channel = TelegramChannel(settings, dialogue, store, poll_timeout=1)
         outbox = build_outbox(store, {Channel.TELEGRAM: channel}, clock=clock)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from bot.app import Knowledge, build_dialogue
 from bot.models import Channel, Media
 from bot.store import Store
 from tests.conftest import ROOT
+from tests.databases import LOCKED, database, locked, wait_briefly_for_locks
 from tests.fakes import Chat, villager
 from tests.villagers import KTG_OFFICER, REGIONAL, SGU_GROUP, SGU_OFFICER, Bot, file_report, register
 
@@ -135,12 +135,12 @@ async def test_back_goes_to_the_previous_question_and_skip_leaves_it_empty(bot: 
 
 async def test_a_restart_in_the_middle_of_a_report_continues_where_it_was(desk: Knowledge, tmp_path: Path) -> None:
     path = tmp_path / "restart.sqlite3"
-    async with Store.open(path) as store:
+    async with Store.open(database(path)) as store:
         chat = Chat(build_dialogue(desk, store), villager())
         await register(chat)
         await chat.say("lapor")
         await chat.say("Pak Budi 0812 3456 7890 mau bawa orang kerja ke Brunei")
-    async with Store.open(path) as store:   # the process started again
+    async with Store.open(database(path)) as store:   # the process started again
         chat = Chat(build_dialogue(desk, store), villager())
         said = await chat.say("selesai")
         assert "Pak Budi" in said and "Brunei" in said         # read from the story before the restart
@@ -291,16 +291,9 @@ async def test_two_hundred_villagers_interleaved_keep_their_own_state(bot: Bot) 
 
 
 async def test_a_locked_database_gets_an_apology_not_a_crash(bot: Bot, tmp_path: Path) -> None:
-    db_path = tmp_path / "bot.sqlite3"
-    blocker = sqlite3.connect(db_path, timeout=0.1)
-    blocker.execute("BEGIN EXCLUSIVE")
-    try:
-        await bot.dialogue.store.db.execute("PRAGMA busy_timeout=100")
-        with pytest.raises(sqlite3.OperationalError):
-            await bot.chat(villager()).say("halo")
-    finally:
-        blocker.rollback()
-        blocker.close()
+    await wait_briefly_for_locks(bot.dialogue.store)
+    with locked(tmp_path / "bot.sqlite3"), pytest.raises(LOCKED):
+        await bot.chat(villager()).say("halo")
     assert "Selamat datang" in await bot.chat(villager()).say("halo")
 
 
@@ -317,7 +310,7 @@ async def test_a_flood_from_one_sender_is_limited_politely_while_others_are_unaf
     from dataclasses import replace
     strict = Knowledge(replace(desk.settings, rate_limit_messages=3, rate_limit_burst=3), desk.content,
                        desk.index)
-    async with Store.open(tmp_path / "flood.sqlite3") as store:
+    async with Store.open(database(tmp_path / "flood.sqlite3")) as store:
         dialogue = build_dialogue(strict, store)
         flooder, neighbour = Chat(dialogue, villager(1)), Chat(dialogue, villager(2))
         for _ in range(3):

@@ -12,6 +12,7 @@ import pytest
 from bot.app import Knowledge, build_dialogue
 from bot.escalation import Escalation
 from bot.store import NewReport, Report, Store
+from tests.databases import database
 from tests.desk_rig import make_console_config
 from tests.fakes import villager
 from tests.villagers import Bot, file_report, open_bot, register
@@ -79,7 +80,8 @@ async def test_two_instances_on_one_database_send_each_step_once(office: Knowled
         for i in range(30):
             await filed(bot, "rendah", wib(2026, 11, 9, 9, 0) + dt.timedelta(minutes=i), name=f"Perekrut {i}")
     late = wib(2026, 11, 25, 10, 0)       # every acknowledgement step of every case is due
-    async with Store.open(tmp_path / "bot.sqlite3") as one, Store.open(tmp_path / "bot.sqlite3") as two:
+    target = database(tmp_path / "bot.sqlite3")
+    async with Store.open(target) as one, Store.open(target) as two:
         passes = [Escalation(build_dialogue(office, store).casework) for store in (one, two)]
         written = await asyncio.gather(*(p.run(late) for p in passes for _ in range(2)))
         assert sum(written) == 30 * 3

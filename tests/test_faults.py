@@ -15,7 +15,6 @@ import random
 import re
 import signal
 import socket
-import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -28,6 +27,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import Knowledge
 from tests.conftest import ROOT
+from tests.databases import LOCKED_NAME, POSTGRESQL, database, locked, read, wait_briefly_for_locks
 from tests.fake_twilio import FakeTwilio
 from tests.faults_rigs import (
     ACCOUNT,
@@ -116,7 +116,7 @@ async def start_bot(config: Path, db: Path, twilio_url: str, remote: Remote,
                LOG_LEVEL="INFO")
     with log.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "--config", str(config), "run", "--db", str(db),
+            sys.executable, "-m", "bot", "--config", str(config), "run", "--db", str(database(db)),
             cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -133,9 +133,8 @@ async def start_bot(config: Path, db: Path, twilio_url: str, remote: Remote,
 
 
 def outbox_by_case(db: Path) -> dict[str, list[str]]:
-    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
-        rows = conn.execute("SELECT r.case_no, o.status FROM reports r LEFT JOIN outbox o "
-                            "ON o.report_id = r.id AND o.kind = 'alert' ORDER BY r.id").fetchall()
+    rows = read(database(db), "SELECT r.case_no, o.status FROM reports r LEFT JOIN outbox o "
+                "ON o.report_id = r.id AND o.kind = 'alert' ORDER BY r.id")
     out: dict[str, list[str]] = {}
     for case_no, status in rows:
         out.setdefault(case_no, []).append(status)
@@ -204,10 +203,9 @@ async def test_sigkill_mid_work_loses_no_confirmed_report_and_no_alert(tmp_path:
     # the outbox asks Twilio's Messages list, finds it, and records its SID instead of sending again.
     [alert_b] = alerts_for(twilio, case_b)
     assert twilio.lists, "the Messages list was not asked"
-    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
-        row = conn.execute("SELECT o.provider_id FROM outbox o JOIN reports r ON r.id = o.report_id "
-                           "WHERE r.case_no = ? AND o.kind = 'alert'", (case_b,)).fetchone()
-    assert row == (alert_b["sid"],)
+    rows = read(database(db), "SELECT o.provider_id FROM outbox o JOIN reports r ON r.id = o.report_id "
+                "WHERE r.case_no = ? AND o.kind = 'alert'", (case_b,))
+    assert rows == [(alert_b["sid"],)]
 
 
 # Random kills while villagers report (issue 16) -----------------------------------------------------
@@ -238,6 +236,30 @@ async def test_random_kills_lose_nothing_and_double_nothing(tmp_path: Path) -> N
     assert total.cases_not_acknowledged == 0
     # Telegram cannot be asked whether a message arrived: one in flight at a kill is sent again,
     # at most one per chat (each chat's messages go one at a time): 2 villagers, 2 office chats.
+    assert total.tg_messages_doubled <= 4 * total.kills
+
+
+@pytest.mark.skipif(not POSTGRESQL, reason="several instances need PostgreSQL: its half runs this")
+async def test_two_instances_on_one_postgresql_with_random_kills_lose_nothing_and_double_nothing(
+        tmp_path: Path) -> None:
+    """The same trials with two `run` processes on one database, each request going to either
+    (a load balancer), each kill taking one down while the other carries on."""
+    rng = random.Random(CRASH_SEED)
+    total = Tally()
+    trials = 4
+    for trial in range(trials):
+        folder = tmp_path / f"trial{trial}"
+        folder.mkdir()
+        total.add(await crash_trial(folder, rng, instances=2))
+    print("\n".join(total.lines()))
+    assert total.kills >= trials
+    assert total.reports_confirmed == 5 * trials
+    assert (total.reports_lost, total.reports_doubled) == (0, 0)
+    assert total.tg_updates_acknowledged > 0 and total.tg_updates_lost == 0
+    assert (total.replies_lost, total.villagers_out_of_step) == (0, 0)
+    assert total.wa_alerts_sent == total.reports_confirmed and total.wa_alerts_doubled == 0
+    assert total.wa_status_sent > 0 and total.wa_status_doubled == 0
+    assert total.cases_not_acknowledged == 0
     assert total.tg_messages_doubled <= 4 * total.kills
 
 
@@ -299,20 +321,9 @@ async def test_a_bot_api_outage_delays_alerts_and_the_report_is_still_filed(
 
 
 # A locked database --------------------------------------------------------------------------------
-@contextlib.contextmanager
-def locked(path: Path) -> Any:
-    blocker = sqlite3.connect(path, timeout=0.1)
-    blocker.execute("BEGIN EXCLUSIVE")
-    try:
-        yield blocker
-    finally:
-        blocker.rollback()
-        blocker.close()
-
-
 async def test_a_locked_database_gets_the_villager_an_apology_and_then_works_again(
         desk: Desk, caplog: pytest.LogCaptureFixture) -> None:
-    await desk.store.db.execute("PRAGMA busy_timeout=100")
+    await wait_briefly_for_locks(desk.store)
     villager = desk.wa_chat(VILLAGERS[0])
     apology = desk.knowledge.content.message("error_apology")
     with locked(desk.db_path), caplog.at_level(logging.INFO):
@@ -321,11 +332,12 @@ async def test_a_locked_database_gets_the_villager_an_apology_and_then_works_aga
         health = await desk.client.get("/healthz")
         assert health.status in (200, 503)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(errors) == 2 and all("OperationalError" in r.getMessage() for r in errors)
+    assert len(errors) == 2 and all(LOCKED_NAME in r.getMessage() for r in errors)
     assert "Selamat datang" in await villager.say("halo")
     assert (await desk.client.get("/healthz")).status == 200
 
 
+@pytest.mark.sqlite_only
 async def test_a_full_disk_gets_the_villager_an_apology_and_then_works_again(desk: Desk) -> None:
     villager = desk.wa_chat(VILLAGERS[0])
     await villager.say("halo")
@@ -341,7 +353,7 @@ async def test_a_full_disk_gets_the_villager_an_apology_and_then_works_again(des
 
 
 async def test_the_outbox_worker_survives_a_locked_database_and_delivers_afterwards(desk: Desk) -> None:
-    await desk.store.db.execute("PRAGMA busy_timeout=100")
+    await wait_briefly_for_locks(desk.store)
     await desk.wa_chat(SGU_WA).say("KASUS")
     case_no = case_in(await wa_file_report(desk.wa_chat(VILLAGERS[0])))
     worker = asyncio.create_task(desk.outbox.run(interval=0.05))
@@ -359,7 +371,7 @@ async def test_the_outbox_worker_survives_a_locked_database_and_delivers_afterwa
 
 
 async def test_an_alert_sent_while_the_database_is_locked_is_not_sent_again(desk: Desk) -> None:
-    await desk.store.db.execute("PRAGMA busy_timeout=100")
+    await wait_briefly_for_locks(desk.store)
     await desk.wa_chat(SGU_WA).say("KASUS")
     case_no = case_in(await wa_file_report(desk.wa_chat(VILLAGERS[0])))
     worker = asyncio.create_task(desk.outbox.run(interval=0.05))
@@ -376,7 +388,7 @@ async def test_an_alert_sent_while_the_database_is_locked_is_not_sent_again(desk
 
 
 async def test_a_locked_database_makes_telegram_deliver_the_update_again_and_it_is_handled(desk: Desk) -> None:
-    await desk.store.db.execute("PRAGMA busy_timeout=100")
+    await wait_briefly_for_locks(desk.store)
     update = desk.tg_message(500001, "halo")
     with locked(desk.db_path):
         assert await desk.tg_post(update) == 503           # not kept, so not acknowledged
@@ -492,11 +504,17 @@ async def test_a_turn_that_fails_at_its_commit_leaves_no_trace_and_its_redeliver
     send = next(m.group(1) for line in chat.last[-1].splitlines() if (m := re.match(r"^(\d+)\. Kirim", line)))
     confirm = wa_form(From=chat.number, Body=send)
     # The database fails inside the transaction, once the report row is being written.
-    await desk.store.db.execute("CREATE TEMP TRIGGER broken BEFORE INSERT ON reports "
-                                "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    if POSTGRESQL:
+        await desk.store.db.execute("CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS "
+                                    "$$ BEGIN RAISE EXCEPTION 'disk I/O error'; END $$")
+        await desk.store.db.execute("CREATE TRIGGER broken BEFORE INSERT ON reports "
+                                    "FOR EACH ROW EXECUTE FUNCTION broken()")
+    else:
+        await desk.store.db.execute("CREATE TEMP TRIGGER broken BEFORE INSERT ON reports "
+                                    "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
     apology = desk.knowledge.content.message("error_apology")
     assert twiml_messages(await (await desk.wa_post(confirm)).text()) == [apology]
-    await desk.store.db.execute("DROP TRIGGER broken")
+    await desk.store.db.execute("DROP TRIGGER broken" + (" ON reports" if POSTGRESQL else ""))
     assert await desk.rows("SELECT count(*) FROM reports") == [(0,)]
     assert await desk.rows("SELECT count(*) FROM outbox WHERE kind = 'alert'") == [(0,)]
     assert await desk.rows("SELECT count(*) FROM processed WHERE message_key = ?",

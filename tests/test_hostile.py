@@ -7,6 +7,7 @@ import copy
 import itertools
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from bot.app import Knowledge, build_dialogue
 from bot.models import Channel, Media, Sender
 from bot.store import Store
+from tests.databases import POSTGRESQL, database
 from tests.fakes import Chat, Clock
 from tests.faults_rigs import (
     KTG_GROUP,
@@ -82,7 +84,8 @@ Inputs = list[tuple[str, str | None, tuple[Media, ...]]]
 
 
 async def _scenario(knowledge: Knowledge, start: str, who: str, inputs: Inputs) -> None:
-    async with Store.open(":memory:") as store:
+    # A database per example: in memory on SQLite, a fresh schema on PostgreSQL.
+    async with Store.open(":memory:" if not POSTGRESQL else database(Path(f"hostile-{uuid.uuid4()}"))) as store:
         dialogue = build_dialogue(knowledge, store, Clock())
         reporter = Chat(dialogue, Sender(Channel.TELEGRAM, "500777"))
         await _to_story(reporter)

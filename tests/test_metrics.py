@@ -25,6 +25,7 @@ from bot.models import Channel, Outgoing, Sender
 from bot.server import build_web_app
 from bot.store import NewReport, Store
 from tests.conftest import ROOT
+from tests.databases import database
 from tests.fake_twilio import FakeTwilio
 from tests.fakes import Clock
 from tests.test_whatsapp import (  # noqa: F401 (wa_desk: the WhatsApp tests' config, a fixture)
@@ -59,7 +60,7 @@ async def bot(wa_desk: Knowledge, tmp_path: Path) -> AsyncIterator[Bot]:  # noqa
     async with TestServer(twilio.app(), host="127.0.0.1") as api:
         settings = dataclasses.replace(wa_desk.settings, secrets=dataclasses.replace(
             wa_desk.settings.secrets, twilio_api_base_url=str(api.make_url("")).rstrip("/")))
-        async with Store.open(tmp_path / "m.sqlite3") as store:
+        async with Store.open(database(tmp_path / "m.sqlite3")) as store:
             metrics = Metrics(Deadlines(settings.deadlines), offices=[o.id for o in settings.offices])
             dialogue = Dialogue(settings, wa_desk.content, wa_desk.index, store, Clock(), metrics.handled)
             channel = WhatsAppChannel(settings, dialogue, store, rest_timeout=0.3)
@@ -119,7 +120,7 @@ async def test_without_the_token_there_is_nothing_to_read(bot: Bot, wa_desk: Kno
     assert wrong.status == 401
     missing = await bot.client.get("/metrics")
     assert missing.status == 401
-    async with Store.open(tmp_path / "n.sqlite3") as store:
+    async with Store.open(database(tmp_path / "n.sqlite3")) as store:
         app = build_web_app([], store, "test", metrics=Metrics(DEADLINES), metrics_token=None)
         async with TestClient(TestServer(app)) as client:
             response = await client.get("/metrics", headers={"Authorization": "Bearer anything"})
@@ -152,7 +153,7 @@ async def test_overdue_cases_and_escalation_steps_are_counted_per_office(wa_desk
                                                                         tmp_path: Path) -> None:
     settings = wa_desk.settings
     clock = Clock(dt.datetime(2026, 11, 9, 1, 0, tzinfo=dt.UTC))     # Monday 08:00 WIB
-    async with Store.open(tmp_path / "e.sqlite3") as store:
+    async with Store.open(database(tmp_path / "e.sqlite3")) as store:
         metrics = Metrics(Deadlines(settings.deadlines), offices=[o.id for o in settings.offices])
         dialogue = Dialogue(settings, wa_desk.content, wa_desk.index, store, clock, metrics.handled)
         for risk in ("tinggi", "rendah"):

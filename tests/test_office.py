@@ -20,6 +20,7 @@ from bot.outbox import Outbox
 from bot.runtime import reload_content
 from bot.store import Store
 from tests.conftest import ROOT
+from tests.databases import POSTGRESQL, database
 from tests.fakes import Chat, Clock, RecordingDeliverer, villager
 from tests.villagers import file_report, register
 
@@ -49,7 +50,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
 @pytest.fixture
 async def desk(office: Knowledge, tmp_path: Path) -> AsyncIterator[tuple[Dialogue, Outbox, RecordingDeliverer]]:
     clock = Clock()
-    async with Store.open(tmp_path / "office.sqlite3") as store:
+    async with Store.open(database(tmp_path / "office.sqlite3")) as store:
         telegram = RecordingDeliverer()
         outbox = build_outbox(store, {Channel.TELEGRAM: telegram}, clock=clock)
         yield build_dialogue(office, store, clock), outbox, telegram
@@ -159,7 +160,7 @@ async def test_an_edited_answer_is_reloaded_and_a_broken_edit_is_refused(tmp_pat
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)
     knowledge = build_knowledge(office_config(tmp_path, content), {})
-    async with Store.open(tmp_path / "r.sqlite3") as store:
+    async with Store.open(database(tmp_path / "r.sqlite3")) as store:
         dialogue = build_dialogue(knowledge, store)
         chat = Chat(dialogue, villager(1))
         faq = content / "faq" / "paspor.yaml"
@@ -178,11 +179,11 @@ async def test_an_edited_answer_is_reloaded_and_a_broken_edit_is_refused(tmp_pat
 def test_the_office_commands_run_from_the_shell(tmp_path: Path) -> None:
     db = tmp_path / "cli.sqlite3"
     script = "lapor\nsemuntai\n" + "lewati\n" * 12 + "selesai\n2\n1\nresep kue lapis legit\n"
-    subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(db)], input=script, text=True,
+    subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(database(db))], input=script, text=True,
                    capture_output=True, cwd=ROOT, timeout=120, check=True)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", *args, "--db", str(db)], text=True,
+        return subprocess.run([sys.executable, "-m", "bot", *args, "--db", str(database(db))], text=True,
                               capture_output=True, cwd=ROOT, timeout=120, check=False)
 
     stats_out = cli("stats", "--office", "SGU")
@@ -202,7 +203,10 @@ def test_the_office_commands_run_from_the_shell(tmp_path: Path) -> None:
     unanswered = cli("unanswered")
     assert "resep kue lapis legit" in unanswered.stdout
     backup = cli("backup", str(tmp_path / "copy.sqlite3"))
-    assert backup.returncode == 0 and (tmp_path / "copy.sqlite3").exists()
+    if POSTGRESQL:   # a PostgreSQL database is backed up with its own tools
+        assert backup.returncode == 1 and "pg_dump" in backup.stderr
+    else:
+        assert backup.returncode == 0 and (tmp_path / "copy.sqlite3").exists()
 
 
 async def test_sighup_reloads_edited_content_in_the_running_bot_and_refuses_a_broken_edit(

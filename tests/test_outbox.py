@@ -16,6 +16,7 @@ import pytest
 from bot.models import Channel, Outgoing, Sender
 from bot.outbox import Backoff, Outbox
 from bot.store import Store
+from tests.databases import database
 from tests.fakes import Clock, RecordingDeliverer
 
 GROUP = Sender(Channel.TELEGRAM, "-100111")
@@ -23,7 +24,7 @@ GROUP = Sender(Channel.TELEGRAM, "-100111")
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with Store.open(tmp_path / "outbox.sqlite3") as s:
+    async with Store.open(database(tmp_path / "outbox.sqlite3")) as s:
         yield s
 
 
@@ -69,11 +70,11 @@ async def test_a_permanent_failure_stops_retrying_and_keeps_the_reason(store: St
 async def test_pending_alerts_survive_a_restart(tmp_path: Path) -> None:
     clock = Clock()
     path = tmp_path / "restart.sqlite3"
-    async with Store.open(path) as store:
+    async with Store.open(database(path)) as store:
         await store.enqueue(alerts(2), clock())
         down = Outbox(store, {Channel.TELEGRAM: RecordingDeliverer(fail_next=5)}, clock=clock)
         await down.deliver_due()
-    async with Store.open(path) as store:
+    async with Store.open(database(path)) as store:
         fake = RecordingDeliverer()
         clock.advance(minutes=5)
         await Outbox(store, {Channel.TELEGRAM: fake}, clock=clock).deliver_due()
@@ -106,12 +107,13 @@ async def test_an_uncertain_send_is_looked_up_and_recorded_not_sent_again(tmp_pa
     clock = Clock()
     path = tmp_path / "uncertain.sqlite3"
     officer = Sender(Channel.WHATSAPP, "whatsapp:+6281100000001")
-    async with Store.open(path) as store:
-        await store.enqueue([Outgoing(officer, "alert A", "alert"), Outgoing(officer, "alert B", "alert")],
-                            clock())
+    other = Sender(Channel.WHATSAPP, "whatsapp:+6281100000002")
+    async with Store.open(database(path)) as store:
+        # Two officers: one recipient has one message in flight at a time.
+        await store.enqueue([Outgoing(officer, "alert A", "alert"), Outgoing(other, "alert B", "alert")], clock())
         for item in await store.due_outbox(clock()):
             assert await store.outbox_claim(item.id, clock())    # "sending"... and the process dies
-    async with Store.open(path) as store:
+    async with Store.open(database(path)) as store:
         provider = FindingDeliverer()
         provider.accepted.append(("alert A", "SM-a"))             # A went through, B did not
         outbox = Outbox(store, {Channel.WHATSAPP: provider}, clock=clock)

@@ -15,6 +15,7 @@ from bot.errors import ConfigError
 from bot.models import Channel, Sender
 from bot.routing import alert_gaps
 from bot.store import Store
+from tests.databases import database
 from tests.fakes import villager
 from tests.villagers import SGU_GROUP, SGU_OFFICER, file_report, make_desk, open_bot, register
 
@@ -52,7 +53,7 @@ async def test_the_terminal_trial_shows_the_kanwil_alert_and_petugas_acts_for_th
     script = ("tolong paspor saya ditahan majikan di sibu\n1\n"
               "petugas> KASUS\npetugas> TANGANI KWL-2026-1\n")
     out = io.StringIO()
-    async with Store.open(tmp_path / "trial.sqlite3") as store:
+    async with Store.open(database(tmp_path / "trial.sqlite3")) as store:
         from bot.app import build_dialogue
         dialogue = build_dialogue(knowledge, store)
         outbox = build_outbox(store, {Channel.CONSOLE: ConsoleDeliverer(out)})

@@ -12,7 +12,13 @@ import pytest
 from bot import store as store_module
 from bot.models import Channel, Sender
 from bot.store import MIGRATIONS, Conversation, FaqDecision, NewReport, Store, TurnEnd, TurnResult
+from tests.databases import LOCKED, POSTGRESQL, database, locked, read, wait_briefly_for_locks
 from tests.fakes import Clock
+
+INTEGRITY: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
+if POSTGRESQL:
+    from bot.postgres import IntegrityError
+    INTEGRITY = (IntegrityError,)
 
 
 def _new(office: str = "SGU", phone: str | None = "+6281234567890") -> NewReport:
@@ -23,19 +29,22 @@ def _new(office: str = "SGU", phone: str | None = "+6281234567890") -> NewReport
 
 async def test_a_new_file_is_migrated_to_the_latest_version_and_reopening_is_harmless(tmp_path: Path) -> None:
     path = tmp_path / "m.sqlite3"
-    async with Store.open(path):
+    async with Store.open(database(path)):
         pass
-    async with Store.open(path):
+    async with Store.open(database(path)):
         pass
-    con = sqlite3.connect(path)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    con.close()
+    async with Store.open(database(path)) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+    if not POSTGRESQL:
+        con = sqlite3.connect(path)
+        assert con.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        con.close()
 
 
 async def test_case_numbers_count_per_office_and_year_and_read_aloud(tmp_path: Path) -> None:
     clock = Clock()
-    async with Store.open(tmp_path / "c.sqlite3") as store:
+    async with Store.open(database(tmp_path / "c.sqlite3")) as store:
         numbers = [(await store.file_report(_new(o), [], 2026, clock())).case_no
                    for o in ("SGU", "SGU", "KTG")]
         numbers.append((await store.file_report(_new("SGU"), [], 2027, clock())).case_no)
@@ -44,7 +53,7 @@ async def test_case_numbers_count_per_office_and_year_and_read_aloud(tmp_path: P
 
 async def test_a_message_id_is_processed_once(tmp_path: Path) -> None:
     clock = Clock()
-    async with Store.open(tmp_path / "i.sqlite3") as store:
+    async with Store.open(database(tmp_path / "i.sqlite3")) as store:
         who = Sender(Channel.TELEGRAM, "7")
         assert await store.begin_turn(who, "telegram:42", clock()) is not None
         # Reading the state records nothing: a crash before end_turn leaves the id unseen.
@@ -67,7 +76,7 @@ async def test_message_ids_are_forgotten_once_no_provider_can_deliver_them_again
         end = TurnEnd(None, Conversation("menu", {}), message_key=key, kept_replies=[])
         assert not (await store.end_turn(who, end, clock())).duplicate
 
-    async with Store.open(tmp_path / "p.sqlite3") as store:
+    async with Store.open(database(tmp_path / "p.sqlite3")) as store:
         for n in range(3):
             await handled(f"whatsapp:SM-old-{n}")
         clock.advance(days=1, hours=23)
@@ -83,9 +92,7 @@ async def test_message_ids_are_forgotten_once_no_provider_can_deliver_them_again
         now = clock()
         await store.prune_delivery_records(now - dt.timedelta(days=2), now - dt.timedelta(minutes=10))
         assert await store.begin_turn(who, "whatsapp:SM-recent", now) is not None
-    con = sqlite3.connect(tmp_path / "p.sqlite3")
-    assert con.execute("SELECT count(*) FROM processed").fetchone()[0] == 0
-    con.close()
+    assert read(database(tmp_path / "p.sqlite3"), "SELECT count(*) FROM processed") == [(0,)]
 
 
 async def test_a_backlog_of_old_message_ids_goes_a_bounded_batch_per_pass(
@@ -93,7 +100,7 @@ async def test_a_backlog_of_old_message_ids_goes_a_bounded_batch_per_pass(
     monkeypatch.setattr(store_module, "PRUNE_IDS", 2)
     clock = Clock()
     who = Sender(Channel.TELEGRAM, "7")
-    async with Store.open(tmp_path / "b.sqlite3") as store:
+    async with Store.open(database(tmp_path / "b.sqlite3")) as store:
         for n in range(5):
             end = TurnEnd(None, Conversation("menu", {}), message_key=f"telegram:{n}")
             await store.end_turn(who, end, clock())
@@ -107,7 +114,7 @@ async def test_turns_written_together_keep_each_villager_apart(tmp_path: Path) -
     """Turns that arrive at once share a commit; one that fails loses nobody else's message."""
     clock = Clock()
     senders = [Sender(Channel.WHATSAPP, f"whatsapp:+62812000{i:04d}") for i in range(300)]   # > MAX_GROUP
-    async with Store.open(tmp_path / "g.sqlite3") as store:
+    async with Store.open(database(tmp_path / "g.sqlite3")) as store:
         starts = await asyncio.gather(*(store.begin_turn(s, f"whatsapp:SM{i}", clock())
                                         for i, s in enumerate(senders)))
         assert all(start is not None and start.conversation.state == "menu" for start in starts)
@@ -122,7 +129,7 @@ async def test_turns_written_together_keep_each_villager_apart(tmp_path: Path) -
         outcomes = await asyncio.gather(*(store.end_turn(s, end(i), clock()) for i, s in enumerate(senders)),
                                         store.end_turn(senders[0], end(0), clock()), return_exceptions=True)
         assert [i for i, o in enumerate(outcomes) if not isinstance(o, TurnResult)] == [7]
-        assert isinstance(outcomes[7], sqlite3.IntegrityError)
+        assert isinstance(outcomes[7], INTEGRITY)
         assert [i for i, o in enumerate(outcomes) if isinstance(o, TurnResult) and o.duplicate] == [300]
         again = await store.begin_turn(senders[3], "whatsapp:SM-next", clock())
         assert again is not None and again.conversation == Conversation("village", {"asked": 3})
@@ -130,27 +137,21 @@ async def test_turns_written_together_keep_each_villager_apart(tmp_path: Path) -
         broken = await store.begin_turn(senders[7], "whatsapp:SM7", clock())
         # Its whole turn is undone, the profile and the message id it had already written included.
         assert broken is not None and broken.conversation.state == "menu" and broken.profile.village_id is None
-    con = sqlite3.connect(tmp_path / "g.sqlite3")
-    assert con.execute("SELECT count(*) FROM conversations").fetchone()[0] == 299
-    assert con.execute("SELECT count(*) FROM faq_log").fetchone()[0] == 299
-    assert con.execute("SELECT count(*) FROM processed").fetchone()[0] == 299
-    con.close()
+    for table in ("conversations", "faq_log", "processed"):
+        assert read(database(tmp_path / "g.sqlite3"), f"SELECT count(*) FROM {table}") == [(299,)]
 
 
 async def test_a_locked_database_fails_every_turn_of_the_group_and_the_next_group_works(tmp_path: Path) -> None:
     clock = Clock()
     path = tmp_path / "l.sqlite3"
     senders = [Sender(Channel.TELEGRAM, str(i)) for i in range(5)]
-    async with Store.open(path) as store:
-        await store.db.execute("PRAGMA busy_timeout = 200")   # not 5 s: the test would wait for it
-        other = sqlite3.connect(path, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")                       # another process writing
-        outcomes = await asyncio.gather(*(store.begin_turn(s, f"telegram:{i}", clock())
-                                          for i, s in enumerate(senders)), return_exceptions=True)
-        assert all(isinstance(o, sqlite3.OperationalError) for o in outcomes)
+    async with Store.open(database(path)) as store:
+        await wait_briefly_for_locks(store, 200)
+        with locked(path):                                     # another process writing
+            outcomes = await asyncio.gather(*(store.begin_turn(s, f"telegram:{i}", clock())
+                                              for i, s in enumerate(senders)), return_exceptions=True)
+        assert all(isinstance(o, LOCKED) for o in outcomes)
         assert len({id(o) for o in outcomes}) == len(outcomes)   # each caller its own error to raise
-        other.execute("ROLLBACK")
-        other.close()
         again = await asyncio.gather(*(store.begin_turn(s, f"telegram:{i}", clock())
                                        for i, s in enumerate(senders)))
         assert all(start is not None for start in again)   # nothing was half-recorded while locked
@@ -160,7 +161,7 @@ async def test_a_turn_given_up_before_it_was_written_is_not_recorded(tmp_path: P
     """A handler cancelled while its turn waits: the redelivered message is handled, not dropped."""
     clock = Clock()
     sender = Sender(Channel.WHATSAPP, "whatsapp:+6281200000001")
-    async with Store.open(tmp_path / "x.sqlite3") as store:
+    async with Store.open(database(tmp_path / "x.sqlite3")) as store:
         async with store._write_lock:   # a report being filed holds the database meanwhile
             waiting = asyncio.ensure_future(store.begin_turn(sender, "whatsapp:SM1", clock()))
             await asyncio.sleep(0.01)
@@ -172,12 +173,12 @@ async def test_a_turn_given_up_before_it_was_written_is_not_recorded(tmp_path: P
 async def test_a_turn_accepted_before_closing_is_written(tmp_path: Path) -> None:
     clock = Clock()
     sender = Sender(Channel.TELEGRAM, "42")
-    async with Store.open(tmp_path / "c.sqlite3") as store:
+    async with Store.open(database(tmp_path / "c.sqlite3")) as store:
         end = TurnEnd(None, Conversation("report", {}))
         pending = asyncio.ensure_future(store.end_turn(sender, end, clock()))
         await asyncio.sleep(0)
     await pending
-    async with Store.open(tmp_path / "c.sqlite3") as store:
+    async with Store.open(database(tmp_path / "c.sqlite3")) as store:
         assert (await store.conversation(sender)).state == "report"
     with pytest.raises(ValueError, match="closed"):
         await store.end_turn(sender, TurnEnd(None, Conversation("menu", {})), clock())
@@ -185,7 +186,7 @@ async def test_a_turn_accepted_before_closing_is_written(tmp_path: Path) -> None
 
 async def test_sql_metacharacters_in_answers_are_plain_data(tmp_path: Path) -> None:
     clock = Clock()
-    async with Store.open(tmp_path / "s.sqlite3") as store:
+    async with Store.open(database(tmp_path / "s.sqlite3")) as store:
         evil = "Robert'); DROP TABLE reports;--"
         new = _new()
         new = NewReport(**{**new.__dict__, "recruiter_name": evil, "answers": {"nama": evil}})
@@ -195,9 +196,10 @@ async def test_sql_metacharacters_in_answers_are_plain_data(tmp_path: Path) -> N
         assert [r.case_no for r in await store.related_reports(None, [evil.upper()])] == [report.case_no]
 
 
+@pytest.mark.sqlite_only
 async def test_a_backup_taken_while_the_bot_runs_has_every_report(tmp_path: Path) -> None:
     clock = Clock()
-    async with Store.open(tmp_path / "live.sqlite3") as store:
+    async with Store.open(database(tmp_path / "live.sqlite3")) as store:
         await store.file_report(_new(), [], 2026, clock())
         await store.backup(tmp_path / "backup" / "copy.sqlite3")
         await store.file_report(_new(), [], 2026, clock())   # still usable afterwards

@@ -28,6 +28,7 @@ from bot.outbox import Backoff, Outbox
 from bot.server import build_web_app
 from bot.store import Store
 from tests.conftest import ROOT
+from tests.databases import database
 from tests.fake_twilio import FakeTwilio
 from tests.fakes import Clock
 
@@ -127,7 +128,7 @@ async def rig(wa_desk: Knowledge, tmp_path: Path) -> AsyncIterator[Rig]:
         settings = dataclasses.replace(wa_desk.settings, secrets=dataclasses.replace(
             wa_desk.settings.secrets, twilio_api_base_url=str(api.make_url("")).rstrip("/")))
         clock = Clock()
-        async with Store.open(tmp_path / "wa.sqlite3") as store:
+        async with Store.open(database(tmp_path / "wa.sqlite3")) as store:
             dialogue = Dialogue(settings, wa_desk.content, wa_desk.index, store, clock)
             channel = WhatsAppChannel(settings, dialogue, store, rest_timeout=0.3)
             outbox = build_outbox(store, {Channel.WHATSAPP: channel}, clock=clock)
@@ -245,7 +246,7 @@ async def test_outside_24_hours_the_office_gets_the_approved_template(rig: Rig) 
 async def test_outside_24_hours_without_a_template_the_alert_waits(wa_desk: Knowledge, tmp_path: Path) -> None:
     settings = dataclasses.replace(wa_desk.settings, whatsapp=dataclasses.replace(
         wa_desk.settings.whatsapp, alert_template_sid=None))
-    async with Store.open(tmp_path / "t.sqlite3") as store:
+    async with Store.open(database(tmp_path / "t.sqlite3")) as store:
         clock = Clock()
         dialogue = Dialogue(settings, wa_desk.content, wa_desk.index, store, clock)
         channel = WhatsAppChannel(settings, dialogue, store)
@@ -433,7 +434,7 @@ async def test_the_channel_refuses_to_start_without_what_it_needs(wa_desk: Knowl
     from bot.errors import ConfigError
     broken = dataclasses.replace(wa_desk.settings, secrets=dataclasses.replace(
         wa_desk.settings.secrets, public_base_url=None))
-    async with Store.open(tmp_path / "c.sqlite3") as store:
+    async with Store.open(database(tmp_path / "c.sqlite3")) as store:
         dialogue = Dialogue(broken, wa_desk.content, wa_desk.index, store)
         with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
             WhatsAppChannel(broken, dialogue, store)

@@ -13,6 +13,7 @@ from bot.conversation import Dialogue
 from bot.models import Channel, Sender
 from bot.outbox import Outbox
 from bot.store import Store
+from tests.databases import database
 from tests.fakes import Chat, Clock, RecordingDeliverer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +58,7 @@ class Bot:
 @asynccontextmanager
 async def open_bot(desk: Knowledge, tmp_path: Path) -> AsyncIterator[Bot]:
     clock = Clock()
-    async with Store.open(tmp_path / "bot.sqlite3") as store:
+    async with Store.open(database(tmp_path / "bot.sqlite3")) as store:
         telegram = RecordingDeliverer()
         outbox = build_outbox(store, {Channel.TELEGRAM: telegram}, clock=clock)
         yield Bot(build_dialogue(desk, store, clock), outbox, telegram, clock)

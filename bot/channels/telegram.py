@@ -59,7 +59,7 @@ from bot import markup
 from bot.casework import normalize_case_no, parse_command
 from bot.config import Settings
 from bot.conversation import Dialogue, log_id
-from bot.errors import ConfigError, StoreError
+from bot.errors import BotError, ConfigError, StoreError
 from bot.models import Channel, IncomingMessage, Media, Option, Outgoing, Reply, Sender, stored_media
 from bot.outbox import DeliveryError, Outbox
 from bot.store import Store
@@ -156,6 +156,10 @@ class TelegramChannel:
         return [web.post(WEBHOOK_PATH, self._webhook)] if self.webhook_url else []
 
     async def start(self) -> None:
+        if not self.webhook_url and not await self.store.lead("telegram-polling"):
+            # Telegram answers two pollers with Conflict, each taking the other's updates.
+            raise BotError("telegram polling refused: another instance already polls with this database; "
+                           "run several instances with the webhook (PUBLIC_BASE_URL)")
         await self.bot.initialize()   # getMe: fails early on a wrong token
         self._username = self.bot.username
         await self._set_commands()

@@ -7,9 +7,11 @@ the second button mean the same.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,6 +33,7 @@ from bot.conversation.status import CASE_ONLY, CODE_CHECK, StatusFlow
 from bot.conversation.turn import Kit, Turn
 from bot.conversation.village import VillageFlow
 from bot.deadlines import Deadlines
+from bot.errors import StoreError
 from bot.faq import Decision, FaqIndex
 from bot.keyed_locks import KeyedLocks
 from bot.models import Channel, IncomingMessage, Option, Outgoing, Reply, Sender
@@ -43,6 +46,8 @@ from bot.villages import Place, find_village, place_of
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 2000
+# A turn decided again when another instance wrote the same sender's turn first (PostgreSQL).
+TURN_ATTEMPTS = 20
 _NUMBER_WORDS = {"satu": "1", "dua": "2", "tiga": "3", "empat": "4", "lima": "5", "enam": "6", "tujuh": "7",
                  "delapan": "8", "sembilan": "9", "sepuluh": "10"}
 # Plain requests typed instead of picked: the menu choice each one stands for.
@@ -146,16 +151,27 @@ class Dialogue:
                                             for r in replies]
 
     async def _handle(self, message: IncomingMessage, reply_to: Sender | None, keep: bool) -> list[Reply]:
-        """Read the state, decide, then write the message id and all the turn changed at once."""
-        now = self.clock()
+        """Read the state, decide, then write the message id and all the turn changed at once.
+
+        With several instances (PostgreSQL) another one may be handling the same sender's previous
+        message: the turn is written only onto the state it was decided from, else decided again.
+        """
         sender = message.sender
-        start = await self.store.begin_turn(sender, message.key, now)
-        if start is None:
-            return await self._duplicate(message, keep)
-        replies, end, turn = await self._turn(message, start, now)
-        end = dataclasses.replace(end, message_key=message.key, outgoing=self._outgoing(reply_to, replies),
-                                  kept_replies=replies if keep else None)
-        result = await self.store.end_turn(sender, end, now)
+        for attempt in range(TURN_ATTEMPTS):
+            now = self.clock()
+            start = await self.store.begin_turn(sender, message.key, now)
+            if start is None:
+                return await self._duplicate(message, keep)
+            replies, end, turn = await self._turn(message, start, now)
+            end = dataclasses.replace(end, message_key=message.key, outgoing=self._outgoing(reply_to, replies),
+                                      kept_replies=replies if keep else None, seen=start.seen)
+            result = await self.store.end_turn(sender, end, now)
+            if not result.conflict:
+                break
+            log.info("turn decided again sender=%s attempt=%d", log_id(sender), attempt + 1)
+            await asyncio.sleep(0.01 * (attempt + 1) * (1 + random.random()))   # noqa: S311 (spreading retries)
+        else:
+            raise StoreError("another instance kept writing this sender's turns")
         if result.duplicate:   # the same message handled at the same moment: written by the other
             return await self._duplicate(message, keep)
         if self.observer is not None:
