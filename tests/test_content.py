@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -206,7 +207,11 @@ def test_a_live_channel_does_not_start_while_villagers_would_need_unknown_values
 
 
 def test_the_terminal_chat_still_starts_on_the_example_config(tmp_path: Path) -> None:
-    result = _run("run", "--db", str(database(tmp_path / "bot.sqlite3")), stdin="halo\n")
+    with socket.socket() as probe:   # a free port: someone's `make run` may hold 8080
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = _run("run", "--db", str(database(tmp_path / "bot.sqlite3")), stdin="halo\n",
+                  env={"PORT": str(port)})
     assert result.returncode == 0, result.stderr
     assert "terminal chat" in result.stderr
     assert "Not starting" not in result.stderr
