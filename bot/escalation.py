@@ -64,7 +64,13 @@ class Escalation:
         while True:
             reports = await self.store.escalation_due(status, due.risk, due.key, due.filed_by, after, BATCH)
             if reports:
-                now_written = await self.store.record_escalations([self.step(r, due, now) for r in reports], now)
+                known = {o.id for o in self.settings.offices} | (
+                    {self.settings.regional_office.id} if self.settings.regional_office else set())
+                for r in reports:
+                    if r.office_id not in known:   # its office left the config: skipped, not the whole pass
+                        log.warning("escalation skipped case=%s office not in config", r.case_no)
+                steps = [self.step(r, due, now) for r in reports if r.office_id in known]
+                now_written = await self.store.record_escalations(steps, now) if steps else 0
                 written += now_written
                 if self.on_written is not None and now_written:
                     self.on_written(due.kind, due.step, now_written)

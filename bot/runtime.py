@@ -188,7 +188,10 @@ async def housekeeping(dialogue: Dialogue, interval: float = 60.0,
             if not await dialogue.store.lead("housekeeping"):
                 await asyncio.sleep(interval)
                 continue
-            await run_deadlines(escalation, digest, dialogue.clock())
+            try:
+                await run_deadlines(escalation, digest, dialogue.clock())
+            except Exception:   # the retention below still runs
+                log.exception("deadlines pass failed")
             now = dialogue.clock()
             await dialogue.store.prune_delivery_records(now - INBOX_KEPT, now - REPLIES_KEPT)
             if passes % 60 == 0:

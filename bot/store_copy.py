@@ -109,7 +109,12 @@ async def copy(source: Store, target: Store) -> list[TableCheck]:
                     raw.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
                                 f"coalesce((SELECT max(id) FROM {name}), 0) + 1, false)")
 
-    await target.db._execute(write, target.db._conn)
+    try:
+        await target.db._execute(write, target.db._conn)
+    except Exception as exc:
+        # PostgreSQL's message may quote the failing row (a story, a phone): only its kind is shown.
+        code = getattr(exc, "sqlstate", None) or ""
+        raise StoreError(f"the copy failed and was undone ({exc.__class__.__name__} {code})".strip()) from None
     return await verify(source, target)
 
 
