@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -46,12 +47,17 @@ class Escalation:
         # grows and a case only moves on from a status, so a later pass reads just the cases filed
         # since (with a margin); a new process reads everything once.
         self._reached: dict[tuple[str, str, str], dt.datetime] = {}
+        self._filed_by: dict[tuple[str, int, str], dt.datetime] = {}
 
     async def run(self, now: dt.datetime) -> int:
         """Write and queue the due steps, in step order; the number written."""
         quiet = self.deadlines.quiet(now)
         written = 0
-        for due in self.deadlines.due_steps(now, quiet=quiet):
+        dues = self.deadlines.due_steps(now, quiet=quiet)
+        # A backlog (the first pass after an upgrade or a long stop) finds several steps of one case
+        # due at once: only the highest is sent; the lower ones go on the timeline without messages.
+        self._filed_by = {(d.kind, d.step, d.risk): d.filed_by for d in dues}
+        for due in dues:
             for status in ("baru",) if due.kind == ACKNOWLEDGE else ("baru", "ditangani"):
                 written += await self._run_one(due, status, now)
         return written
@@ -69,7 +75,8 @@ class Escalation:
                 for r in reports:
                     if r.office_id not in known:   # its office left the config: skipped, not the whole pass
                         log.warning("escalation skipped case=%s office not in config", r.case_no)
-                steps = [self.step(r, due, now) for r in reports if r.office_id in known]
+                steps = [self._quiet_if_passed(self.step(r, due, now), r, due) for r in reports
+                         if r.office_id in known]
                 now_written = await self.store.record_escalations(steps, now) if steps else 0
                 written += now_written
                 if self.on_written is not None and now_written:
@@ -81,6 +88,12 @@ class Escalation:
                 break
         self._reached[key] = max(due.filed_by, reached or due.filed_by)
         return written
+
+    def _quiet_if_passed(self, step: EscalationStep, report: Report, due: Due) -> EscalationStep:
+        later = self._filed_by.get((due.kind, due.step + 1, due.risk))
+        if later is not None and report.created_at <= later:
+            return dataclasses.replace(step, outgoing=())
+        return step
 
     def _head(self, office: Office) -> list[Sender]:
         out = []

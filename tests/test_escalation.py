@@ -86,8 +86,11 @@ async def test_two_instances_on_one_database_send_each_step_once(office: Knowled
         written = await asyncio.gather(*(p.run(late) for p in passes for _ in range(2)))
         assert sum(written) == 30 * 3
         counts = await one.outbox_counts()
-        # 30 cases x (group, head, Kanwil): one message each, whichever instance wrote the step.
-        assert counts == {"pending": 90}
+        # 30 cases, every step due at once (a backlog): each step is written once, whichever
+        # instance wrote it, and only the highest (the Kanwil's) is sent, once per case.
+        assert counts == {"pending": 30}
+        steps = await one.escalations_of((await one.report_by_case("SGU-2026-0001")).id)  # type: ignore[union-attr]
+        assert [s for s, _ in steps] == ["tanggap:1", "tanggap:2", "tanggap:3"]
 
 
 async def test_nothing_non_urgent_is_sent_in_quiet_hours_but_danger_is(office: Knowledge, tmp_path: Path) -> None:
