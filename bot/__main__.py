@@ -22,7 +22,7 @@ from bot.errors import BotError
 from bot.evaluation import evaluate, load_questions
 from bot.faq import Decision, Match
 from bot.models import Channel
-from bot.routing import OfficerIdentity, all_offices, has_live_channel, reachable
+from bot.routing import OfficerIdentity, has_live_channel, reachable
 from bot.store import Store, is_postgresql, sqlite_path
 from bot.villages import find_village, place_of, village_values
 
@@ -360,7 +360,7 @@ def _ready_to_go_live(knowledge: Knowledge) -> bool:
     """
     if not has_live_channel(knowledge.settings.secrets):
         return True
-    alone = not any(reachable(o) for o in all_offices(knowledge.settings))
+    alone = not any(reachable(o) for o in knowledge.settings.all_offices)
     if alone:
         # Every alert would wait for the terminal chat's stand-ins, which a live bot does not run.
         print("Not starting: a channel is configured, but no office has an alert chat or an officer's "

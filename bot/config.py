@@ -188,13 +188,17 @@ class Settings:
         """What Store.open takes: the PostgreSQL URL when one is set, else the SQLite file."""
         return self.database_url or str(self.database)
 
+    @property
+    def all_offices(self) -> tuple[Office, ...]:
+        """The offices and the regional office (when there is one)."""
+        return (*self.offices, *([self.regional_office] if self.regional_office else []))
+
     def officers(self) -> list[tuple[Office, Officer]]:
         """Every officer with their office, the regional office's included."""
-        offices = (*self.offices, *([self.regional_office] if self.regional_office else []))
-        return [(office, officer) for office in offices for officer in office.officers]
+        return [(office, officer) for office in self.all_offices for officer in office.officers]
 
     def office(self, office_id: str) -> Office:
-        for o in (*self.offices, *([self.regional_office] if self.regional_office else [])):
+        for o in self.all_offices:
             if o.id == office_id:
                 return o
         raise KeyError(office_id)

@@ -70,8 +70,7 @@ class Escalation:
         while True:
             reports = await self.store.escalation_due(status, due.risk, due.key, due.filed_by, after, BATCH)
             if reports:
-                known = {o.id for o in self.settings.offices} | (
-                    {self.settings.regional_office.id} if self.settings.regional_office else set())
+                known = {o.id for o in self.settings.all_offices}
                 for r in reports:
                     if r.office_id not in known:   # its office left the config: skipped, not the whole pass
                         log.warning("escalation skipped case=%s office not in config", r.case_no)

@@ -57,10 +57,6 @@ def own_recipients(settings: Settings, office: Office, stand_ins: bool | None = 
     return out
 
 
-def all_offices(settings: Settings) -> tuple[Office, ...]:
-    return (*settings.offices, *([settings.regional_office] if settings.regional_office else []))
-
-
 def alert_offices(settings: Settings, office: Office, stand_ins: bool | None = None) -> tuple[Office, ...]:
     """The offices whose recipients get this office's alerts.
 
@@ -72,7 +68,7 @@ def alert_offices(settings: Settings, office: Office, stand_ins: bool | None = N
     regional = settings.regional_office
     if regional is not None and regional is not office and own_recipients(settings, regional, stand_ins):
         return (regional,)
-    return tuple(o for o in all_offices(settings) if own_recipients(settings, o, stand_ins))
+    return tuple(o for o in settings.all_offices if own_recipients(settings, o, stand_ins))
 
 
 def alert_gaps(settings: Settings) -> list[str]:
@@ -81,7 +77,7 @@ def alert_gaps(settings: Settings) -> list[str]:
     if settings.regional_office is not None:
         paths[settings.regional_office.id] = "regional_office"
     warnings = []
-    for office in all_offices(settings):
+    for office in settings.all_offices:
         if reachable(office):
             continue
         others = alert_offices(settings, office, stand_ins=False)
@@ -98,7 +94,7 @@ class Routing:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._officers: dict[Sender, OfficerIdentity] = {}
-        offices = all_offices(settings)
+        offices = settings.all_offices
         for office in offices:
             regional = office is settings.regional_office
             for i, officer in enumerate(office.officers):

@@ -51,8 +51,7 @@ async def run(knowledge: Knowledge, db: str | None) -> int:
     async with Store.open(db or knowledge.settings.storage) as store:
         # Its own registry: nothing global, one per running bot.
         settings = knowledge.settings
-        regional = [settings.regional_office] if settings.regional_office else []
-        metrics = Metrics(Deadlines(settings.deadlines), offices=[o.id for o in (*settings.offices, *regional)])
+        metrics = Metrics(Deadlines(settings.deadlines), offices=[o.id for o in settings.all_offices])
         dialogue = build_dialogue(knowledge, store, observer=metrics.handled)
         runtimes = configured_channels(knowledge, dialogue, store)
         if not runtimes:

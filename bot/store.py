@@ -1431,12 +1431,6 @@ class Store:
         rows = await self._all("SELECT status, count(*) FROM outbox GROUP BY status")
         return {r[0]: r[1] for r in rows}
 
-    async def open_cases_by_office(self) -> dict[str, int]:
-        """Reports not yet closed, per office (for metrics)."""
-        rows = await self._all("SELECT office_id, count(*) FROM reports WHERE status != 'ditutup' "
-                               "GROUP BY office_id")
-        return {r[0]: r[1] for r in rows if r[0] is not None}
-
     async def outbox_attempts(self, item_id: int) -> list[tuple[bool, str | None]]:
         rows = await self._all("SELECT ok, error FROM outbox_attempts WHERE outbox_id = ? ORDER BY id",
                                (item_id,))
@@ -1580,8 +1574,7 @@ class Store:
 
         `overdue`: (status, risk) -> the latest filing time whose deadline has passed.
         """
-        late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in overdue) or "1 = 0"
-        flat = [v for (status, risk), filed_by in overdue.items() for v in (status, risk, _iso(filed_by))]
+        late, flat = _past_deadline(overdue)
         rows = await self._all(
             f"SELECT office_id, count(*), sum(CASE WHEN {late} THEN 1 ELSE 0 END) FROM reports "  # noqa: S608
             "WHERE status IN ('baru', 'ditangani') AND office_id IN (SELECT value FROM json_each(?)) "
@@ -1881,8 +1874,7 @@ class Store:
             return 0
         if f.words or f.phone or f.case_no:
             # A search narrows the cases to a few: one pass over them (the FTS5 match runs once).
-            late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in cutoffs)
-            flat = [v for (status, risk), filed_by in cutoffs.items() for v in (status, risk, _iso(filed_by))]
+            late, flat = _past_deadline(cutoffs)
             row = await self._one(f"SELECT count(*) FROM (SELECT status, risk, created_at FROM reports "  # noqa: S608
                                   f"WHERE {where}) AS found WHERE {late}", [*args, *flat])
             return int(row[0])
@@ -1934,6 +1926,12 @@ class CaseFilter:
     oldest_first: bool = False
     page: int = 1
     per_page: int = 25
+
+
+def _past_deadline(cutoffs: Mapping[tuple[str, str], dt.datetime]) -> tuple[str, list[str]]:
+    """A condition true for a case past its deadline ((status, risk) -> last filing time), and its values."""
+    late = " OR ".join("(status = ? AND risk = ? AND created_at <= ?)" for _ in cutoffs) or "1 = 0"
+    return late, [v for (status, risk), filed_by in cutoffs.items() for v in (status, risk, _iso(filed_by))]
 
 
 def _case_where(dialect: Dialect, offices: Sequence[str], f: CaseFilter) -> tuple[str, list[Any]]:

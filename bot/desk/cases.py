@@ -225,8 +225,7 @@ class CaseDesk:
 
     def _where(self, recipient: Sender) -> str:
         """Where a message went, named by office or officer: never a chat id or a number."""
-        for office in (*self.settings.offices, *([self.settings.regional_office] if self.settings.regional_office
-                                                  else [])):
+        for office in self.settings.all_offices:
             if recipient.channel is Channel.TELEGRAM and recipient.user_id.lstrip("-").isdigit() \
                     and int(recipient.user_id) in office.telegram_chat_ids:
                 return self.t("where_group", kantor=office.name)

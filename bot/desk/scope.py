@@ -8,7 +8,7 @@ import phonenumbers
 
 from bot.config import Office, Officer, Settings
 from bot.models import Channel, Sender
-from bot.routing import OfficerIdentity, alert_offices, all_offices
+from bot.routing import OfficerIdentity, alert_offices
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,6 @@ class Directory:
             offices = ()
         else:
             # With the offices whose alerts come here for want of their own recipients, as in chat.
-            offices = (d.office.id, *(o.id for o in all_offices(self.settings) if o.id != d.office.id
+            offices = (d.office.id, *(o.id for o in self.settings.all_offices if o.id != d.office.id
                                       and d.office.id in {c.id for c in alert_offices(self.settings, o)}))
         return Scope(d.key, d.officer.name, d.office.id, role, offices, role == "regional")
