@@ -258,3 +258,4 @@ async def test_deleting_ones_data_with_a_report_still_open_says_its_news_will_st
     assert "SGU-2026-0001" in await file_report(chat)
     said = await chat.say("hapus data")
     assert "SGU-2026-0001" in said and "tidak akan menerima kabar" in said
+    assert "tanpa identitas Anda.\n\nLaporan Anda SGU-2026-0001" in said

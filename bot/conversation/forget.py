@@ -15,7 +15,7 @@ class ForgetFlow:
         turn.go("forget")
         open_cases = [r.case_no for r in await kit.store.reports_of(turn.sender.key) if r.status != "ditutup"]
         # Someone whose report is still being handled loses its news: they should know before choosing.
-        warning = kit.msg("forget_open_cases", cases=", ".join(open_cases)) if open_cases else ""
+        warning = "\n\n" + kit.msg("forget_open_cases", cases=", ".join(open_cases)) if open_cases else ""
         turn.say(kit.msg("forget_confirm") + warning, (
             Option(kit.msg("forget_yes"), "forget:yes"), Option(kit.msg("forget_no"), "forget:no")))
 
