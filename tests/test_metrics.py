@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -147,6 +151,39 @@ async def test_the_alert_rules_and_the_dashboard_name_only_series_the_bot_export
     for path in (deploy / "prometheus-alerts.yml", deploy / "grafana-dashboard.json"):
         named = set(re.findall(r"\bdesa_[a-z_]+", path.read_text()))
         assert named and named <= exported, (path.name, named - exported)
+
+
+def promtool() -> str:
+    """Prometheus's own checker, from Debian's prometheus package (installed by .ci/run)."""
+    path = shutil.which("promtool")
+    if path is None:
+        if os.environ.get("DESA_PROMTOOL_REQUIRED"):   # CI: the rules must be tested there
+            pytest.fail("promtool not installed (apt-get install prometheus)")
+        pytest.skip("promtool not installed (apt-get install prometheus): alert rules not tested")
+    return path
+
+
+def test_the_alert_rules_fire_when_something_is_wrong_and_stay_quiet_when_not() -> None:
+    """deploy/prometheus-alerts.test.yml: an outbox stuck or growing, failing webhooks, a refused
+    write, overdue cases rising (two instances reporting one office: max, not sum), an instance
+    down; and busy but healthy traffic that must not page anyone."""
+    done = subprocess.run([promtool(), "test", "rules", "prometheus-alerts.test.yml"], cwd=ROOT / "deploy",
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    checked = subprocess.run([promtool(), "check", "rules", "prometheus-alerts.yml"], cwd=ROOT / "deploy",
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and "SUCCESS: 7 rules found" in checked.stdout, checked.stdout + checked.stderr
+
+
+async def test_the_scrape_passes_prometheus_own_lint(bot: Bot) -> None:
+    chat = WaChat(bot, VILLAGER_WA)   # type: ignore[arg-type]
+    await chat.say("syarat bikin paspor apa saja")
+    response = await bot.client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPE}"})
+    text = await response.text()
+    lint = await asyncio.create_subprocess_exec(promtool(), "check", "metrics", stdin=subprocess.PIPE,
+                                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    said, _ = await asyncio.wait_for(lint.communicate(text.encode()), 60)
+    assert lint.returncode == 0 and not said.strip(), said.decode()
 
 
 async def test_overdue_cases_and_escalation_steps_are_counted_per_office(wa_desk: Knowledge,  # noqa: F811
