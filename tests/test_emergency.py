@@ -97,3 +97,23 @@ async def test_the_long_story_sent_as_urgent_carries_the_job_wage_contact_and_he
                  "Pekerjaan: kebun atau ladang", "Gaji dijanjikan: 5 juta sebulan"):
         assert line in alert, line
     assert "di bawah 18" not in alert                      # her three children at school are not the recruit
+
+
+async def test_the_recruiter_named_at_the_urgent_reports_story_step_is_the_recruiter_and_links_later_reports(
+        bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("tolong adik sy dibawa lari org ke kuching, hp nya gak aktif")
+    await chat.tap("keterangan lebih lengkap")                   # the story step is open
+    await chat.say("yg bawa dia agen pak rudi 0813 5221 7788")
+    said = await chat.tap("Selesai")
+    assert "Nama perekrut: Pak Rudi" in said and "0813 5221 7788" in said
+    await chat.tap("hubungi saya")
+    said = await chat.tap("Kirim")
+    alert = (await bot.deliver()).to(SGU_GROUP)[0]
+    assert "Nama: Pak Rudi" in alert and "Telepon: +6281352217788" in alert
+    neighbour = bot.chat(villager(2))
+    await register(neighbour)
+    await file_report(neighbour, name="Pak Rudi", phone="0813-5221-7788", company="PT Baru")
+    alerts = (await bot.deliver()).to(SGU_GROUP)
+    assert "Laporan lain tentang perekrut ini: 1 laporan: SGU-2026-0001" in alerts[-1]
