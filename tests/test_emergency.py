@@ -117,3 +117,26 @@ async def test_the_recruiter_named_at_the_urgent_reports_story_step_is_the_recru
     await file_report(neighbour, name="Pak Rudi", phone="0813-5221-7788", company="PT Baru")
     alerts = (await bot.deliver()).to(SGU_GROUP)
     assert "Laporan lain tentang perekrut ini: 1 laporan: SGU-2026-0001" in alerts[-1]
+
+
+async def test_a_crying_emoji_is_asked_gently_what_happened_with_the_way_to_report_and_the_help_lines(
+        bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    for typed in ("😭😭😭", "😢", "🙏😭"):
+        said = await chat.say(typed)
+        assert "Ada apa?" in said and "Ceritakan" in said, typed
+        assert "110" in said and "0-800-1000" in said, typed               # the police and KP2MI
+        assert "Laporkan tawaran mencurigakan" in said, typed
+        assert "Tanya tentang paspor" not in said, typed                   # no bare menu
+    # What they write next is read as anywhere: a person in danger gets the urgent report.
+    said = await chat.say("anak sy dibawa agen ke malaysia gak pamit")
+    assert "Kirim laporan darurat sekarang" in said
+
+
+async def test_a_folded_hands_emoji_alone_is_asked_how_to_help_not_shown_a_bare_menu(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    said = await chat.say("🙏")
+    assert said.startswith("Ada yang bisa saya bantu?")
+    assert "Tanya tentang paspor" in said                                 # the ways on, under the question
