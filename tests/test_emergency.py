@@ -140,3 +140,15 @@ async def test_a_folded_hands_emoji_alone_is_asked_how_to_help_not_shown_a_bare_
     said = await chat.say("🙏")
     assert said.startswith("Ada yang bisa saya bantu?")
     assert "Tanya tentang paspor" in said                                 # the ways on, under the question
+
+
+async def test_serikin_across_the_border_is_malaysia_in_a_report_and_in_the_help_lines(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    said = await chat.say("tolong adik kamek dibawa lari urang ke serikin, hp nya gak aktif")
+    assert "KJRI Kuching" in said                                        # the consulate of Sarawak
+    await chat.say("menu")
+    await chat.say("lapor")
+    await chat.say("ada agen nawarin kerja di serikin gaji 3 juta sebulan")
+    said = await chat.say("udah")
+    assert "Negara tujuan: Malaysia" in said
