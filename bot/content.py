@@ -64,6 +64,7 @@ class FaqEntry:
     related: tuple[str, ...]
     file: str
     facts: tuple[Fact, ...] = ()
+    abroad: str | None = None        # the entry answering the same for someone abroad ("sy di kuching")
 
     @functools.cached_property
     def placeholders(self) -> frozenset[str]:
@@ -288,7 +289,7 @@ def _parse_entry(raw: Any, where: str, file: str, problems: list[str]) -> FaqEnt
         return tuple(v.strip() for v in value)
 
     unknown = set(raw) - {"id", "category", "question", "phrasings", "keywords", "answer",
-                          "answer_no_village", "source", "reviewed", "related", "facts"}
+                          "answer_no_village", "source", "reviewed", "related", "facts", "abroad"}
     for field in sorted(unknown):
         problems.append(f"{where}: {field}: unknown field")
     eid = text("id")
@@ -332,6 +333,7 @@ def _parse_entry(raw: Any, where: str, file: str, problems: list[str]) -> FaqEnt
     elif not isinstance(reviewed, dt.date):
         problems.append(f"{where}: reviewed: must be a date like 2026-11-28")
     related = text_list("related", required=False)
+    abroad = text("abroad", required=False)
     facts = _parse_facts(raw.get("facts"), where, problems)
     if answer is not None:
         _check_facts(facts, [answer] + ([no_village] if no_village else []), sources, where, problems)
@@ -340,7 +342,7 @@ def _parse_entry(raw: Any, where: str, file: str, problems: list[str]) -> FaqEnt
     assert eid and category and question and answer and isinstance(reviewed, dt.date)
     return FaqEntry(id=eid, category=category, question=question, phrasings=phrasings,
                     keywords=keywords, answer=answer, answer_no_village=no_village,
-                    source=sources, reviewed=reviewed, related=related, file=file, facts=facts)
+                    source=sources, reviewed=reviewed, related=related, file=file, facts=facts, abroad=abroad)
 
 
 def _check_ids(entries: list[FaqEntry], problems: list[str]) -> None:
@@ -355,6 +357,8 @@ def _check_ids(entries: list[FaqEntry], problems: list[str]) -> None:
                 problems.append(f"{e.file} ({e.id}): related: '{rel}' is not an entry id")
             elif rel == e.id:
                 problems.append(f"{e.file} ({e.id}): related: an entry cannot relate to itself")
+        if e.abroad is not None and (e.abroad not in seen or e.abroad == e.id):
+            problems.append(f"{e.file} ({e.id}): abroad: '{e.abroad}' is not another entry's id")
 
 
 def _load_messages(path: Path, required: frozenset[str], problems: list[str]) -> dict[str, str]:

@@ -231,3 +231,12 @@ def test_office_hours_show_only_what_the_config_knows(knowledge: Knowledge) -> N
     assert "Jam layanan: 07.30–16.00 WIB" in known and "Telepon: (0567) 21231" in known
     assert "Alamat:" not in known
     assert "07.30–16.00" in (entry.answer_no_village or "")   # the one office hours with a source
+
+
+def test_an_abroad_entry_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    content = _copy_content(tmp_path)
+    paspor = content / "faq" / "paspor.yaml"
+    paspor.write_text(paspor.read_text().replace("abroad: paspor-hilang-luar-negeri", "abroad: paspor-di-bulan"))
+    with pytest.raises(ContentError) as err:
+        load_content(content, REQUIRED_MESSAGES)
+    assert "abroad: 'paspor-di-bulan' is not another entry's id" in str(err.value)

@@ -250,7 +250,8 @@ async def test_empty_emoji_and_huge_messages_outside_a_flow(bot: Bot) -> None:
     chat = bot.chat(villager())
     await chat.say("halo")
     assert "tulisan" in await chat.say("")
-    assert "Menu utama" in await chat.say("😀😀😀")               # no words: the menu, not "no answer"
+    said = await chat.say("😀😀😀")                              # no words: the menu, not "no answer"
+    assert "Ada yang bisa saya bantu?" in said and "1. Tanya tentang paspor" in said
     assert "terlalu panjang" in await chat.say("a" * 10_000)
     assert "tidak ada" in await chat.say("42")
 
@@ -399,3 +400,13 @@ async def test_phone_numbers_never_reach_the_unanswered_list(bot: Bot) -> None:
     await bot.chat(villager()).say("resep kue lapis 0812 3456 7890 atau +62-812-3456-7890")
     stored = repr(await bot.dialogue.store.unanswered())
     assert "3456" not in stored and "7890" not in stored
+
+
+async def test_a_message_of_spaces_only_is_called_empty_not_a_message_without_text(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    said = await chat.say("   ")
+    assert "kosong" in said and "hanya bisa membaca pesan tulisan" not in said
+    assert "Menu utama" in said
+    said = await chat.say("")                                             # a sticker: no text at all
+    assert "hanya bisa membaca pesan tulisan" in said

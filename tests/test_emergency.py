@@ -97,3 +97,58 @@ async def test_the_long_story_sent_as_urgent_carries_the_job_wage_contact_and_he
                  "Pekerjaan: kebun atau ladang", "Gaji dijanjikan: 5 juta sebulan"):
         assert line in alert, line
     assert "di bawah 18" not in alert                      # her three children at school are not the recruit
+
+
+async def test_the_recruiter_named_at_the_urgent_reports_story_step_is_the_recruiter_and_links_later_reports(
+        bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("tolong adik sy dibawa lari org ke kuching, hp nya gak aktif")
+    await chat.tap("keterangan lebih lengkap")                   # the story step is open
+    await chat.say("yg bawa dia agen pak rudi 0813 5221 7788")
+    said = await chat.tap("Selesai")
+    assert "Nama perekrut: Pak Rudi" in said and "0813 5221 7788" in said
+    await chat.tap("hubungi saya")
+    said = await chat.tap("Kirim")
+    alert = (await bot.deliver()).to(SGU_GROUP)[0]
+    assert "Nama: Pak Rudi" in alert and "Telepon: +6281352217788" in alert
+    neighbour = bot.chat(villager(2))
+    await register(neighbour)
+    await file_report(neighbour, name="Pak Rudi", phone="0813-5221-7788", company="PT Baru")
+    alerts = (await bot.deliver()).to(SGU_GROUP)
+    assert "Laporan lain tentang perekrut ini: 1 laporan: SGU-2026-0001" in alerts[-1]
+
+
+async def test_a_crying_emoji_is_asked_gently_what_happened_with_the_way_to_report_and_the_help_lines(
+        bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    for typed in ("😭😭😭", "😢", "🙏😭"):
+        said = await chat.say(typed)
+        assert "Ada apa?" in said and "Ceritakan" in said, typed
+        assert "110" in said and "0-800-1000" in said, typed               # the police and KP2MI
+        assert "Laporkan tawaran mencurigakan" in said, typed
+        assert "Tanya tentang paspor" not in said, typed                   # no bare menu
+    # What they write next is read as anywhere: a person in danger gets the urgent report.
+    said = await chat.say("anak sy dibawa agen ke malaysia gak pamit")
+    assert "Kirim laporan darurat sekarang" in said
+
+
+async def test_a_folded_hands_emoji_alone_is_asked_how_to_help_not_shown_a_bare_menu(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    said = await chat.say("🙏")
+    assert said.startswith("Ada yang bisa saya bantu?")
+    assert "Tanya tentang paspor" in said                                 # the ways on, under the question
+
+
+async def test_serikin_across_the_border_is_malaysia_in_a_report_and_in_the_help_lines(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    said = await chat.say("tolong adik kamek dibawa lari urang ke serikin, hp nya gak aktif")
+    assert "KJRI Kuching" in said                                        # the consulate of Sarawak
+    await chat.say("menu")
+    await chat.say("lapor")
+    await chat.say("ada agen nawarin kerja di serikin gaji 3 juta sebulan")
+    said = await chat.say("udah")
+    assert "Negara tujuan: Malaysia" in said

@@ -115,3 +115,19 @@ async def test_a_lone_word_and_suggestions_always_leave_a_way_back(bot: Bot) -> 
     assert "Menu utama. Balas" in await chat.say("pak")
     said = await chat.say("paspor")
     assert "Maksud Anda" in said and said.rstrip().endswith("Menu utama")
+
+
+async def test_saying_where_one_is_abroad_after_the_lost_passport_answer_gets_the_consulate_answer(
+        bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    said = await chat.say("paspor sy hilang")
+    assert "Jika paspor hilang di Indonesia" in said
+    said = await chat.say("sy skrg msh di kuching")
+    assert said.startswith("Jika paspor hilang atau dicuri di luar negeri") and "SPLP" in said
+    assert "Maksud Anda" not in said
+    # Without the lost passport just before, the same words are no such follow-up.
+    other = bot.chat(villager(2))
+    await register(other)
+    await other.say("brp biaya bikin paspor?")
+    assert "di luar negeri" not in (await other.say("sy skrg msh di kuching")).split("────────────")[0]

@@ -352,9 +352,10 @@ class Dialogue:
             flows.menu.media_outside(turn)
             return
         if not text:
-            turn.say(self.msg("no_text"), (self.kit.menu_option(),))
+            # Spaces only is a message with nothing in it; no text at all is a sticker or the like.
+            turn.say(self.msg("empty_text" if turn.message.text else "no_text"), (self.kit.menu_option(),))
             return
-        if await flows.emergency.check(turn):
+        if await flows.emergency.check(turn) or flows.emergency.comfort(turn):
             return
         request = self._request(turn)
         if request == "menu:report" and len(text.split()) > 6:
@@ -385,6 +386,9 @@ class Dialogue:
             return
         if words.is_("ya", text) or words.is_("ack", text):
             flows.menu.acknowledge(turn)   # "ok", "iya", "wkwkwk": heard, nothing to do
+            return
+        if words.emoji_only(text):
+            flows.menu.show(turn, self.msg("emoji_only"))   # "🙏": asked how to help, the ways on below
             return
         if set(words.normalizer.standard_words(text)) <= words.filler:
             flows.menu.show(turn)   # "pak", "bu": someone waiting to be helped

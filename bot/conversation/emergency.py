@@ -58,6 +58,22 @@ class EmergencyFlow:
         await self._reply(turn, lines, [turn.text], "danger_reply" if alarm else "danger_plea")
         return True
 
+    def comfort(self, turn: Turn) -> bool:
+        """A crying or frightened emoji alone ("😭😭😭"): asked gently what happened; False otherwise.
+
+        Not an urgent report yet (there is nothing to send): the way to report, the help lines,
+        and whatever they write next is read as anywhere (a person in danger gets the alarm).
+        """
+        kit = self.kit
+        if not kit.words.emoji_among("sad", turn.text):
+            return False
+        lines = "\n".join(f"- {line.text}" for line in (
+            kit.content.danger.line(k) for k in ("polisi", "kp2mi", "kemlu")) if line)
+        turn.go("menu")
+        turn.say(kit.msg("danger_sad", lines=lines),
+                 (Option(kit.msg("menu_report"), "menu:report"), kit.menu_option()))
+        return True
+
     async def _reply(self, turn: Turn, lines: tuple[HelpLine, ...], story: list[str], key: str) -> None:
         kit = self.kit
         help_lines = "\n".join(f"- {line.text}" for line in lines)

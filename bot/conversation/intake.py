@@ -14,6 +14,7 @@ from bot.conversation.reading import (
     find_name,
     find_phone,
     read,
+    read_urgent,
     read_who,
     says,
 )
@@ -350,14 +351,15 @@ class IntakeFlow:
     def attach(self, turn: Turn) -> None:
         turn.data["media"].extend(m.stored for m in turn.message.media)
 
-    def _absorb(self, data: dict[str, Any], reading: Reading) -> None:
+    def _absorb(self, data: dict[str, Any], reading: Reading, tied: bool = False) -> None:
         """Answers read from the villager's words, where they have not answered themselves.
 
         In an urgent report a name or number may be the victim's, so only the signs and the
-        country are taken from it; the officer reads the rest in the story itself.
+        country are taken from it (unless `tied`: `read_urgent` kept only the recruiter's);
+        the officer reads the rest in the story itself.
         """
         rules = self.kit.content.reporting
-        urgent = data.get("mode") == "urgent"
+        urgent = data.get("mode") == "urgent" and not tied
         for key, value in reading.answers.items():
             if urgent and not (key == "negara" or rules.question(key).kind == "choice"):
                 continue
@@ -439,7 +441,10 @@ class IntakeFlow:
         if done or (not turn.data["story"] and words.is_("skip", turn.text)):
             story = "\n".join(turn.data["story"])
             if story:
-                self._absorb(turn.data, read(story, kit.content.reporting, kit.words))
+                urgent = turn.data.get("mode") == "urgent"
+                # An urgent story takes the recruiter only where the words tie a name or number to one.
+                reading = (read_urgent if urgent else read)(story, kit.content.reporting, kit.words)
+                self._absorb(turn.data, reading, tied=urgent)
             self._finish(turn, step)
             if story and turn.data["answers"]:
                 turn.replies.insert(len(turn.replies) - 1, Reply(self.understood(turn.data)))

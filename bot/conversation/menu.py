@@ -30,6 +30,8 @@ _REPLY_WINDOW = dt.timedelta(days=3)
 _REPLY_GAP = dt.timedelta(minutes=15)
 # Shorter than this, a message that is not a question is a word or two, not news for the officer.
 _NEWS_WORDS = 3
+# Longer than this, a message after an answer is a new question, not "where I am" for that answer.
+_FOLLOW_UP_WORDS = 8
 
 
 class MenuFlow:
@@ -132,6 +134,10 @@ class MenuFlow:
         text = turn.text
         match = kit.index.match(text)
         office_id = turn.place.office_id if turn.place else None
+        if match.decision is not Decision.ANSWER and (abroad := self._abroad_follow_up(turn)) is not None:
+            turn.faq = FaqDecision(Decision.ANSWER.value, abroad.id, office_id)
+            self.answer(turn, abroad)
+            return
         if match.reason != "chitchat":
             turn.faq = FaqDecision(match.decision.value,
                                    match.best if match.decision is Decision.ANSWER else None, office_id)
@@ -175,6 +181,16 @@ class MenuFlow:
             turn.go("menu", **self._kept_story(turn))
             turn.say(reply, reading_offer + guesses + (
                 kit.entry_option("kontak-darurat"), kit.menu_option()))
+
+    def _abroad_follow_up(self, turn: Turn) -> FaqEntry | None:
+        """"sy skrg msh di kuching" right after an answer with an `abroad` entry: that entry."""
+        kit, text = self.kit, turn.text
+        last = kit.content.by_id.get(str(turn.data.get("answered") or ""))
+        if last is None or last.abroad is None or len(text.split()) > _FOLLOW_UP_WORDS:
+            return None
+        if not (kit.danger.place_lines(text) or kit.words.within("abroad", text)):
+            return None
+        return kit.content.entry(last.abroad)
 
     def acknowledge(self, turn: Turn) -> None:
         """"ok", "iya", "wkwk" with nothing open: a short word back, nothing asked."""
@@ -265,7 +281,8 @@ class MenuFlow:
         kit = self.kit
         values = kit.office_values(turn.place) if turn.place is not None else None
         related = tuple(kit.entry_option(r) for r in entry.related[:3])
-        turn.go("menu", **self._kept_story(turn))
+        # Remembered for one message: "sy di kuching" next may need its `abroad` entry.
+        turn.go("menu", answered=entry.id, **self._kept_story(turn))
         if entry.placeholders and values is None:
             turn.say(entry.render(None))
             kit.flows.village.prompt(turn, then=f"faq:{entry.id}")

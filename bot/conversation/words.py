@@ -56,6 +56,17 @@ class Words:
             return key in self.phrases(name)
         return _emoji_key(text) in self.emoji.get(name, frozenset())
 
+    def emoji_among(self, name: str, text: str) -> bool:
+        """A message of emoji only with one of list `name` among them ("😭😭😭", "🙏😢")."""
+        if self.tokens(text):
+            return False
+        key = _emoji_key(text)
+        return any(e in key for e in self.emoji.get(name, frozenset()))
+
+    def emoji_only(self, text: str) -> bool:
+        """Something typed, but no word in it ("🙏", "😭😭")."""
+        return bool(text.strip()) and not self.tokens(text)
+
     def starts(self, name: str, text: str) -> bool:
         """The message opens with a phrase of `name` ("mau lapor agen di desa" starts a report)."""
         key = self.tokens(text)
