@@ -244,14 +244,21 @@ class IntakeFlow:
                 turn.say(kit.msg("media_saved", n=str(len(turn.data["media"]))))
                 self.ask(turn, step)
                 return
-        payload = turn.payload or ""
         words = kit.words
+        if not turn.payload and turn.text:
+            turn.payload = self.typed_option(turn)
+        if not turn.payload and words.is_("skip_rest", turn.text):
+            turn.payload = "ans:rest"   # "lanjut kirim", "kirim": on to sending, whatever is open
+        payload = turn.payload or ""
         if payload == "ans:rest":
+            if step.kind == "story" and turn.data["story"]:   # the story is read as "Selesai" would
+                self._absorb(turn.data, read("\n".join(turn.data["story"]), kit.content.reporting, words))
             turn.data["done"].extend(s.key for s in self._steps(turn.data["mode"]))
             self.next_step(turn)
             return
         if payload == "ans:skip" or (not payload and step.kind not in ("story", "checklist", "choice")
-                                     and words.is_("skip", turn.text)):
+                                     and words.is_("skip", turn.text)) or (
+                not payload and step.kind != "story" and words.is_("next", turn.text)):
             self._finish(turn, step)
             return
         if not payload and words.is_("back", turn.text):
@@ -269,6 +276,26 @@ class IntakeFlow:
             self._who(turn, step)
         else:
             self._text(turn, step)
+
+    def typed_option(self, turn: Turn) -> str | None:
+        """The option on screen whose label was typed, in full or most of it ("lanjut kirim").
+
+        Most of it: at least two words of the label, in its order, and at least half of them;
+        None when the words fit no option or several.
+        """
+        tokens = self.kit.words.tokens
+        typed = tokens(turn.text)
+        if not typed:
+            return None
+        found = []
+        for label, payload in turn.data.get("options") or []:
+            words = tokens(str(label).lstrip("✓ "))
+            if typed == words:
+                return str(payload)
+            if len(typed) >= 2 and 2 * len(typed) >= len(words) and any(
+                    words[i:i + len(typed)] == typed for i in range(len(words) - len(typed) + 1)):
+                found.append(str(payload))
+        return found[0] if len(found) == 1 else None
 
     def _who_later(self, turn: Turn, step: Step) -> bool:
         """The rest of "who offered it", typed after the question moved on ("no wa nya 0813 ...").
@@ -435,7 +462,7 @@ class IntakeFlow:
     async def _story(self, turn: Turn, step: Step) -> None:
         kit = self.kit
         words = kit.words
-        done = turn.payload == "ans:selesai" or words.is_("done", turn.text)
+        done = turn.payload == "ans:selesai" or words.is_("done", turn.text) or words.is_("next", turn.text)
         if done or (not turn.data["story"] and words.is_("skip", turn.text)):
             story = "\n".join(turn.data["story"])
             if story:

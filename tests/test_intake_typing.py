@@ -1,0 +1,83 @@
+"""A report typed the way villagers type (round two of the play tests of 2026-11-30), read as transcripts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes import Chat, villager
+from tests.villagers import Bot, register
+
+
+async def _answers(bot: Bot, chat: Chat) -> dict[str, str]:
+    return dict((await bot.dialogue.store.conversation(chat.sender)).data.get("answers") or {})
+
+
+async def _state(bot: Bot, chat: Chat) -> tuple[str, str | None]:
+    conv = await bot.dialogue.store.conversation(chat.sender)
+    return conv.state, conv.data.get("step")
+
+
+async def _to_contact_question(chat: Chat) -> str:
+    await chat.say("lapor")
+    await chat.say("ada yg nawarin kerja di kebun sawit di malaysia")
+    await chat.say("selesai")
+    return await chat.say("pak budi 0812 3456 7890")
+
+
+# R3 -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("typed", "next_question"), [
+    ("kirim", "petugas boleh menghubungi"), ("lanjut", "Mana yang terjadi"),
+    ("skip", "Mana yang terjadi"), ("gatau", "Mana yang terjadi")])
+async def test_a_villager_can_move_on_from_how_he_got_in_touch(bot: Bot, typed: str, next_question: str) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await _to_contact_question(chat)
+    said = await chat.say(typed)
+    assert "belum paham" not in said and next_question in said
+    assert "kontak" not in await _answers(bot, chat)
+
+
+async def test_kirim_or_lanjut_at_who_offered_it_is_no_name(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("ada yg nawarin kerja di malaysia")
+    assert "Siapa yang menawarkan" in await chat.say("selesai")
+    said = await chat.say("lanjut")
+    assert "Bagaimana dia menghubungi" in said and "nama" not in await _answers(bot, chat)
+    await chat.say("kembali")
+    said = await chat.say("kirim")
+    assert "petugas boleh menghubungi" in said and "nama" not in await _answers(bot, chat)
+
+
+# R5 -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("typed", ["lewati semua, lanjut kirim", "Lewati semua lanjut kirim", "lanjut kirim"])
+async def test_the_label_of_skip_all_typed_chooses_it_and_is_not_the_story(bot: Bot, typed: str) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("ada yg nawarin kerja di malaysia")
+    await chat.say("selesai")
+    said = await chat.say(typed)                                   # at "who offered it?"
+    assert "petugas boleh menghubungi" in said
+    data = (await bot.dialogue.store.conversation(chat.sender)).data
+    assert data["story"] == ["ada yg nawarin kerja di malaysia"] and "nama" not in data["answers"]
+
+
+async def test_labels_typed_at_the_country_and_the_checklist_choose_their_options(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("cek tawaran")
+    said = await chat.say("lewati semua, lihat hasilnya")          # typed at "which country?"
+    assert "Hasil cek tawaran" in said
+    await chat.say("menu")
+    await chat.say("lapor")
+    await chat.say("ada yg nawarin kerja")
+    await chat.say("selesai")
+    await chat.say("lewati")
+    await chat.say("lewati")
+    await chat.say("whatsapp atau telepon")
+    said = await chat.say("diminta membayar uang dulu")            # most of the first sign's label
+    assert "petugas boleh menghubungi" in said
+    answers = await _answers(bot, chat)
+    assert answers["bayar"] == "ya" and answers["kontak"] == "whatsapp" and "negara" not in answers
