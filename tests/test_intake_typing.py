@@ -24,6 +24,65 @@ async def _to_contact_question(chat: Chat) -> str:
     return await chat.say("pak budi 0812 3456 7890")
 
 
+# R1 -------------------------------------------------------------------------------------------
+async def test_an_offer_check_hears_no_passport_needed_as_a_danger_sign(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("cek tawaran")
+    said = await chat.say("gk perlu paspor katanya")            # at "which country?"
+    assert "Kerjanya di negara mana" in said                      # not taken as the country
+    assert "negara" not in await _answers(bot, chat)
+    await chat.say("kuching")
+    said = await chat.say("gk perlu paspor")                      # at "how did he contact you?"
+    assert "Bagaimana dia menghubungi" in said
+    assert "kontak" not in await _answers(bot, chat)              # not "Lainnya" ("gk" is no way of contact)
+    said = await chat.say("lewati semua")
+    assert "risiko tinggi" in said and "Lewat jalur tidak resmi" in said
+
+
+async def test_no_passport_needed_typed_at_the_checklist_ticks_the_crossing_sign(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("cek tawaran")
+    await chat.say("malaysia")
+    await chat.say("wa")
+    said = await chat.say("gak usah bikin paspor katanya")
+    assert "✓ Menyeberang lewat jalan tikus" in said
+    assert "risiko tinggi" in await chat.say("selesai")
+
+
+async def test_no_passport_needed_at_who_offered_it_is_a_sign_not_a_name(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("ada yg nawarin kerja di malaysia")
+    await chat.say("selesai")
+    said = await chat.say("gk perlu paspor")
+    assert "Siapa yang menawarkan" in said                         # asked again
+    answers = await _answers(bot, chat)
+    assert "nama" not in answers and answers["perbatasan"] == "tidak_resmi"
+
+
+# R2 -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("typed", ["org yg dtg ke rumah", "orangnya datang ke rumah", "dia dtg kerumah"])
+async def test_someone_who_came_to_the_house_was_met_in_person(bot: Bot, typed: str) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    assert "Bagaimana dia menghubungi" in await _to_contact_question(chat)
+    said = await chat.say(typed)
+    assert "Mana yang terjadi" in said                            # on to the next question
+    assert (await _answers(bot, chat))["kontak"] == "langsung"
+
+
+async def test_a_story_that_says_he_came_to_the_house_is_not_asked_how_he_got_in_touch(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("org yg dtg ke rumah pak budi 0812 3456 7890, nawarin kerja di kuching")
+    said = await chat.say("selesai")
+    assert "Dihubungi lewat: Bertemu langsung" in said and "Bagaimana dia menghubungi" not in said
+
+
 # R3 -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("typed", "next_question"), [
     ("kirim", "petugas boleh menghubungi"), ("lanjut", "Mana yang terjadi"),

@@ -438,12 +438,22 @@ class IntakeFlow:
         return True
 
     def keep_said(self, turn: Turn, text: str, longer_than: int = 3) -> bool:
-        """What a villager typed beyond the question joins the story and is read; True if it was kept."""
-        if len(text.split()) <= longer_than:
+        """What a villager typed beyond the question joins the story and is read; True if it was kept.
+
+        A short message is kept when it tells a danger sign ("gk perlu paspor"); other short
+        words are most likely a try at the question itself.
+        """
+        reading = read(text, self.kit.content.reporting, self.kit.words)
+        if len(text.split()) <= longer_than and not self.tells_sign(reading):
             return False
         turn.data["story"].append(text)
-        self._absorb(turn.data, read(text, self.kit.content.reporting, self.kit.words))
+        self._absorb(turn.data, reading)
         return True
+
+    def tells_sign(self, reading: Reading) -> bool:
+        """The words tick a danger sign of the checklist."""
+        return any(reading.answers.get(q.key) == q.sign.value
+                   for q in self.kit.content.reporting.signs if q.sign is not None)
 
     async def _moved(self, turn: Turn) -> bool:
         """"eh salah, desa sy sebenernya sajingan besar": the village is changed, then the story goes on."""
@@ -594,6 +604,17 @@ class IntakeFlow:
         if kit.words.choose(text, {"skip": ("@tidak_tahu", "@skip")}):
             self._finish(turn, step)   # "sy gak tau namanya pak"
             return
+        said = read(text, kit.content.reporting, kit.words)
+        if self.tells_sign(said) and not said.phone and "perusahaan" not in said.answers:
+            # "gk perlu paspor" at "who offered it?": a danger sign told, not a name
+            self.keep_said(turn, text)
+            if any(turn.data["answers"].get(f) for f in step.fills):   # "Pak Budi minta bayar dulu"
+                turn.say(kit.msg("said_kept_story"))
+                self._finish(turn, step)
+                return
+            turn.say(kit.msg("said_kept_question"))
+            self.ask(turn, step)
+            return
         reading = read_who(text) if len(text.split()) <= 8 else None
         if not reading:
             if self.keep_said(turn, text):   # a story typed here is kept, not refused
@@ -627,6 +648,13 @@ class IntakeFlow:
         if len(text) > MAX_ANSWER:
             turn.say(kit.msg("answer_too_long", max=str(MAX_ANSWER)))
             return
+        reading = read(text, kit.content.reporting, kit.words) if question.read else None
+        if reading is not None and self.tells_sign(reading) and not self._reads_as(question, text):
+            # "gk perlu paspor" at "which country?": a danger sign told, not the answer
+            self.keep_said(turn, text)
+            turn.say(kit.msg("said_kept_question"))
+            self.ask(turn, step)
+            return
         value = text
         if question.kind == "phone":
             phone = normalize_phone(text)
@@ -646,6 +674,12 @@ class IntakeFlow:
         turn.data["answers"][question.key] = value
         self.keep_said(turn, text, longer_than=6)   # an answer that tells more than was asked
         self._finish(turn, step)
+
+    def _reads_as(self, question: Question, text: str) -> bool:
+        """The text names one of the answers the question knows ("di kuching" is Malaysia)."""
+        words = self.kit.words
+        tokens = words.tokens(text)
+        return any(says(tokens, words.tokens(p)) for phrases in question.read.values() for p in phrases)
 
     def edit(self, turn: Turn, key: str) -> None:
         """Ask one question again from the summary; its answer goes back to the summary."""
