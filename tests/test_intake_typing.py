@@ -109,6 +109,32 @@ async def test_kirim_or_lanjut_at_who_offered_it_is_no_name(bot: Bot) -> None:
     assert "petugas boleh menghubungi" in said and "nama" not in await _answers(bot, chat)
 
 
+# R4 -------------------------------------------------------------------------------------------
+async def test_boleh_at_the_checklist_is_asked_again_plainly_and_records_nothing(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await _to_contact_question(chat)
+    await chat.say("wa")
+    said = await chat.say("boleh")
+    assert "Silakan" in said and "Mana yang terjadi" in said
+    assert await _state(bot, chat) == ("report", "checklist")
+    said = await chat.say("1")
+    assert "petugas boleh menghubungi" in said and (await _answers(bot, chat))["bayar"] == "ya"
+
+
+async def test_boleh_at_the_checklist_after_signs_from_the_story_does_not_close_it(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("pak budi 0812 3456 7890 nawarin kerja di malaysia, suruh bayar 3 juta dulu")
+    await chat.say("selesai")
+    said = await chat.say("wa")
+    assert "✓ Diminta membayar" in said
+    said = await chat.say("boleh")
+    assert "Silakan" in said and "Selesai, itu saja" in said
+    assert await _state(bot, chat) == ("report", "checklist")     # not taken as "that is all"
+
+
 # R5 -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("typed", ["lewati semua, lanjut kirim", "Lewati semua lanjut kirim", "lanjut kirim"])
 async def test_the_label_of_skip_all_typed_chooses_it_and_is_not_the_story(bot: Bot, typed: str) -> None:

@@ -544,8 +544,14 @@ class IntakeFlow:
                 or words.is_("done", text):
             self._finish(turn, step)
             return
+        marked = any(answers.get(q.key) == q.sign.value for q in signs if q.sign is not None)
+        if words.is_("permission", text):
+            # "boleh" answers "may I?", not "which of these happened?": nothing is recorded, asked plainly
+            turn.say(kit.msg("checklist_permission_marked" if marked else "checklist_permission"))
+            self.ask(turn, step)
+            return
         if words.is_("ya", text):
-            if any(answers.get(q.key) == q.sign.value for q in signs if q.sign is not None):
+            if marked:
                 self._finish(turn, step)   # "ya": the ticks read from the story are right
             else:
                 turn.say(kit.msg("checklist_which"))
