@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes import Chat, villager
-from tests.villagers import Bot, register
+from tests.villagers import SGU_GROUP, Bot, register
 
 
 async def _answers(bot: Bot, chat: Chat) -> dict[str, str]:
@@ -166,3 +166,44 @@ async def test_labels_typed_at_the_country_and_the_checklist_choose_their_option
     assert "petugas boleh menghubungi" in said
     answers = await _answers(bot, chat)
     assert answers["bayar"] == "ya" and answers["kontak"] == "whatsapp" and "negara" not in answers
+
+
+# R7 -------------------------------------------------------------------------------------------
+async def _summary_with_a_child(chat: Chat) -> str:
+    await chat.say("lapor")
+    await chat.say("adik sy umur 16 ditawari kerja di malaysia sama pak budi 0812 3456 7890")
+    await chat.say("selesai")
+    await chat.say("wa")
+    await chat.say("tidak ada")
+    return await chat.say("boleh")
+
+
+@pytest.mark.parametrize("route", [(), ("ubah",), ("ubah", "Tanda bahaya")])
+async def test_a_child_sign_said_wrong_is_taken_off_after_ubah_too(bot: Bot, route: tuple[str, ...]) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    assert "Di bawah 18 tahun: Ya" in await _summary_with_a_child(chat)
+    for step in route:
+        await (chat.tap(step) if step[0].isupper() else chat.say(step))
+    said = await chat.say("bukan anak2, yg dibawah 18 itu salah")
+    assert '"Di bawah 18 tahun" saya hapus' in said
+    if route and route[-1] == "Tanda bahaya":
+        said = await chat.tap("Tidak ada")                         # no sign left ticked: that is all
+    assert "Di bawah 18 tahun: Tidak" in said
+    await chat.tap("Kirim")
+    alert = (await bot.deliver()).to(SGU_GROUP)[0]
+    assert "di bawah 18 tahun" not in alert.split("Perekrut:")[0]
+    story = alert.split("Cerita:", 1)[1]
+    assert "itu salah" not in story                                # a correction, not a piece of the story
+
+
+async def test_a_crossing_told_with_bukan_is_not_taken_off(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("pak budi 0812 3456 7890 ngajak kerja di kuching lewat jalan tikus")
+    await chat.say("selesai")
+    await chat.say("wa")
+    said = await chat.say("iya lewat jalan tikus, bukan pos resmi")
+    assert "saya hapus" not in said
+    assert (await _answers(bot, chat))["perbatasan"] == "tidak_resmi"

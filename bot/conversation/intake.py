@@ -523,6 +523,9 @@ class IntakeFlow:
                 self.ask(turn, step)
             return
         text = turn.text
+        if kit.flows.filing.untick_named(turn):   # "bukan anak2, yg dibawah 18 itu salah"
+            self.ask(turn, step)
+            return
         if _NUMBERS.match(text):
             picked = [int(n) for n in re.findall(r"\d+", text)]
             if all(1 <= n <= len(signs) + 1 for n in picked):
