@@ -168,6 +168,31 @@ async def test_labels_typed_at_the_country_and_the_checklist_choose_their_option
     assert answers["bayar"] == "ya" and answers["kontak"] == "whatsapp" and "negara" not in answers
 
 
+# R6 -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("when", ["in the story", "after the story"])
+async def test_a_number_taken_back_is_marked_wrong_in_the_story_the_officer_reads(bot: Bot, when: str) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("ada agen pak budi 0812 3456 7890 nawarin kerja di malaysia")
+    if when == "in the story":
+        await chat.say("eh bkn 0812 3456 7890, nomornya 0821 1111 2222")
+        await chat.say("selesai")
+    else:
+        await chat.say("selesai")
+        await chat.say("eh bkn 0812 3456 7890, nomornya 0821 1111 2222")
+    await chat.say("wa")
+    await chat.say("tidak ada")
+    await chat.say("boleh")
+    await chat.say("kirim")
+    alert = (await bot.deliver()).to(SGU_GROUP)[0]
+    assert "Telepon: +6282111112222" in alert
+    story = alert.split("Cerita:", 1)[1]
+    assert "0812 3456 7890 (nomor ini salah, sudah diralat pelapor) nawarin" in story
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.recruiter_phone == "+6282111112222"
+
+
 # R7 -------------------------------------------------------------------------------------------
 async def _summary_with_a_child(chat: Chat) -> str:
     await chat.say("lapor")
@@ -207,3 +232,4 @@ async def test_a_crossing_told_with_bukan_is_not_taken_off(bot: Bot) -> None:
     said = await chat.say("iya lewat jalan tikus, bukan pos resmi")
     assert "saya hapus" not in said
     assert (await _answers(bot, chat))["perbatasan"] == "tidak_resmi"
+

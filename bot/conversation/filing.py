@@ -8,7 +8,7 @@ import logging
 import secrets
 from typing import Any
 
-from bot.conversation.reading import read
+from bot.conversation.reading import mark_wrong, read
 from bot.conversation.turn import Kit, Turn
 from bot.models import Option
 from bot.reporting import Question, assess
@@ -95,7 +95,7 @@ class FilingFlow:
         lines = []
         for q in kit.content.reporting.questions:
             if q.kind == "story":
-                value = " / ".join(data["story"])
+                value = " / ".join(self.story_lines(data))
                 if len(value) > 300:
                     value = value[:300] + "…"
             else:
@@ -219,7 +219,7 @@ class FilingFlow:
         data: dict[str, Any] = turn.data
         answers: dict[str, str] = {k: v for k, v in data["answers"].items() if v}
         if data["story"]:
-            answers["cerita"] = "\n".join(data["story"])
+            answers["cerita"] = "\n".join(self.story_lines(data))
         if data.get("urgent"):
             answers["darurat"] = "ya"
         result = assess(kit.content.reporting, answers)
@@ -251,6 +251,12 @@ class FilingFlow:
             turn.data["reporter"] = True   # later messages may be more for this case
         turn.say(text, tuple(kit.entry_option(f.entry) for f in result.flags[:3]
                              if f.entry in kit.content.by_id) + (kit.menu_option(),))
+
+    def story_lines(self, data: dict[str, Any]) -> list[str]:
+        """The story as told, each number the villager took back marked as wrong for the officer."""
+        wrong = set(data.get("wrong_phones") or [])
+        mark = self.kit.msg("phone_wrong_mark")
+        return [mark_wrong(line, wrong, mark) for line in data["story"]]
 
     def flag_lines(self, flags: Any) -> str:
         kit = self.kit

@@ -16,6 +16,7 @@ from bot.conversation.reading import (
     read,
     read_who,
     says,
+    wrong_numbers,
 )
 from bot.conversation.turn import Kit, Turn
 from bot.faq import Decision
@@ -320,6 +321,8 @@ class IntakeFlow:
         correcting = corrects_number(text)
         phone = find_phone(text) if not answers.get("telepon") or correcting else None
         if phone:
+            if correcting:
+                self._wrong(turn.data, wrong_numbers(text), turn.data.get("phone"), phone[0])
             turn.data["phone"], found["telepon"] = phone
         if not answers.get("perusahaan") and (company := find_company(text)):
             found["perusahaan"] = company
@@ -385,12 +388,26 @@ class IntakeFlow:
         """
         rules = self.kit.content.reporting
         urgent = data.get("mode") == "urgent"
+        if reading.wrong and not urgent:
+            self._wrong(data, reading.wrong)
+            if data.get("phone") in reading.wrong and reading.phone:
+                # "eh bkn 0812…, nomornya 0821…" later in the story: the number read before gives way
+                data["phone"], data["answers"]["telepon"] = reading.phone, reading.answers["telepon"]
         for key, value in reading.answers.items():
             if urgent and not (key == "negara" or rules.question(key).kind == "choice"):
                 continue
             data["answers"].setdefault(key, value)
         if reading.phone and not data.get("phone") and not urgent:
             data["phone"] = reading.phone
+
+    @staticmethod
+    def _wrong(data: dict[str, Any], wrong: tuple[str, ...], replaced: str | None = None,
+               by: str | None = None) -> None:
+        """Remember the numbers said to be wrong, so the story shows the officer which they are."""
+        said = set(data.get("wrong_phones") or []) | set(wrong)
+        if replaced and replaced != by:
+            said.add(replaced)
+        data["wrong_phones"] = sorted(said)
 
     def aside(self, turn: Turn, entry_id: str) -> None:
         """An FAQ answer given without leaving the report; then the open question again."""
@@ -636,6 +653,7 @@ class IntakeFlow:
         for key, value in reading.answers.items():
             turn.data["answers"][key] = value
         if reading.phone:
+            self._wrong(turn.data, reading.wrong)
             turn.data["phone"] = reading.phone
         self.keep_said(turn, text, longer_than=6)   # an answer that tells more than was asked
         self._finish(turn, step)
