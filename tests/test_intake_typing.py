@@ -31,6 +31,7 @@ async def test_an_offer_check_hears_no_passport_needed_as_a_danger_sign(bot: Bot
     await chat.say("cek tawaran")
     said = await chat.say("gk perlu paspor katanya")            # at "which country?"
     assert "Kerjanya di negara mana" in said                      # not taken as the country
+    assert "itu saya catat" in said and "laporan" not in said     # a check sends no report
     assert "negara" not in await _answers(bot, chat)
     await chat.say("kuching")
     said = await chat.say("gk perlu paspor")                      # at "how did he contact you?"

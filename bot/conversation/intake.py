@@ -467,6 +467,10 @@ class IntakeFlow:
         self._absorb(turn.data, reading)
         return True
 
+    def _kept(self, turn: Turn, key: str) -> str:
+        """"Kept in your report's story" - in an offer check, which files no report, only "noted"."""
+        return self.kit.msg(f"{key}_check" if turn.data.get("mode") == "check" else key)
+
     def tells_sign(self, reading: Reading) -> bool:
         """The words tick a danger sign of the checklist."""
         return any(reading.answers.get(q.key) == q.sign.value
@@ -583,7 +587,7 @@ class IntakeFlow:
         if self.keep_said(turn, text):
             if answers != before:
                 turn.data["picked_here"] = True   # "dia minta duit 2jt" ticks "asked to pay"
-            turn.say(kit.msg("said_kept"))
+            turn.say(self._kept(turn, "said_kept"))
         else:
             turn.say(kit.msg("checklist_unknown"))
         self.ask(turn, step)
@@ -608,7 +612,7 @@ class IntakeFlow:
                 if turn.data["answers"].get(question.key):   # the words answered it after all
                     self._finish(turn, step)
                     return
-                turn.say(kit.msg("said_kept"))
+                turn.say(self._kept(turn, "said_kept"))
             else:
                 turn.say(kit.msg("choice_unknown", n=str(len(values) + 1)))
             self.ask(turn, step)
@@ -638,7 +642,7 @@ class IntakeFlow:
                 turn.say(kit.msg("said_kept_story"))
                 self._finish(turn, step)
                 return
-            turn.say(kit.msg("said_kept_question"))
+            turn.say(self._kept(turn, "said_kept_question"))
             self.ask(turn, step)
             return
         reading = read_who(text) if len(text.split()) <= 8 else None
@@ -679,7 +683,7 @@ class IntakeFlow:
         if reading is not None and self.tells_sign(reading) and not self._reads_as(question, text):
             # "gk perlu paspor" at "which country?": a danger sign told, not the answer
             self.keep_said(turn, text)
-            turn.say(kit.msg("said_kept_question"))
+            turn.say(self._kept(turn, "said_kept_question"))
             self.ask(turn, step)
             return
         value = text
