@@ -290,6 +290,8 @@ class IntakeFlow:
             return None
         found = []
         for label, payload in turn.data.get("options") or []:
+            if not str(payload).startswith(("ans:", "sign:")):
+                continue   # an FAQ guess shown beside the question is reached by its number, or asked again
             words = tokens(str(label).lstrip("✓ "))
             if typed == words:
                 return str(payload)
