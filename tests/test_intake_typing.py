@@ -87,7 +87,9 @@ async def test_a_story_that_says_he_came_to_the_house_is_not_asked_how_he_got_in
 # R3 -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("typed", "next_question"), [
     ("kirim", "petugas boleh menghubungi"), ("lanjut", "Mana yang terjadi"),
-    ("skip", "Mana yang terjadi"), ("gatau", "Mana yang terjadi")])
+    ("skip", "Mana yang terjadi"), ("gatau", "Mana yang terjadi"),
+    ("kirim aja", "petugas boleh menghubungi"), ("lewatin semua", "petugas boleh menghubungi"),
+    ("lanjut aja pak", "Mana yang terjadi")])
 async def test_a_villager_can_move_on_from_how_he_got_in_touch(bot: Bot, typed: str, next_question: str) -> None:
     chat = bot.chat(villager())
     await register(chat)
