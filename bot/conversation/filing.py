@@ -8,6 +8,7 @@ import logging
 import secrets
 from typing import Any
 
+from bot.conversation.reading import mark_wrong, read
 from bot.conversation.turn import Kit, Turn
 from bot.models import Option
 from bot.reporting import Question, assess
@@ -67,6 +68,9 @@ class FilingFlow:
             kit.flows.intake.back_from_end(turn)   # "kembali": the report's last question again
             return
         if payload not in ("identity:contact", "identity:anonymous"):
+            if self.untick_named(turn):   # a sign read wrongly, said before the summary
+                self.ask_identity(turn)
+                return
             if kit.flows.intake.note_who(turn):   # "no wa nya 0813 ...", remembered late
                 self.ask_identity(turn)
                 return
@@ -91,7 +95,7 @@ class FilingFlow:
         lines = []
         for q in kit.content.reporting.questions:
             if q.kind == "story":
-                value = " / ".join(data["story"])
+                value = " / ".join(self.story_lines(data))
                 if len(value) > 300:
                     value = value[:300] + "…"
             else:
@@ -149,10 +153,21 @@ class FilingFlow:
         await self.send(turn)
 
     def _unticked(self, turn: Turn) -> bool:
-        """"bukan anak2, yg dibawah 18 itu salah": the sign named as wrong is taken off the report."""
+        """"bukan anak2, yg dibawah 18 itu salah" at the summary: that sign off, the summary again."""
+        if not self.untick_named(turn):
+            return False
+        self.summary(turn)
+        return True
+
+    def untick_named(self, turn: Turn) -> bool:
+        """"bukan anak2, yg dibawah 18 itu salah": the one ticked sign named as wrong is taken off.
+
+        Said back; True when a sign was taken off. Words that tell the sign itself ("lewat jalan
+        tikus, bukan pos resmi") take nothing off.
+        """
         kit = self.kit
         text = turn.text
-        if not text or not kit.words.within("wrong", text):
+        if not text or turn.payload or not kit.words.within("wrong", text):
             return False
         answers = turn.data["answers"]
         named = [q for q in kit.content.reporting.signs if q.sign is not None
@@ -161,9 +176,10 @@ class FilingFlow:
             return False
         question = named[0]
         assert question.sign is not None
+        if read(text, kit.content.reporting, kit.words).answers.get(question.key) == question.sign.value:
+            return False
         answers[question.key] = unticked(question)
         turn.say(kit.msg("sign_removed", label=question.label))
-        self.summary(turn)
         return True
 
     def choose_edit(self, turn: Turn) -> None:
@@ -176,6 +192,8 @@ class FilingFlow:
         turn.say(kit.msg("edit_pick"), options + (Option(kit.msg("edit_back"), "edit:back"),))
 
     def edit(self, turn: Turn) -> None:
+        if self._unticked(turn):   # "bukan anak2, yg dibawah 18 itu salah" after "Ubah jawaban"
+            return
         payload = turn.payload or ""
         if not payload and turn.text:
             # "negara" or "nomor hp" typed instead of picked
@@ -201,7 +219,7 @@ class FilingFlow:
         data: dict[str, Any] = turn.data
         answers: dict[str, str] = {k: v for k, v in data["answers"].items() if v}
         if data["story"]:
-            answers["cerita"] = "\n".join(data["story"])
+            answers["cerita"] = "\n".join(self.story_lines(data))
         if data.get("urgent"):
             answers["darurat"] = "ya"
         result = assess(kit.content.reporting, answers)
@@ -233,6 +251,12 @@ class FilingFlow:
             turn.data["reporter"] = True   # later messages may be more for this case
         turn.say(text, tuple(kit.entry_option(f.entry) for f in result.flags[:3]
                              if f.entry in kit.content.by_id) + (kit.menu_option(),))
+
+    def story_lines(self, data: dict[str, Any]) -> list[str]:
+        """The story as told, each number the villager took back marked as wrong for the officer."""
+        wrong = set(data.get("wrong_phones") or [])
+        mark = self.kit.msg("phone_wrong_mark")
+        return [mark_wrong(line, wrong, mark) for line in data["story"]]
 
     def flag_lines(self, flags: Any) -> str:
         kit = self.kit

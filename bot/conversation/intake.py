@@ -17,6 +17,7 @@ from bot.conversation.reading import (
     read_urgent,
     read_who,
     says,
+    wrong_numbers,
 )
 from bot.conversation.turn import Kit, Turn
 from bot.faq import Decision
@@ -245,14 +246,21 @@ class IntakeFlow:
                 turn.say(kit.msg("media_saved", n=str(len(turn.data["media"]))))
                 self.ask(turn, step)
                 return
-        payload = turn.payload or ""
         words = kit.words
+        if not turn.payload and turn.text:
+            turn.payload = self.typed_option(turn)
+        if not turn.payload and words.is_("skip_rest", turn.text):
+            turn.payload = "ans:rest"   # "lanjut kirim", "kirim": on to sending, whatever is open
+        payload = turn.payload or ""
         if payload == "ans:rest":
+            if step.kind == "story" and turn.data["story"]:   # the story is read as "Selesai" would
+                self._absorb(turn.data, read("\n".join(turn.data["story"]), kit.content.reporting, words))
             turn.data["done"].extend(s.key for s in self._steps(turn.data["mode"]))
             self.next_step(turn)
             return
         if payload == "ans:skip" or (not payload and step.kind not in ("story", "checklist", "choice")
-                                     and words.is_("skip", turn.text)):
+                                     and words.is_("skip", turn.text)) or (
+                not payload and step.kind != "story" and words.is_("next", turn.text)):
             self._finish(turn, step)
             return
         if not payload and words.is_("back", turn.text):
@@ -270,6 +278,28 @@ class IntakeFlow:
             self._who(turn, step)
         else:
             self._text(turn, step)
+
+    def typed_option(self, turn: Turn) -> str | None:
+        """The option on screen whose label was typed, in full or most of it ("lanjut kirim").
+
+        Most of it: at least two words of the label, in its order, and at least half of them;
+        None when the words fit no option or several.
+        """
+        tokens = self.kit.words.tokens
+        typed = tokens(turn.text)
+        if not typed:
+            return None
+        found = []
+        for label, payload in turn.data.get("options") or []:
+            if not str(payload).startswith(("ans:", "sign:")):
+                continue   # an FAQ guess shown beside the question is reached by its number, or asked again
+            words = tokens(str(label).lstrip("✓ "))
+            if typed == words:
+                return str(payload)
+            if len(typed) >= 2 and 2 * len(typed) >= len(words) and any(
+                    words[i:i + len(typed)] == typed for i in range(len(words) - len(typed) + 1)):
+                found.append(str(payload))
+        return found[0] if len(found) == 1 else None
 
     def _who_later(self, turn: Turn, step: Step) -> bool:
         """The rest of "who offered it", typed after the question moved on ("no wa nya 0813 ...").
@@ -294,6 +324,8 @@ class IntakeFlow:
         correcting = corrects_number(text)
         phone = find_phone(text) if not answers.get("telepon") or correcting else None
         if phone:
+            if correcting:
+                self._wrong(turn.data, wrong_numbers(text), turn.data.get("phone"), phone[0])
             turn.data["phone"], found["telepon"] = phone
         if not answers.get("perusahaan") and (company := find_company(text)):
             found["perusahaan"] = company
@@ -359,13 +391,28 @@ class IntakeFlow:
         the officer reads the rest in the story itself.
         """
         rules = self.kit.content.reporting
-        urgent = data.get("mode") == "urgent" and not tied
+        urgent = data.get("mode") == "urgent"
+        if reading.wrong and not urgent:
+            self._wrong(data, reading.wrong)
+            if data.get("phone") in reading.wrong and reading.phone:
+                # "eh bkn 0812…, nomornya 0821…" later in the story: the number read before gives way
+                data["phone"], data["answers"]["telepon"] = reading.phone, reading.answers["telepon"]
+        urgent = urgent and not tied
         for key, value in reading.answers.items():
             if urgent and not (key == "negara" or rules.question(key).kind == "choice"):
                 continue
             data["answers"].setdefault(key, value)
         if reading.phone and not data.get("phone") and not urgent:
             data["phone"] = reading.phone
+
+    @staticmethod
+    def _wrong(data: dict[str, Any], wrong: tuple[str, ...], replaced: str | None = None,
+               by: str | None = None) -> None:
+        """Remember the numbers said to be wrong, so the story shows the officer which they are."""
+        said = set(data.get("wrong_phones") or []) | set(wrong)
+        if replaced and replaced != by:
+            said.add(replaced)
+        data["wrong_phones"] = sorted(said)
 
     def aside(self, turn: Turn, entry_id: str) -> None:
         """An FAQ answer given without leaving the report; then the open question again."""
@@ -413,12 +460,26 @@ class IntakeFlow:
         return True
 
     def keep_said(self, turn: Turn, text: str, longer_than: int = 3) -> bool:
-        """What a villager typed beyond the question joins the story and is read; True if it was kept."""
-        if len(text.split()) <= longer_than:
+        """What a villager typed beyond the question joins the story and is read; True if it was kept.
+
+        A short message is kept when it tells a danger sign ("gk perlu paspor"); other short
+        words are most likely a try at the question itself.
+        """
+        reading = read(text, self.kit.content.reporting, self.kit.words)
+        if len(text.split()) <= longer_than and not self.tells_sign(reading):
             return False
         turn.data["story"].append(text)
-        self._absorb(turn.data, read(text, self.kit.content.reporting, self.kit.words))
+        self._absorb(turn.data, reading)
         return True
+
+    def _kept(self, turn: Turn, key: str) -> str:
+        """"Kept in your report's story" - in an offer check, which files no report, only "noted"."""
+        return self.kit.msg(f"{key}_check" if turn.data.get("mode") == "check" else key)
+
+    def tells_sign(self, reading: Reading) -> bool:
+        """The words tick a danger sign of the checklist."""
+        return any(reading.answers.get(q.key) == q.sign.value
+                   for q in self.kit.content.reporting.signs if q.sign is not None)
 
     async def _moved(self, turn: Turn) -> bool:
         """"eh salah, desa sy sebenernya sajingan besar": the village is changed, then the story goes on."""
@@ -437,7 +498,7 @@ class IntakeFlow:
     async def _story(self, turn: Turn, step: Step) -> None:
         kit = self.kit
         words = kit.words
-        done = turn.payload == "ans:selesai" or words.is_("done", turn.text)
+        done = turn.payload == "ans:selesai" or words.is_("done", turn.text) or words.is_("next", turn.text)
         if done or (not turn.data["story"] and words.is_("skip", turn.text)):
             story = "\n".join(turn.data["story"])
             if story:
@@ -491,6 +552,9 @@ class IntakeFlow:
                 self.ask(turn, step)
             return
         text = turn.text
+        if kit.flows.filing.untick_named(turn):   # "bukan anak2, yg dibawah 18 itu salah"
+            self.ask(turn, step)
+            return
         if _NUMBERS.match(text):
             picked = [int(n) for n in re.findall(r"\d+", text)]
             if all(1 <= n <= len(signs) + 1 for n in picked):
@@ -512,8 +576,14 @@ class IntakeFlow:
                 or words.is_("done", text):
             self._finish(turn, step)
             return
+        marked = any(answers.get(q.key) == q.sign.value for q in signs if q.sign is not None)
+        if words.is_("permission", text):
+            # "boleh" answers "may I?", not "which of these happened?": nothing is recorded, asked plainly
+            turn.say(kit.msg("checklist_permission_marked" if marked else "checklist_permission"))
+            self.ask(turn, step)
+            return
         if words.is_("ya", text):
-            if any(answers.get(q.key) == q.sign.value for q in signs if q.sign is not None):
+            if marked:
                 self._finish(turn, step)   # "ya": the ticks read from the story are right
             else:
                 turn.say(kit.msg("checklist_which"))
@@ -525,7 +595,7 @@ class IntakeFlow:
         if self.keep_said(turn, text):
             if answers != before:
                 turn.data["picked_here"] = True   # "dia minta duit 2jt" ticks "asked to pay"
-            turn.say(kit.msg("said_kept"))
+            turn.say(self._kept(turn, "said_kept"))
         else:
             turn.say(kit.msg("checklist_unknown"))
         self.ask(turn, step)
@@ -550,7 +620,7 @@ class IntakeFlow:
                 if turn.data["answers"].get(question.key):   # the words answered it after all
                     self._finish(turn, step)
                     return
-                turn.say(kit.msg("said_kept"))
+                turn.say(self._kept(turn, "said_kept"))
             else:
                 turn.say(kit.msg("choice_unknown", n=str(len(values) + 1)))
             self.ask(turn, step)
@@ -572,6 +642,17 @@ class IntakeFlow:
         if kit.words.choose(text, {"skip": ("@tidak_tahu", "@skip")}):
             self._finish(turn, step)   # "sy gak tau namanya pak"
             return
+        said = read(text, kit.content.reporting, kit.words)
+        if self.tells_sign(said) and not said.phone and "perusahaan" not in said.answers:
+            # "gk perlu paspor" at "who offered it?": a danger sign told, not a name
+            self.keep_said(turn, text)
+            if any(turn.data["answers"].get(f) for f in step.fills):   # "Pak Budi minta bayar dulu"
+                turn.say(kit.msg("said_kept_story"))
+                self._finish(turn, step)
+                return
+            turn.say(self._kept(turn, "said_kept_question"))
+            self.ask(turn, step)
+            return
         reading = read_who(text) if len(text.split()) <= 8 else None
         if not reading:
             if self.keep_said(turn, text):   # a story typed here is kept, not refused
@@ -584,6 +665,7 @@ class IntakeFlow:
         for key, value in reading.answers.items():
             turn.data["answers"][key] = value
         if reading.phone:
+            self._wrong(turn.data, reading.wrong)
             turn.data["phone"] = reading.phone
         self.keep_said(turn, text, longer_than=6)   # an answer that tells more than was asked
         self._finish(turn, step)
@@ -605,6 +687,13 @@ class IntakeFlow:
         if len(text) > MAX_ANSWER:
             turn.say(kit.msg("answer_too_long", max=str(MAX_ANSWER)))
             return
+        reading = read(text, kit.content.reporting, kit.words) if question.read else None
+        if reading is not None and self.tells_sign(reading) and not self._reads_as(question, text):
+            # "gk perlu paspor" at "which country?": a danger sign told, not the answer
+            self.keep_said(turn, text)
+            turn.say(self._kept(turn, "said_kept_question"))
+            self.ask(turn, step)
+            return
         value = text
         if question.kind == "phone":
             phone = normalize_phone(text)
@@ -624,6 +713,12 @@ class IntakeFlow:
         turn.data["answers"][question.key] = value
         self.keep_said(turn, text, longer_than=6)   # an answer that tells more than was asked
         self._finish(turn, step)
+
+    def _reads_as(self, question: Question, text: str) -> bool:
+        """The text names one of the answers the question knows ("di kuching" is Malaysia)."""
+        words = self.kit.words
+        tokens = words.tokens(text)
+        return any(says(tokens, words.tokens(p)) for phrases in question.read.values() for p in phrases)
 
     def edit(self, turn: Turn, key: str) -> None:
         """Ask one question again from the summary; its answer goes back to the summary."""

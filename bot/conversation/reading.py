@@ -68,6 +68,7 @@ class Reading:
 
     answers: dict[str, str] = field(default_factory=dict)
     phone: str | None = None      # the recruiter's number in E.164
+    wrong: tuple[str, ...] = ()   # numbers the text says are wrong ("bkn 0812…"), in E.164
 
     def __bool__(self) -> bool:
         return bool(self.answers)
@@ -98,7 +99,9 @@ def find_phone(text: str) -> tuple[str, str] | None:
             continue
         e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
         found.append((e164, match.raw_string, bool(_NOT_THIS.search(text[max(0, match.start - 15):match.start]))))
-    right = [(e164, raw) for e164, raw, wrong in found if not wrong]
+    # Said wrong once, wrong everywhere: a story's first message may give the number a later one takes back.
+    said_wrong = {e164 for e164, _, wrong in found if wrong}
+    right = [(e164, raw) for e164, raw, _ in found if e164 not in said_wrong]
     return right[0] if right else None
 
 
@@ -110,6 +113,28 @@ def corrects_number(text: str) -> bool:
     matches = phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE)
     starts = [m.start for m in matches]
     return len(starts) > 1 and any(_NOT_THIS.search(text[max(0, i - 15):i]) for i in starts)
+
+
+def wrong_numbers(text: str) -> tuple[str, ...]:
+    """The numbers (E.164) the text says are wrong: "eh bkn 0812 9999 8888, nomornya 0821…"."""
+    if not corrects_number(text):
+        return ()
+    return tuple(phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
+                 for m in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE)
+                 if _NOT_THIS.search(text[max(0, m.start - 15):m.start]))
+
+
+def mark_wrong(text: str, wrong: set[str], mark: str) -> str:
+    """The text with `mark` after each number in `wrong`, but where the text itself says it is wrong."""
+    if not wrong:
+        return text
+    parts, end = [], 0
+    for m in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE):
+        e164 = phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
+        if e164 in wrong and not _NOT_THIS.search(text[max(0, m.start - 15):m.start]):
+            parts.append(f"{text[end:m.end]} {mark}")
+            end = m.end
+    return "".join(parts) + text[end:]
 
 
 def find_company(text: str) -> str | None:
@@ -145,7 +170,7 @@ def find_name(text: str) -> str | None:
 
 def read(text: str, rules: Rules, words: Words) -> Reading:
     """Every field the text states plainly; nothing guessed from a single vague word."""
-    reading = Reading()
+    reading = Reading(wrong=wrong_numbers(text))
     phone = find_phone(text)
     if phone:
         reading.phone, reading.answers["telepon"] = phone
@@ -242,7 +267,7 @@ def read_urgent(text: str, rules: Rules, words: Words) -> Reading:
 
 def read_who(text: str) -> Reading:
     """The answer to "who offered it": a phone, a company, and the rest of the words as the name."""
-    reading = Reading()
+    reading = Reading(wrong=wrong_numbers(text))
     rest = text
     phone = find_phone(text)
     if phone:
