@@ -1840,7 +1840,11 @@ class Store:
 
     async def record_digest(self, office_id: str, day: dt.date, outgoing: Sequence[Outgoing],
                             now: dt.datetime) -> bool:
-        """An office's digest of `day` and its messages; False (nothing queued) when it was sent already."""
+        """A digest of `day` and its messages; False (nothing queued) when it was sent already.
+
+        `office_id` is the digest's key (bot.digest.Audience): the office whose chats get it, or
+        several ids joined by "+" when one chat is named by several offices.
+        """
         def work(conn: Connection) -> bool:
             if conn.execute("INSERT INTO digests (office_id, day, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                             (office_id, day.isoformat(), _iso(now))).rowcount != 1:
