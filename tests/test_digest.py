@@ -175,3 +175,24 @@ async def test_without_a_kanwil_chat_every_office_with_one_gets_the_uncovered_ca
             assert "Termasuk kasus" in text and "Kantor Wilayah" in text
         assert sanggau.case_no in to_sanggau and sanggau.case_no not in to_ketapang
         assert "Kasus terbuka: 3" in to_sanggau and "Kasus terbuka: 2" in to_ketapang
+
+
+async def test_a_chat_two_offices_name_gets_one_digest_with_both_offices_cases(tmp_path: Path) -> None:
+    folder = tmp_path / "config"
+    folder.mkdir()
+    make_desk(folder)
+    data = yaml.safe_load((folder / "config.yaml").read_text())
+    ketapang = next(o for o in data["offices"] if o["id"] == "KTG")
+    ketapang["alerts"]["telegram_chat_ids"] = [int(SGU_GROUP)]      # one group for both offices
+    (folder / "config.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    shared = build_knowledge(folder / "config.yaml", {"TELEGRAM_BOT_TOKEN": "123456:TEST-token"})
+    async with open_bot(shared, tmp_path) as bot:
+        sanggau = await filed(bot, "rendah", wib(2026, 11, 6, 11, 0))
+        ketapang_case = await filed(bot, "rendah", wib(2026, 11, 6, 12, 0), village="kendawangan-kiri",
+                                    office_id="KTG")
+        assert await digest_at(bot, wib(2026, 11, 9, 7, 30)) == 2      # the shared group, the Kanwil
+        await bot.deliver()
+        [text] = digests_to_group(bot)
+        assert "TPI Sanggau, Kantor Imigrasi Kelas II Non TPI Ketapang" in text
+        assert text.count(sanggau.case_no) == 1 and text.count(ketapang_case.case_no) == 1
+        assert "Kasus terbuka: 2" in text
