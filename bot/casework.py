@@ -13,7 +13,7 @@ from bot.deadlines import Deadlines
 from bot.models import Channel, Option, Outgoing, Reply, Sender
 from bot.reporting import Assessment
 from bot.routing import OfficerIdentity, Routing
-from bot.store import CaseChanged, NewReport, Report, Store
+from bot.store import CaseChanged, CaseStep, NewReport, Report, Store
 
 CASE_NO = re.compile(r"\b([A-Za-z]{2,5})\s*-\s*(\d{4})\s*-\s*(\d{1,6})\b")
 
@@ -165,8 +165,12 @@ class Casework:
         return [Outgoing(r, text, "alert", None, self.buttons("{case_no}")) for r in recipients]
 
     async def handle(self, who: OfficerIdentity, actor: Sender, cmd: OfficerCommand,
-                     now: dt.datetime, *, deliberate: bool = False) -> tuple[list[Reply], str | None]:
+                     now: dt.datetime, *, deliberate: bool = False,
+                     steps: list[CaseStep] | None = None) -> tuple[list[Reply], str | None]:
         """The replies, and what the officer is asked next: "text", "confirm" or nothing (None).
+
+        With `steps` (a chat's turn), the case step goes there, for the turn to write with the
+        message that caused it; without (the console), it is written now.
 
         "text": a note or an outcome; "confirm": closing a case nobody acknowledged. A chat's TUTUP
         closes only with an outcome written in words, and a case nobody acknowledged only once
@@ -198,39 +202,44 @@ class Casework:
                     Option(self._msg("officer_close_yes"), "close:yes"),
                     Option(self._msg("officer_close_no"), "close:no")))], "confirm"
         try:
-            return await self._step(report, who, cmd, now)
+            return await self._step(report, who, cmd, now, steps)
         except CaseChanged:
             # Another officer acted first (a second console tab, a colleague's button): one result.
             return [Reply(self._msg("officer_case_changed", case_no=report.case_no))], None
 
     async def _step(self, report: Report, who: OfficerIdentity, cmd: OfficerCommand,
-                    now: dt.datetime) -> tuple[list[Reply], str | None]:
+                    now: dt.datetime, steps: list[CaseStep] | None) -> tuple[list[Reply], str | None]:
         if cmd.verb == "tangani":
             # Several officers may tap the same button: the reporter hears it once.
             if report.status == "baru":
-                await self._act(report, who, "ditangani", "", "ditangani", None, "update_ack", now)
+                await self._act(report, who, "ditangani", "", "ditangani", None, "update_ack", now, steps)
             return [Reply(self._msg("officer_ack_done", case_no=report.case_no,
                                     petugas=self.officer_name(who)))], None
         if not cmd.text:
             prompt = "officer_note_prompt" if cmd.verb == "catatan" else "officer_close_prompt"
             return [Reply(self._msg(prompt, case_no=report.case_no))], "text"
         if cmd.verb == "catatan":
-            await self._act(report, who, "catatan", cmd.text, None, cmd.text, "update_note", now)
+            await self._act(report, who, "catatan", cmd.text, None, cmd.text, "update_note", now, steps)
             # Only a contactable reporter can be reached; an anonymous one reads it with the code.
             done = "officer_note_done" if report.reporter_key else "officer_note_anonymous"
             return [Reply(self._msg(done, case_no=report.case_no))], None
-        await self._act(report, who, "ditutup", cmd.text, "ditutup", None, "update_close", now)
+        await self._act(report, who, "ditutup", cmd.text, "ditutup", None, "update_close", now, steps)
         done = "officer_close_done" if report.reporter_key else "officer_close_anonymous"
         return [Reply(self._msg(done, case_no=report.case_no, petugas=self.officer_name(who)))], None
 
     async def _act(self, report: Report, who: OfficerIdentity, kind: str, text: str,
-                   status: str | None, note: str | None, update_key: str, now: dt.datetime) -> None:
+                   status: str | None, note: str | None, update_key: str, now: dt.datetime,
+                   steps: list[CaseStep] | None) -> None:
         office = self.routing.settings.office(report.office_id)
         outgoing = []
         if report.reporter_key:
             message = self._msg(update_key, case_no=report.case_no, kantor_nama=office.name,
                                 note=text, outcome=text)
             outgoing.append(Outgoing(Sender.from_key(report.reporter_key), message, "status", report.id))
+        if steps is not None:
+            steps.append(CaseStep(report.id, report.case_no, self.officer_name(who), kind, text, status, note,
+                                  tuple(outgoing), expect_status=report.status))
+            return
         await self.store.record_case_event(report, actor=self.officer_name(who), kind=kind, text=text,
                                            status=status, public_note=note, outgoing=outgoing, now=now,
                                            expect_status=report.status)
@@ -256,14 +265,17 @@ class Casework:
             return Reply(self._msg("officer_case_changed", case_no=report.case_no))
         return Reply(self._msg("officer_assigned", case_no=report.case_no, petugas=officer_name))
 
-    async def add_info(self, report: Report, text: str, now: dt.datetime) -> None:
-        """More from the reporter (an answer to an officer's question): kept on the case, sent to the office."""
+    def info_step(self, report: Report, text: str) -> CaseStep:
+        """More from the reporter (an answer to an officer's question): kept on the case, sent to the office.
+
+        Written by the turn of the villager's message (Turn.case_steps), never on its own.
+        """
         office = self.routing.settings.office(report.office_id)
         message = self._msg("officer_more_info", case_no=report.case_no, text=text)
-        outgoing = [Outgoing(r, message, "alert", report.id, self.buttons(report.case_no))
-                    for r in self.routing.recipients(office)]
-        await self.store.record_case_event(report, actor=self._msg("reporter_actor"), kind="tambahan", text=text,
-                                           status=None, public_note=None, outgoing=outgoing, now=now)
+        outgoing = tuple(Outgoing(r, message, "alert", report.id, self.buttons(report.case_no))
+                         for r in self.routing.recipients(office))
+        return CaseStep(report.id, report.case_no, self._msg("reporter_actor"), "tambahan", text,
+                        outgoing=outgoing)
 
     async def _list(self, who: OfficerIdentity) -> Reply:
         if who.regional:

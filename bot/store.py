@@ -536,6 +536,28 @@ class TurnEnd:
     opted_out: bool | None = None
     place: dict[str, Any] | None = None   # a place typed by hand, for a village not in the config
     seen: tuple[str | None, str | None] | None = None   # TurnStart.seen, checked with several instances
+    case_steps: Sequence[CaseStep] = ()   # an officer's note or step, a reporter's addition to a case
+
+
+@dataclass(frozen=True)
+class CaseStep:
+    """A line on a case's timeline and what it changes and sends, written with the turn that caused it.
+
+    So a crash before the turn's commit leaves no trace of it, and the provider's redelivery of
+    the message writes it once (issue 16). With `expect_status`, written only while the case
+    still has that status; else the turn is decided again (another officer acted first).
+    """
+
+    report_id: int
+    case_no: str
+    actor: str
+    kind: str
+    text: str
+    status: str | None = None
+    public_note: str | None = None
+    outgoing: Sequence[Outgoing] = ()
+    expect_status: str | None = None
+    assign_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -556,7 +578,10 @@ class _Duplicate(Exception):
 
 
 class _Conflict(Exception):
-    """Another instance's turn of the same sender came first: this one is undone, to be run again."""
+    """Another instance's turn of the same sender, or another officer's step on the case, came first.
+
+    The turn is undone, to be decided again.
+    """
 
 
 @dataclass(frozen=True)
@@ -988,6 +1013,9 @@ class Store:
             if case_no is not None and kept is not None:   # the answer names the new case
                 conn.execute("UPDATE processed SET replies = ? WHERE message_key = ?",
                              (kept.replace("{case_no}", case_no), end.message_key))
+            for step in end.case_steps:
+                if not self._case_step_sync(conn, step, now):
+                    raise _Conflict   # decided again: the case's new status gives the answer
             for item in end.outgoing:
                 if case_no is not None:
                     item = _with_case(item, case_no, item.report_id)
@@ -1178,39 +1206,47 @@ class Store:
                                 status: str | None, public_note: str | None,
                                 outgoing: Sequence[Outgoing], now: dt.datetime,
                                 expect_status: str | None = None, assign_to: str | None = None) -> Report:
-        """An officer's step and the messages it causes, in one transaction.
+        """An officer's step and the messages it causes, in one transaction (the console's own).
 
         With `expect_status`, the step is written only while the case still has that status, else
-        CaseChanged is raised: two officers pressing at once get one result.
+        CaseChanged is raised: two officers pressing at once get one result. A step taken in a
+        chat is a CaseStep written by `end_turn` instead, with the message that caused it.
         """
-        async with self._transaction() as db:
-            if expect_status is not None:
-                async with db.execute("SELECT status FROM reports WHERE id = ?", (report.id,)) as cur:
-                    row = await cur.fetchone()
-                if row is None or row[0] != expect_status:
-                    raise CaseChanged(report.case_no)
-            if assign_to is not None:
-                await db.execute("UPDATE reports SET assigned_to = ? WHERE id = ?", (assign_to, report.id))
-            await db.execute(
-                "INSERT INTO case_events (report_id, at, actor, kind, text) VALUES (?, ?, ?, ?, ?)",
-                (report.id, _iso(now), actor, kind, text))
-            if status == "ditangani":
-                await db.execute(
-                    "UPDATE reports SET status = 'ditangani', acknowledged_at = "
-                    "coalesce(acknowledged_at, ?) WHERE id = ?", (_iso(now), report.id))
-            elif status == "ditutup":
-                await db.execute(
-                    "UPDATE reports SET status = 'ditutup', closed_at = ?, outcome = ?, "
-                    "acknowledged_at = coalesce(acknowledged_at, ?) WHERE id = ?",
-                    (_iso(now), text, _iso(now), report.id))
-            if public_note is not None:
-                await db.execute("UPDATE reports SET public_note = ? WHERE id = ?",
-                                 (public_note, report.id))
-            for item in outgoing:
-                await self._enqueue(db, item, now)
+        step = CaseStep(report.id, report.case_no, actor, kind, text, status, public_note, tuple(outgoing),
+                        expect_status, assign_to)
+
+        def work(conn: Connection) -> None:
+            if not self._case_step_sync(conn, step, now):
+                raise CaseChanged(report.case_no)
+
+        await self._unit(work)
         updated = await self.report_by_case(report.case_no)
         assert updated is not None
         return updated
+
+    def _case_step_sync(self, conn: Connection, step: CaseStep, now: dt.datetime) -> bool:
+        """A case step's timeline line, status and messages; False (nothing written) when its case changed."""
+        stamp = _iso(now)
+        if step.expect_status is not None:
+            row = conn.execute("SELECT status FROM reports WHERE id = ?", (step.report_id,)).fetchone()
+            if row is None or row[0] != step.expect_status:
+                return False
+        if step.assign_to is not None:
+            conn.execute("UPDATE reports SET assigned_to = ? WHERE id = ?", (step.assign_to, step.report_id))
+        conn.execute("INSERT INTO case_events (report_id, at, actor, kind, text) VALUES (?, ?, ?, ?, ?)",
+                     (step.report_id, stamp, step.actor, step.kind, step.text))
+        if step.status == "ditangani":
+            conn.execute("UPDATE reports SET status = 'ditangani', acknowledged_at = "
+                         "coalesce(acknowledged_at, ?) WHERE id = ?", (stamp, step.report_id))
+        elif step.status == "ditutup":
+            conn.execute("UPDATE reports SET status = 'ditutup', closed_at = ?, outcome = ?, "
+                         "acknowledged_at = coalesce(acknowledged_at, ?) WHERE id = ?",
+                         (stamp, step.text, stamp, step.report_id))
+        if step.public_note is not None:
+            conn.execute("UPDATE reports SET public_note = ? WHERE id = ?", (step.public_note, step.report_id))
+        for item in step.outgoing:
+            self._enqueue_sync(conn, item, now)
+        return True
 
     async def case_events(self, report_id: int) -> list[CaseEvent]:
         rows = await self._all(
@@ -1804,7 +1840,11 @@ class Store:
 
     async def record_digest(self, office_id: str, day: dt.date, outgoing: Sequence[Outgoing],
                             now: dt.datetime) -> bool:
-        """An office's digest of `day` and its messages; False (nothing queued) when it was sent already."""
+        """A digest of `day` and its messages; False (nothing queued) when it was sent already.
+
+        `office_id` is the digest's key (bot.digest.Audience): the office whose chats get it, or
+        several ids joined by "+" when one chat is named by several offices.
+        """
         def work(conn: Connection) -> bool:
             if conn.execute("INSERT INTO digests (office_id, day, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                             (office_id, day.isoformat(), _iso(now))).rowcount != 1:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.app import Knowledge, build_knowledge
@@ -11,7 +14,7 @@ from bot.routing import console_officer
 from tests.conftest import ROOT
 from tests.fakes import villager
 from tests.faults_rigs import SGU_WA, Desk, case_in, wa_file_report
-from tests.villagers import KTG_OFFICER, SGU_OFFICER, Bot, file_report, open_bot, register
+from tests.villagers import KTG_OFFICER, REGIONAL, SGU_OFFICER, Bot, file_report, open_bot, register
 
 
 async def test_an_officer_on_whatsapp_answers_an_alert_with_its_option_number(channels: Desk) -> None:
@@ -151,3 +154,25 @@ async def test_the_terminal_officer_types_the_alerts_numbers_after_a_case_list(k
         assert "belum ditutup" in await officer.say("7")
         report = await plain.dialogue.store.report_by_case("SGU-2026-0001")
         assert report is not None and report.status == "baru"
+
+
+async def test_two_officers_closing_at_once_close_the_case_once(bot: Bot,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """Both decide on the open case; the second turn finds it closed at its commit and is decided again."""
+    caplog.set_level(logging.INFO, logger="bot.conversation.dialogue")
+    reporter = bot.chat(villager())
+    await register(reporter)
+    case_no = case_in(await file_report(reporter))
+    await bot.chat(SGU_OFFICER).say(f"TANGANI {case_no}")
+    regional = bot.chat(REGIONAL)
+    answers = await asyncio.gather(bot.chat(SGU_OFFICER).say(f"TUTUP {case_no} sudah diperiksa di kantor"),
+                                   regional.say(f"TUTUP {case_no} perekrut sudah dipanggil"))
+    assert sum("sudah ditutup" in a.lower() for a in answers) == 1, answers
+    report = await bot.dialogue.store.report_by_case(case_no)
+    assert report is not None and report.status == "ditutup"
+    events = await bot.dialogue.store.case_events(report.id)
+    assert [e.kind for e in events] == ["ditangani", "ditutup"]
+    await bot.deliver()
+    updates = [o.text for o in bot.telegram.sent if o.kind == "status" and o.recipient == villager()]
+    assert len(updates) == 2 and sum("Hasil:" in u for u in updates) == 1   # acknowledged, closed once
+    assert "turn decided again" in caplog.text                               # the race did happen

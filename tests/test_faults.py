@@ -541,3 +541,63 @@ async def test_telegram_replies_are_written_with_the_turn_and_sent_after_a_crash
     await desk.outbox.deliver_due()                       # the restarted process's outbox
     assert "Selamat datang" in desk.tg_texts(500001)[0]
     assert await desk.rows("SELECT count(*) FROM outbox WHERE kind = 'reply' AND text != ''") == [(0,)]
+
+
+def _break_writes_of(desk: Desk, table: str) -> str:
+    """SQL making every insert into `table` fail, as a disk failing at the turn's commit would."""
+    if POSTGRESQL:
+        return (f"CREATE TRIGGER broken BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION broken()")
+    return f"CREATE TEMP TRIGGER broken BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+
+
+async def _fail_one_turn(desk: Desk, chat: WaChat, text: str) -> dict[str, str]:
+    """`text` from `chat` with the turn's commit failing (the message id is the turn's first write)."""
+    if POSTGRESQL:
+        await desk.store.db.execute("CREATE OR REPLACE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql "
+                                    "AS $$ BEGIN RAISE EXCEPTION 'disk I/O error'; END $$")
+    await desk.store.db.execute(_break_writes_of(desk, "processed"))
+    form = wa_form(From=chat.number, WaId=chat.number[10:], Body=text)
+    apology = desk.knowledge.content.message("error_apology")
+    try:
+        assert twiml_messages(await (await desk.wa_post(form)).text()) == [apology]
+    finally:
+        await desk.store.db.execute("DROP TRIGGER broken" + (" ON processed" if POSTGRESQL else ""))
+    return form
+
+
+async def test_an_officers_note_and_the_reporters_answer_failing_at_the_commit_are_written_once(
+        desk: Desk) -> None:
+    """CATATAN and a villager's addition go with their turn: after a failed commit and the
+    provider's redelivery, one line on the timeline and one message each (issue 16)."""
+    officer = desk.wa_chat(SGU_WA)
+    await officer.say("KASUS")
+    villager = desk.wa_chat(VILLAGERS[0])
+    case_no = case_in(await wa_file_report(villager))
+    report = await desk.store.report_by_case(case_no)
+    assert report is not None
+    note = "Bapak masih punya foto kontraknya?"
+    command = await _fail_one_turn(desk, officer, f"CATATAN {case_no} {note}")
+    assert await desk.store.case_events(report.id) == []
+    assert await desk.rows("SELECT count(*) FROM outbox WHERE kind = 'status'") == [(0,)]
+    # Twilio retries the webhook: the note is written now, once, and so is its message.
+    done = twiml_messages(await (await desk.wa_post(command)).text())
+    assert "tersimpan dan dikirim" in " ".join(done)
+    assert twiml_messages(await (await desk.wa_post(command)).text()) == done   # and once more
+    assert [(e.kind, e.text) for e in await desk.store.case_events(report.id)] == [("catatan", note)]
+    assert await desk.rows("SELECT count(*) FROM outbox WHERE kind = 'status' AND recipient = ?",
+                           (_wa(villager.number).key,)) == [(1,)]
+    # The reporter answers the question: it goes to the case and the office, once.
+    answer = "Ada pak, nanti saya kirim fotonya besok pagi"
+    reply = await _fail_one_turn(desk, villager, answer)
+    assert [e.kind for e in await desk.store.case_events(report.id)] == ["catatan"]
+    sent = twiml_messages(await (await desk.wa_post(reply)).text())
+    assert case_no in " ".join(sent)
+    assert twiml_messages(await (await desk.wa_post(reply)).text()) == sent
+    assert [(e.kind, e.text) for e in await desk.store.case_events(report.id)] == [
+        ("catatan", note), ("tambahan", answer)]
+    [(extra,)] = await desk.rows("SELECT count(*) FROM outbox WHERE kind = 'alert' AND recipient = ? "
+                                 "AND text LIKE ?", (_wa(SGU_WA).key, f"%{answer}%"))
+    assert extra == 1
+    await desk.outbox.deliver_due()
+    assert len([m for m in desk.twilio.to(SGU_WA) if answer in m.get("Body", "")
+                or answer in m.get("ContentVariables", "")]) == 1

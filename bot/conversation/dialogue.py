@@ -205,7 +205,8 @@ class Dialogue:
         if officer is not None:
             replies = await self.flows.officer.handle(officer, turn)
             if replies is not None:
-                return replies, TurnEnd(start.profile.village_id, turn.officer_state, profile=False), None
+                return replies, TurnEnd(start.profile.village_id, turn.officer_state, profile=False,
+                                        case_steps=turn.case_steps), None
         elif (command := parse_command(text, message.payload)) is not None and (
                 command.case_no or (message.payload or "").startswith("case:")):
             log.warning("officer command refused sender=%s", log_id(sender))
@@ -215,7 +216,7 @@ class Dialogue:
         place_json = turn.place.to_json() if turn.place and not turn.place.listed else None
         end = TurnEnd(turn.place.village_id if turn.place else None, None if turn.forgotten else turn.conv,
                       turn.faq, turn.unanswered, place=place_json, report=turn.report, alerts=turn.alerts,
-                      forget=turn.forgotten)
+                      forget=turn.forgotten, case_steps=turn.case_steps)
         return turn.replies, end, turn
 
     def place(self, village_id: str | None, place: dict[str, Any] | None) -> Place | None:

@@ -167,7 +167,7 @@ class EmergencyFlow:
             elif not await self.check(turn):
                 await kit.flows.menu.ask(turn)
             return
-        await kit.casework.add_info(report, text, turn.now)
+        turn.case_steps.append(kit.casework.info_step(report, text))
         log.info("urgent report follow-up added case=%s", report.case_no)
         said = [kit.msg("danger_added", case_no=report.case_no)]
         village = _village_named(kit, text)

@@ -256,7 +256,7 @@ class MenuFlow:
         if not text or report is None or report.reporter_key != turn.sender.key or report.status == "ditutup":
             self.show(turn)
             return
-        await kit.casework.add_info(report, text, turn.now)
+        turn.case_steps.append(kit.casework.info_step(report, text))
         turn.go("menu")
         turn.say(kit.msg("info_sent", case_no=case_no), (kit.menu_option(),))
 

@@ -59,9 +59,9 @@ class OfficerFlow:
             return [Reply(kit.msg("officer_help", kantor=officer.office_id, tahun=str(now.year)))]
         if command is None:
             return None
-        # The case step commits on its own (casework); a redelivery after a crash before the
-        # turn's commit repeats it, which TANGANI and TUTUP ignore (the case's status).
-        replies, asked = await kit.casework.handle(officer, turn.sender, command, now)
+        # The case step is written by end_turn with the message id: a redelivery after a crash
+        # before that commit writes it once, and one after it finds the message handled.
+        replies, asked = await kit.casework.handle(officer, turn.sender, command, now, steps=turn.case_steps)
         listed = [[o.label, o.payload] for o in replies[-1].options] if command.verb == "kasus" and \
             command.case_no is None and replies else []
         if asked == "text":
@@ -87,7 +87,8 @@ class OfficerFlow:
                 "close:yes": ("@ya", "tutup", "ya tutup"), "close:no": ("@tidak", "@cancel", "@menu")})
         if choice == "close:yes":
             command = OfficerCommand("tutup", case_no, turn.conv.data["text"])
-            replies, _ = await kit.casework.handle(officer, turn.sender, command, turn.now, deliberate=True)
+            replies, _ = await kit.casework.handle(officer, turn.sender, command, turn.now, deliberate=True,
+                                                     steps=turn.case_steps)
             turn.officer_state = Conversation("menu", {})
             log.info("officer command verb=tutup case=%s confirmed", case_no)
             return replies

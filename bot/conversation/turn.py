@@ -15,7 +15,7 @@ from bot.danger import DangerDetector
 from bot.faq import FaqIndex
 from bot.models import IncomingMessage, Option, Outgoing, Reply, Sender
 from bot.routing import Routing
-from bot.store import Conversation, FaqDecision, NewReport, Store
+from bot.store import CaseStep, Conversation, FaqDecision, NewReport, Store
 from bot.villages import Place, village_values
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ class Turn:
     report: NewReport | None = None  # filed by end_turn, in the turn's transaction
     officer_state: Conversation | None = None   # an officer's new state, written by end_turn
     alerts: list[Outgoing] = field(default_factory=list)
+    case_steps: list[CaseStep] = field(default_factory=list)   # written by end_turn, in the turn's transaction
 
     @property
     def state(self) -> str:
