@@ -73,3 +73,38 @@ def test_a_day_of_villager_typing_in_the_terminal(tmp_path: Path) -> None:
     assert "Perintah petugas" in out and "DITANGANI oleh petugas Kantor Imigrasi Kelas II TPI Sambas" in out
     assert "[kabar] Laporan SBS-2026-0001 sudah diterima" in out and "Sama-sama" in out
     assert "GANTI" not in out
+
+
+TWO_VILLAGES = """lapor
+semuntai
+agen Pak Budi 0812 3456 7890 ajak kerja di kuching, suruh bayar dulu 5 juta
+selesai
+fb
+gak ada
+iya
+kirim
+warga2> syarat bikin paspor apa aja
+warga2> lapor
+warga2> bungkang
+warga2> ada calo nawarin kerja sawit di sarawak lewat jalan tikus
+petugas SGU> TANGANI SGU-2026-1
+petugas> KASUS
+petugas XYZ> KASUS
+"""
+
+
+def test_two_villagers_and_a_named_office_in_one_terminal(tmp_path: Path) -> None:
+    """'warga2>' is another villager with a village of its own; 'petugas SGU>' speaks for that office."""
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(database(tmp_path / "two.sqlite3"))],
+                            input=TWO_VILLAGES, capture_output=True, text=True, cwd=ROOT, timeout=120,
+                            check=False)
+    out = result.stdout
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "Laporan Anda tercatat dengan nomor SGU-2026-0001" in out
+    assert "[bot → warga2] Untuk membuat paspor baru" in out
+    assert "Desa Anda tercatat Bungkang" in out   # warga2's own village, not the first villager's
+    assert "[kabar] Laporan SGU-2026-0001 sudah diterima" in out   # the first villager hears, not warga2
+    assert "[kabar warga2]" not in out
+    # "petugas>" after warga2 is the officer of warga2's office (Entikong): SGU's case is not listed there.
+    assert "Tidak ada kasus terbuka" in out
+    assert "Kantor itu tidak ada di konfigurasi" in out and "SGU" in out.split("Kantor itu")[-1]

@@ -1,7 +1,9 @@
 """The terminal chat: you are a villager; "petugas>" lines speak as the village's officer.
 
-Alerts and status updates are printed when the outbox delivers them. When stdin is not a
-terminal, one message per line is read and every reply printed, so a conversation can be piped in.
+"warga2>" ... "warga9>" speak as other villagers, and "petugas SKW>" as an officer of the office
+SKW, so two villages and two offices can be tried in one terminal. Alerts and status updates are
+printed when the outbox delivers them. When stdin is not a terminal, one message per line is read
+and every reply printed, so a conversation can be piped in.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 from typing import TextIO
 
 from bot import markup
@@ -21,6 +24,13 @@ from bot.routing import alert_offices, console_officer
 log = logging.getLogger(__name__)
 VILLAGER = Sender(Channel.CONSOLE, "warga")
 OFFICER_PREFIX = "petugas>"
+# "warga2> ..." another villager; "petugas> ..." or "petugas SKW> ..." an officer.
+_SPEAKER = re.compile(r"(?:warga([1-9])|petugas(?:\s+([A-Za-z]+))?)\s*>\s*", re.IGNORECASE)
+
+
+def villager(number: int) -> Sender:
+    """The terminal's villager number `number` (1 is the one who speaks without a prefix)."""
+    return VILLAGER if number == 1 else Sender(Channel.CONSOLE, f"warga{number}")
 
 
 def render(reply: Reply) -> str:
@@ -36,7 +46,8 @@ class ConsoleDeliverer:
 
     async def deliver(self, item: Outgoing) -> str | None:
         who = item.recipient.user_id
-        label = f"[petugas {who.removeprefix('petugas-')}]" if who.startswith("petugas-") else "[kabar]"
+        label = (f"[petugas {who.removeprefix('petugas-')}]" if who.startswith("petugas-")
+                 else "[kabar]" if who == VILLAGER.user_id else f"[kabar {who}]")
         body = render(Reply(item.text, item.options))
         self.out.write(f"{label} {body}\n\n")
         self.out.flush()
@@ -51,10 +62,14 @@ class ConsoleChat:
         self.out = out
         self.counter = itertools.count(1)
         self.escalation = Escalation(dialogue.casework)
+        self.last_villager = VILLAGER   # "petugas>" is the officer of this villager's office
 
-    async def _officer_sender(self) -> Sender:
+    async def _officer_sender(self, office_id: str | None = None) -> Sender | None:
         settings = self.dialogue.settings
-        profile = await self.dialogue.store.profile(VILLAGER)
+        if office_id is not None:
+            named = next((o for o in settings.all_offices if o.id.lower() == office_id.lower()), None)
+            return console_officer(named.id) if named else None
+        profile = await self.dialogue.store.profile(self.last_villager)
         place = self.dialogue.place(profile.village_id, profile.place)
         # No village yet: an urgent report went to the Kantor Wilayah, which sees every case.
         office = settings.office(place.office_id) if place else settings.regional_office or settings.offices[0]
@@ -66,17 +81,31 @@ class ConsoleChat:
 
     async def say(self, line: str) -> None:
         text = line.rstrip("\n")
-        sender = VILLAGER
-        if text.lower().startswith(OFFICER_PREFIX):
-            sender = await self._officer_sender()
-            text = text[len(OFFICER_PREFIX):].strip()
+        sender: Sender | None = VILLAGER
+        speaker = _SPEAKER.match(text)
+        if speaker is not None:
+            number, office_id = speaker.groups()
+            text = text[speaker.end():].strip()
+            if number is not None:
+                sender = self.last_villager = villager(int(number))
+            else:
+                sender = await self._officer_sender(office_id)
+        else:
+            self.last_villager = VILLAGER
+        if sender is None:
+            self.out.write(self.dialogue.msg("console_no_office",
+                                             kantor=", ".join(o.id for o in self.dialogue.settings.all_offices))
+                           + "\n\n")
+            self.out.flush()
+            return
         message = IncomingMessage(sender, text, message_id=f"console-{next(self.counter)}-{id(self)}")
         try:
             replies = await self.dialogue.handle(message)
         except Exception as exc:  # the villager must never see a traceback
             log.error("console message failed id=%s error=%s", message.message_id, exc.__class__.__name__)
             replies = [Reply(self.dialogue.msg("error_apology"))]
-        prefix = "[bot → petugas]" if sender != VILLAGER else "[bot]"
+        prefix = ("[bot]" if sender == VILLAGER else f"[bot → {sender.user_id}]" if sender.user_id.startswith("warga")
+                  else "[bot → petugas]")
         for reply in replies:
             self.out.write(f"{prefix} {render(reply)}\n\n")
         self.out.flush()
