@@ -82,6 +82,7 @@ class ConsoleChat:
     async def say(self, line: str) -> None:
         text = line.rstrip("\n")
         sender: Sender | None = VILLAGER
+        officer = False
         speaker = _SPEAKER.match(text)
         if speaker is not None:
             number, office_id = speaker.groups()
@@ -89,6 +90,7 @@ class ConsoleChat:
             if number is not None:
                 sender = self.last_villager = villager(int(number))
             else:
+                officer = True
                 sender = await self._officer_sender(office_id)
         else:
             self.last_villager = VILLAGER
@@ -104,8 +106,7 @@ class ConsoleChat:
         except Exception as exc:  # the villager must never see a traceback
             log.error("console message failed id=%s error=%s", message.message_id, exc.__class__.__name__)
             replies = [Reply(self.dialogue.msg("error_apology"))]
-        prefix = ("[bot]" if sender == VILLAGER else f"[bot → {sender.user_id}]" if sender.user_id.startswith("warga")
-                  else "[bot → petugas]")
+        prefix = "[bot → petugas]" if officer else "[bot]" if sender == VILLAGER else f"[bot → {sender.user_id}]"
         for reply in replies:
             self.out.write(f"{prefix} {render(reply)}\n\n")
         self.out.flush()
