@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.fakes import villager
 from tests.villagers import KTG_OFFICER, SGU_OFFICER, Bot, file_report, register
 
@@ -96,3 +98,28 @@ async def test_a_question_about_a_case_just_closed_is_told_it_is_closed(bot: Bot
     said = await chat.say("trs agennya gmn pak? ditangkap gk?")
     assert "SGU-2026-0001" in said and "ditutup" in said
     assert "petugas" in said.lower() and "Menu utama" in said
+
+
+async def test_an_answer_to_a_question_read_with_the_check_code_is_not_sent_elsewhere(bot: Bot) -> None:
+    """N16 as played: the question was read with the check code; the answer went to another office's case."""
+    chat = bot.chat(villager())
+    await register(chat)
+    await file_report(chat)                                     # SGU-2026-0001, contactable
+    await bot.chat(SGU_OFFICER).say("CATATAN SGU-2026-1 Bu, adiknya umur brp?")
+    await chat.say("umur 19 pak")
+    await chat.say("ganti desa")
+    await chat.say("sutera")
+    said = await file_report(chat, name="Pak Joni", phone="0813 1111 2222", anonymous=True)
+    check = re.search(r"cek laporan (KTG-\d{4}-\d{4}) (\d{6})", said.replace("*", ""))
+    assert check is not None
+    ktg, code = check.groups()
+    await bot.chat(KTG_OFFICER).say(f"CATATAN {ktg} Pak, kapan dia minta uangnya? sudah dibayar?")
+    assert "kapan dia minta uangnya" in await chat.say(f"cek laporan {ktg} {code}")
+    said = await chat.say("minggu lalu pak, blm sy bayar")
+    if "ditambahkan" not in said:                               # asked which case: KTG is among them
+        said = await chat.tap(ktg)
+    assert f"ditambahkan ke laporan {ktg}" in said
+    assert await _added(bot, ktg) == ["minggu lalu pak, blm sy bayar"]
+    assert await _added(bot, "SGU-2026-0001") == ["umur 19 pak"]
+    officer_view = "\n".join(m.text for m in (await bot.deliver()).sent if ktg in m.text)
+    assert "0812" not in officer_view and chat.sender.user_id not in officer_view   # still anonymous

@@ -147,12 +147,13 @@ class MenuFlow:
         if match.decision is Decision.SUGGEST and match.reason != "weak" and question \
                 and len(match.candidates) == 1:
             match = dataclasses.replace(match, decision=Decision.ANSWER)   # "apa itu tppo": its one answer
-        to_report = await self._to_my_report(turn, match.decision, question)
+        to_report, waiting = await self._to_my_report(turn, match.decision, question)
         reading_offer = () if to_report else self._story_offer(turn)
-        if to_report and match.decision is not Decision.ANSWER and not question:
-            # Most likely more for the officers (an answer to their question), not a new question.
+        if to_report and not question and (match.decision is not Decision.ANSWER or waiting):
+            # Most likely more for the officers (an answer to their question), not a new question;
+            # with an officer waiting, even words the FAQ could answer ("umur 19 pak").
             guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates) \
-                if match.decision is Decision.SUGGEST else ()
+                if match.decision is not Decision.NONE else ()
             turn.go("menu", **self._kept_story(turn))
             turn.say(kit.msg("add_to_report_ask"), to_report + guesses + (kit.menu_option(),))
             return
@@ -219,7 +220,14 @@ class MenuFlow:
         asked may be on an older case, of another office.
         """
         awaited = []
-        for report in await self._open_cases(turn):
+        cases = await self._open_cases(turn)
+        checked = str(turn.data.get("code_case") or "")
+        if checked and checked not in {r.case_no for r in cases}:
+            # An anonymous case whose officer's question was just read with its check code.
+            report = await self.kit.store.report_by_case(checked)
+            if report is not None and report.status != "ditutup":
+                cases.append(report)
+        for report in cases:
             if not report.public_note:
                 continue
             talk = [e for e in await self.kit.store.case_events(report.id) if e.kind in ("catatan", "tambahan")]
@@ -243,7 +251,7 @@ class MenuFlow:
     def which_case(self, turn: Turn, awaited: list[tuple[Report, str]]) -> None:
         """Several officers wait for an answer: the villager picks the case; nothing is sent before."""
         kit = self.kit
-        turn.go("menu", pending_info=turn.text)
+        turn.go("menu", **self._kept_story(turn), pending_info=turn.text)
         turn.say(kit.msg("which_case"), tuple(
             Option(kit.msg("which_case_option", case_no=r.case_no,
                            kantor_nama=kit.settings.office(r.office_id).name), f"addinfo:{r.case_no}")
@@ -274,8 +282,9 @@ class MenuFlow:
             Option(kit.msg("case_closed_report"), "menu:report"), kit.menu_option()))
         return True
 
-    async def _to_my_report(self, turn: Turn, decision: Decision, question: bool) -> tuple[Option, ...]:
-        """A reporter writing more for their case: one tap sends it there.
+    async def _to_my_report(self, turn: Turn, decision: Decision, question: bool
+                            ) -> tuple[tuple[Option, ...], bool]:
+        """A reporter writing more for their case: one tap sends it there (and whether an officer waits).
 
         Offered for news (a phone number, or a sentence that is not a question); a question the
         FAQ answers, or a word or two, is not news for the officer.
@@ -286,31 +295,36 @@ class MenuFlow:
             # An officer waits for an answer: whatever it is, it may be for them (newest question first).
             turn.data["pending_info"] = text
             return tuple(Option(self.kit.msg("add_to_report", case_no=r.case_no), f"addinfo:{r.case_no}")
-                         for r in reversed(awaited))
+                         for r in reversed(awaited)), True
         report = await self._open_case(turn)
         if report is None:
-            return ()
+            return (), False
         news = bool(_PHONE.search(text)) or (not question and len(text.split()) >= _NEWS_WORDS) \
             or len(text.split()) >= STORY_WORDS
         if not news or (decision is Decision.ANSWER and question and len(text.split()) < STORY_WORDS):
-            return ()
+            return (), False
         turn.data["pending_info"] = text
-        return (Option(self.kit.msg("add_to_report", case_no=report.case_no), f"addinfo:{report.case_no}"),)
+        return (Option(self.kit.msg("add_to_report", case_no=report.case_no), f"addinfo:{report.case_no}"),), False
 
     async def add_info(self, turn: Turn, case_no: str) -> None:
         """The message kept a turn ago goes to the reporter's own open case."""
         kit = self.kit
         text = str(turn.data.get("pending_info") or "")
         report = await kit.store.report_by_case(case_no)
-        if not text or report is None or report.reporter_key != turn.sender.key or report.status == "ditutup":
+        # An anonymous reporter's own case is known only by the check code typed in this chat just now.
+        checked = turn.data.get("code_case") == case_no
+        if not text or report is None or report.status == "ditutup" or not (
+                report.reporter_key == turn.sender.key or checked):
             self.show(turn)
             return
         turn.case_steps.append(kit.casework.info_step(report, text))
-        turn.go("menu")
+        turn.go("menu", **({"code_case": case_no} if checked else {}))
         turn.say(kit.msg("info_sent", case_no=case_no), (kit.menu_option(),))
 
     def _kept_story(self, turn: Turn) -> dict[str, str]:
         kept = {"story": turn.text} if len(turn.text.split()) >= STORY_WORDS else {}
+        if turn.data.get("code_case"):
+            kept["code_case"] = str(turn.data["code_case"])   # a tap may still send it to that case
         if turn.data.get("pending_info"):
             kept["pending_info"] = str(turn.data["pending_info"])
         return kept
