@@ -275,11 +275,15 @@ class MenuFlow:
         if not closed:
             return False
         report = closed[-1]
+        match = kit.index.match(turn.text)
+        # The FAQ's reading stays one tap away: the question may be a general one after all.
+        guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates[:2]) \
+            if match.decision is not Decision.NONE else ()
         turn.go("menu")
         turn.say(kit.msg("case_closed_talk", case_no=report.case_no, hasil=report.outcome or "-",
                          kantor_nama=kit.settings.office(report.office_id).name), (
             Option(kit.msg("case_closed_person"), "person:"),
-            Option(kit.msg("case_closed_report"), "menu:report"), kit.menu_option()))
+            Option(kit.msg("case_closed_report"), "menu:report"), *guesses, kit.menu_option()))
         return True
 
     async def _to_my_report(self, turn: Turn, decision: Decision, question: bool
