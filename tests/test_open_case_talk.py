@@ -53,9 +53,10 @@ async def test_an_answer_never_goes_silently_to_another_offices_case(bot: Bot) -
     said = await chat.say("minggu lalu pak, blm sy bayar")
     assert "ditambahkan" not in said and "SGU-2026-0001" in said and ktg in said
     assert await _added(bot, ktg) == []
+    said = await chat.say("dia minta 5 juta")                  # typed on instead of picking: kept with it
     said = await chat.tap(ktg)
     assert f"ditambahkan ke laporan {ktg}" in said
-    assert await _added(bot, ktg) == ["minggu lalu pak, blm sy bayar"]
+    assert await _added(bot, ktg) == ["minggu lalu pak, blm sy bayar\ndia minta 5 juta"]
     assert await _added(bot, "SGU-2026-0001") == ["umur 19 pak"]
 
 

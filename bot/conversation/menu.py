@@ -251,7 +251,10 @@ class MenuFlow:
     def which_case(self, turn: Turn, awaited: list[tuple[Report, str]]) -> None:
         """Several officers wait for an answer: the villager picks the case; nothing is sent before."""
         kit = self.kit
-        turn.go("menu", **self._kept_story(turn), pending_info=turn.text)
+        text = turn.text
+        if turn.data.get("which") and turn.data.get("pending_info"):
+            text = f"{turn.data['pending_info']}\n{text}"   # typed on instead of picking: kept together
+        turn.go("menu", **{**self._kept_story(turn), "pending_info": text[:4000]}, which=True)
         turn.say(kit.msg("which_case"), tuple(
             Option(kit.msg("which_case_option", case_no=r.case_no,
                            kantor_nama=kit.settings.office(r.office_id).name), f"addinfo:{r.case_no}")
