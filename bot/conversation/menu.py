@@ -214,12 +214,13 @@ class MenuFlow:
     async def awaited_replies(self, turn: Turn) -> list[tuple[Report, str]]:
         """The cases whose officer asked the villager something not yet answered (or being answered).
 
-        Each with the officer's question. The signal that a message is a reply: the case's last word
-        is an officer's question sent to this chat in the last days, or the villager is still writing
-        the reply minutes later. Every open case is looked at, not only the newest: the officer who
-        asked may be on an older case, of another office.
+        Each with the officer's question, the question asked last at the end. The signal that a
+        message is a reply: the case's last word is an officer's question sent to this chat in the
+        last days, or the villager is still writing the reply minutes later. Every open case is
+        looked at, not only the newest: the officer who asked may be on an older case, of another
+        office.
         """
-        awaited = []
+        awaited: list[tuple[dt.datetime, Report, str]] = []
         cases = await self._open_cases(turn)
         checked = str(turn.data.get("code_case") or "")
         if checked and checked not in {r.case_no for r in cases}:
@@ -240,8 +241,9 @@ class MenuFlow:
             if turn.now - note.at > _REPLY_WINDOW:
                 continue
             if note is talk[-1] or turn.now - talk[-1].at <= _REPLY_GAP:
-                awaited.append((report, note.text))
-        return awaited
+                awaited.append((note.at, report, note.text))
+        awaited.sort(key=lambda a: a[0])   # the question asked last, last
+        return [(report, text) for _, report, text in awaited]
 
     async def reply_to_officer(self, turn: Turn, report: Report) -> None:
         """A reply to the officer's question: to the case at once, no detour."""
