@@ -26,6 +26,7 @@ async def test_greetings_questions_and_menu_are_not_swallowed_by_an_open_questio
     assert "ditambahkan" not in said and "anonim" in said.split("1.")[0]   # the answer itself
     said = await chat.say("no ini agen resmi gk? 0813 5221 7788")
     assert "ditambahkan" not in said and "Kirim pesan ini ke petugas (laporan SGU-2026-0001)" in said
+    assert "ditambahkan" not in await chat.say("🙏")
     assert "Menu utama" in await chat.say("menu")
     assert await _added(bot, "SGU-2026-0001") == []
     said = await chat.say("umur 19 pak")                      # the answer: offered after the menu, one tap

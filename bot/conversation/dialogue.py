@@ -382,7 +382,9 @@ class Dialogue:
                 return
             # A question is answered (and offered to the officer); after "menu" the villager has
             # moved on, so a statement is offered too. Anything else is the answer.
-            if not self._asks(turn) and not turn.data.get("left_reply"):
+            # "🙏" alone is no answer; "👍" is a yes.
+            mute = words.emoji_only(text) and not (words.is_("ya", text) or words.is_("tidak", text))
+            if not self._asks(turn) and not turn.data.get("left_reply") and not mute:
                 if len(awaited) == 1:
                     await flows.menu.reply_to_officer(turn, awaited[0][0])   # the officer asked: the answer
                 else:
