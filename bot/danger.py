@@ -17,6 +17,7 @@ class Sign:
     groups: tuple[tuple[str, ...], ...]   # each group: alternative phrases; every group must match
     help: tuple[str, ...]
     unless: tuple[str, ...] = ()          # words that make it a plan, not something happening now
+    fear_told: bool = False               # "sy takut, ..." opening it is fear told, not a question
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class DangerRules:
     child: tuple[str, ...]
     places: tuple[tuple[str, tuple[str, ...]], ...]   # (help line key, names of places)
     lines: tuple[HelpLine, ...]
+    fear: tuple[str, ...] = ()   # the hypothetical words that a `fear_told` sign does not count
 
     def line(self, key: str) -> HelpLine | None:
         return next((line for line in self.lines if line.key == key), None)
@@ -84,11 +86,16 @@ class DangerDetector:
         # a message that ends by asking whether it is allowed ("... mau diajak kerja, boleh?").
         opening = words[:3]
         asks_leave = text.rstrip().endswith("?") and words[-1] in _ASKING_LAST
-        if asks_leave or self._has(opening, stems[:3], rules.hypothetical) or \
-                not self._has(words, stems, rules.person):
+        asking = tuple(h for h in rules.hypothetical if h not in rules.fear)
+        if asks_leave or self._has(opening, stems[:3], asking) or not self._has(words, stems, rules.person):
             return None
+        # "takut kalau ..." asks; "sy takut, agennya ngancam" tells; "sy takut diancam" is a fear.
+        feared = next((i + 1 for i in range(min(3, len(words)))
+                       if self._has(words[i:i + 1], stems[i:i + 1], rules.fear)), None)
         fired = [s for s in rules.signs if all(self._has(words, stems, g) for g in s.groups)
-                 and not self._has(words, stems, s.unless)]
+                 and not self._has(words, stems, s.unless) and (feared is None or (
+                     s.fear_told and not self._has(words[feared:feared + 1], stems[feared:feared + 1],
+                                                   s.groups[0])))]
         if not fired:
             return None
         keys: list[str] = []
@@ -151,7 +158,7 @@ def parse_danger(data: Any, where: str, problems: list[str]) -> DangerRules | No
             if k not in line_keys:
                 problems.append(f"{path}.help: '{k}' is not a key under lines")
         unless = words(raw.get("unless", []), f"{path}.unless")
-        signs.append(Sign(str(key), groups, help_keys, unless))
+        signs.append(Sign(str(key), groups, help_keys, unless, raw.get("fear_told") is True))
     places = []
     raw_places = data.get("places") or {}
     if not isinstance(raw_places, dict):
@@ -161,5 +168,6 @@ def parse_danger(data: Any, where: str, problems: list[str]) -> DangerRules | No
         places.append((str(key), words(names, f"{where}: places.{key}")))
     rules = DangerRules(tuple(signs), words(data.get("person"), f"{where}: person"),
                         words(data.get("hypothetical", []), f"{where}: hypothetical"),
-                        words(data.get("child", []), f"{where}: child"), tuple(places), tuple(lines))
+                        words(data.get("child", []), f"{where}: child"), tuple(places), tuple(lines),
+                        words(data.get("fear", []), f"{where}: fear"))
     return rules if len(problems) == start else None

@@ -42,7 +42,8 @@ def test_no_false_alarm_on_the_ordinary_questions(detector: DangerDetector, name
 def test_questions_about_the_rules_are_not_alarms(detector: DangerDetector) -> None:
     for question in ("kalau paspor ditahan agen gimana", "apakah boleh majikan pegang paspor",
                      "ciri korban tppo apa aja", "paspor sy ilang di kuching gmn",
-                     "kamek takut kene ancam mun melapor", "syarat bawa anak ke malaysia"):
+                     "kamek takut kene ancam mun melapor", "syarat bawa anak ke malaysia",
+                     "sy takut diancam agen kalau lapor", "sy bisa diancam pidana gk kalau pake visa turis"):
         assert detector.detect(question) is None, question
 
 

@@ -34,7 +34,7 @@ from bot.conversation.turn import Kit, Turn
 from bot.conversation.village import VillageFlow
 from bot.deadlines import Deadlines
 from bot.errors import StoreError
-from bot.faq import Decision, FaqIndex
+from bot.faq import FaqIndex
 from bot.keyed_locks import KeyedLocks
 from bot.models import Channel, IncomingMessage, Option, Outgoing, Reply, Sender
 from bot.routing import Routing
@@ -284,6 +284,7 @@ class Dialogue:
                 self._guard(turn, "menu")
             else:
                 flows.menu.show(turn)
+                turn.data["left_reply"] = True   # an officer's open question no longer takes what comes next
             return
         afraid = plain and self._afraid_cancel(text)
         if plain and (afraid or words.is_("cancel", text)):
@@ -375,9 +376,21 @@ class Dialogue:
             await flows.village.chosen(turn, village.id)
             return
         thanks = words.choose(text, {"thanks": ("@thanks",)})   # "terima kasih banyak pak"
-        if not (thanks and words.is_("thanks", text)) and (case := await flows.menu.awaited_reply(turn)) \
-                is not None and not self._clear_question(turn):
-            await flows.menu.reply_to_officer(turn, case)   # the officer asked; this is the answer
+        if not (thanks and words.is_("thanks", text)) and (awaited := await flows.menu.awaited_replies(turn)):
+            if words.is_("greeting", text):
+                flows.menu.question_waiting(turn, awaited)   # "halo": greeted, and shown what is asked
+                return
+            # A question is answered (and offered to the officer); after "menu" the villager has
+            # moved on, so a statement is offered too. Anything else is the answer.
+            # "🙏" alone is no answer; "👍" is a yes.
+            mute = words.emoji_only(text) and not (words.is_("ya", text) or words.is_("tidak", text))
+            if not self._asks(turn) and not turn.data.get("left_reply") and not mute:
+                if len(awaited) == 1:
+                    await flows.menu.reply_to_officer(turn, awaited[0][0])   # the officer asked: the answer
+                else:
+                    flows.menu.which_case(turn, awaited)   # never silently to another office's case
+                return
+        elif await flows.menu.closed_case_talk(turn):
             return
         if thanks:
             turn.go("menu")
@@ -406,10 +419,9 @@ class Dialogue:
                 return True
         return False
 
-    def _clear_question(self, turn: Turn) -> bool:
-        """A question the FAQ answers, asked as a question: it gets its answer first."""
-        return self.flows.menu.looks_like_question(turn.text) and \
-            self.kit.index.match(turn.text).decision is not Decision.NONE
+    def _asks(self, turn: Turn) -> bool:
+        """A question ("no ini agen resmi gk? 0813..."): it gets its answer first, never swallowed."""
+        return "?" in turn.text or self.flows.menu.looks_like_question(turn.text)
 
     def _request(self, turn: Turn) -> str | None:
         """A flow asked for in plain words ("sy mau lapor", "cek laporan"), or a menu label typed."""

@@ -17,6 +17,8 @@ from bot.textnorm import fold
 MENU = ("ask", "topics", "check", "report", "village", "status")
 TOPICS = ("paspor", "kerja", "bahaya", "bantuan")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{4,}\d")
+# "dirahasiain gk? 😥": a question mark with only emoji or punctuation after it ends a question.
+_ENDS_ASKING = re.compile(r"\?[^\w]*$")
 # A message this long that reads like a story about an offer is kept for a report it may start.
 STORY_WORDS = 12
 _QUESTION_WORDS = frozenset({"apa", "bagaimana", "berapa", "kapan", "di mana", "dimana", "mana", "kenapa",
@@ -125,7 +127,7 @@ class MenuFlow:
         folded = fold(text)
         words = set(self.kit.index.normalizer.standard_words(text))
         typed = folded.split()
-        return text.rstrip().endswith("?") or bool(words & _QUESTION_WORDS) or folded.startswith("syarat") \
+        return bool(_ENDS_ASKING.search(text)) or bool(words & _QUESTION_WORDS) or folded.startswith("syarat") \
             or (len(typed) >= 2 and typed[-1] in _ASKING_LAST)
 
     async def ask(self, turn: Turn) -> None:
@@ -145,12 +147,13 @@ class MenuFlow:
         if match.decision is Decision.SUGGEST and match.reason != "weak" and question \
                 and len(match.candidates) == 1:
             match = dataclasses.replace(match, decision=Decision.ANSWER)   # "apa itu tppo": its one answer
-        to_report = await self._to_my_report(turn, match.decision, question)
+        to_report, waiting = await self._to_my_report(turn, match.decision, question)
         reading_offer = () if to_report else self._story_offer(turn)
-        if to_report and match.decision is not Decision.ANSWER and not question:
-            # Most likely more for the officers (an answer to their question), not a new question.
+        if to_report and not question and (match.decision is not Decision.ANSWER or waiting):
+            # Most likely more for the officers (an answer to their question), not a new question;
+            # with an officer waiting, even words the FAQ could answer ("umur 19 pak").
             guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates) \
-                if match.decision is Decision.SUGGEST else ()
+                if match.decision is not Decision.NONE else ()
             turn.go("menu", **self._kept_story(turn))
             turn.say(kit.msg("add_to_report_ask"), to_report + guesses + (kit.menu_option(),))
             return
@@ -197,71 +200,140 @@ class MenuFlow:
         turn.go("menu")
         turn.say(self.kit.msg("ack_reply"), (self.kit.menu_option(),))
 
+    async def _open_cases(self, turn: Turn) -> list[Report]:
+        """The open cases this chat filed with its name, oldest first."""
+        if not turn.data.get("reporter"):
+            return []   # never filed a contactable report from this chat: nothing to add to
+        return [r for r in await self.kit.store.reports_of(turn.sender.key) if r.status != "ditutup"]
+
     async def _open_case(self, turn: Turn) -> Report | None:
         """The newest open case this chat filed with its name, if any."""
-        if not turn.data.get("reporter"):
-            return None   # never filed a contactable report from this chat: nothing to add to
-        open_cases = [r for r in await self.kit.store.reports_of(turn.sender.key) if r.status != "ditutup"]
+        open_cases = await self._open_cases(turn)
         return open_cases[-1] if open_cases else None
 
-    async def awaited_reply(self, turn: Turn) -> Report | None:
-        """The case whose officer asked the villager something not yet answered (or being answered).
+    async def awaited_replies(self, turn: Turn) -> list[tuple[Report, str]]:
+        """The cases whose officer asked the villager something not yet answered (or being answered).
 
-        The signal that a message is a reply: the case's last word is an officer's question sent
-        to this chat in the last days, or the villager is still writing the reply minutes later.
+        Each with the officer's question, the question asked last at the end. The signal that a
+        message is a reply: the case's last word is an officer's question sent to this chat in the
+        last days, or the villager is still writing the reply minutes later. Every open case is
+        looked at, not only the newest: the officer who asked may be on an older case, of another
+        office.
         """
-        report = await self._open_case(turn)
-        if report is None or not report.public_note:
-            return None
-        talk = [e for e in await self.kit.store.case_events(report.id) if e.kind in ("catatan", "tambahan")]
-        asked = [i for i, e in enumerate(talk) if e.kind == "catatan"]
-        if not asked:
-            return None
-        note = talk[asked[-1]]
-        if not ("?" in note.text or self.looks_like_question(note.text)):
-            return None
-        if turn.now - note.at > _REPLY_WINDOW:
-            return None
-        if note is talk[-1] or turn.now - talk[-1].at <= _REPLY_GAP:
-            return report
-        return None
+        awaited: list[tuple[dt.datetime, Report, str]] = []
+        cases = await self._open_cases(turn)
+        checked = str(turn.data.get("code_case") or "")
+        if checked and checked not in {r.case_no for r in cases}:
+            # An anonymous case whose officer's question was just read with its check code.
+            report = await self.kit.store.report_by_case(checked)
+            if report is not None and report.status != "ditutup":
+                cases.append(report)
+        for report in cases:
+            if not report.public_note:
+                continue
+            talk = [e for e in await self.kit.store.case_events(report.id) if e.kind in ("catatan", "tambahan")]
+            asked = [i for i, e in enumerate(talk) if e.kind == "catatan"]
+            if not asked:
+                continue
+            note = talk[asked[-1]]
+            if not ("?" in note.text or self.looks_like_question(note.text)):
+                continue
+            if turn.now - note.at > _REPLY_WINDOW:
+                continue
+            if note is talk[-1] or turn.now - talk[-1].at <= _REPLY_GAP:
+                awaited.append((note.at, report, note.text))
+        awaited.sort(key=lambda a: a[0])   # the question asked last, last
+        return [(report, text) for _, report, text in awaited]
 
     async def reply_to_officer(self, turn: Turn, report: Report) -> None:
         """A reply to the officer's question: to the case at once, no detour."""
         turn.data["pending_info"] = turn.text
         await self.add_info(turn, report.case_no)
 
-    async def _to_my_report(self, turn: Turn, decision: Decision, question: bool) -> tuple[Option, ...]:
-        """A reporter writing more for their case: one tap sends it there.
+    def which_case(self, turn: Turn, awaited: list[tuple[Report, str]]) -> None:
+        """Several officers wait for an answer: the villager picks the case; nothing is sent before."""
+        kit = self.kit
+        text = turn.text
+        if turn.data.get("which") and turn.data.get("pending_info"):
+            text = f"{turn.data['pending_info']}\n{text}"   # typed on instead of picking: kept together
+        turn.go("menu", **{**self._kept_story(turn), "pending_info": text[:4000]}, which=True)
+        turn.say(kit.msg("which_case"), tuple(
+            Option(kit.msg("which_case_option", case_no=r.case_no,
+                           kantor_nama=kit.settings.office(r.office_id).name), f"addinfo:{r.case_no}")
+            for r, _ in reversed(awaited)) + (kit.menu_option(),))
+
+    def question_waiting(self, turn: Turn, awaited: list[tuple[Report, str]]) -> None:
+        """A greeting while an officer waits for an answer: greeted, and reminded of the question."""
+        kit = self.kit
+        turn.go("menu")
+        questions = "\n".join(kit.msg("question_waiting_line", case_no=r.case_no, pertanyaan=q)
+                              for r, q in awaited)
+        turn.say(kit.msg("question_waiting", pertanyaan=questions), (kit.menu_option(),))
+
+    async def closed_case_talk(self, turn: Turn) -> bool:
+        """"trs agennya gmn pak?" soon after a case was closed: said plainly it is closed, and what now."""
+        kit = self.kit
+        if not turn.data.get("reporter") or not kit.words.within("case_talk", turn.text):
+            return False
+        closed = [r for r in await kit.store.reports_of(turn.sender.key)
+                  if r.status == "ditutup" and r.closed_at is not None and turn.now - r.closed_at <= _REPLY_WINDOW]
+        if not closed:
+            return False
+        report = closed[-1]
+        match = kit.index.match(turn.text)
+        # The FAQ's reading stays one tap away: the question may be a general one after all.
+        guesses = tuple(kit.entry_option(c.entry_id) for c in match.candidates[:2]) \
+            if match.decision is not Decision.NONE else ()
+        turn.go("menu")
+        turn.say(kit.msg("case_closed_talk", case_no=report.case_no, hasil=report.outcome or "-",
+                         kantor_nama=kit.settings.office(report.office_id).name), (
+            Option(kit.msg("case_closed_person"), "person:"),
+            Option(kit.msg("case_closed_report"), "menu:report"), *guesses, kit.menu_option()))
+        return True
+
+    async def _to_my_report(self, turn: Turn, decision: Decision, question: bool
+                            ) -> tuple[tuple[Option, ...], bool]:
+        """A reporter writing more for their case: one tap sends it there (and whether an officer waits).
 
         Offered for news (a phone number, or a sentence that is not a question); a question the
         FAQ answers, or a word or two, is not news for the officer.
         """
         text = turn.text
+        awaited = [r for r, _ in await self.awaited_replies(turn)]
+        if awaited and not self.kit.words.is_("thanks", text):
+            # An officer waits for an answer: whatever it is, it may be for them (newest question first).
+            turn.data["pending_info"] = text
+            return tuple(Option(self.kit.msg("add_to_report", case_no=r.case_no), f"addinfo:{r.case_no}")
+                         for r in reversed(awaited)), True
         report = await self._open_case(turn)
         if report is None:
-            return ()
+            return (), False
         news = bool(_PHONE.search(text)) or (not question and len(text.split()) >= _NEWS_WORDS) \
             or len(text.split()) >= STORY_WORDS
         if not news or (decision is Decision.ANSWER and question and len(text.split()) < STORY_WORDS):
-            return ()
+            return (), False
         turn.data["pending_info"] = text
-        return (Option(self.kit.msg("add_to_report", case_no=report.case_no), f"addinfo:{report.case_no}"),)
+        return (Option(self.kit.msg("add_to_report", case_no=report.case_no), f"addinfo:{report.case_no}"),), False
 
     async def add_info(self, turn: Turn, case_no: str) -> None:
         """The message kept a turn ago goes to the reporter's own open case."""
         kit = self.kit
         text = str(turn.data.get("pending_info") or "")
         report = await kit.store.report_by_case(case_no)
-        if not text or report is None or report.reporter_key != turn.sender.key or report.status == "ditutup":
+        # An anonymous reporter's own case is known only by the check code typed in this chat just now.
+        checked = turn.data.get("code_case") == case_no
+        if not text or report is None or report.status == "ditutup" or not (
+                report.reporter_key == turn.sender.key or checked):
             self.show(turn)
             return
         turn.case_steps.append(kit.casework.info_step(report, text))
-        turn.go("menu")
+        turn.go("menu", **({"code_case": case_no} if checked else {}))
         turn.say(kit.msg("info_sent", case_no=case_no), (kit.menu_option(),))
 
     def _kept_story(self, turn: Turn) -> dict[str, str]:
         kept = {"story": turn.text} if len(turn.text.split()) >= STORY_WORDS else {}
+        if turn.data.get("code_case"):
+            kept["code_case"] = str(turn.data["code_case"])   # a tap may still send it to that case
         if turn.data.get("pending_info"):
             kept["pending_info"] = str(turn.data["pending_info"])
         return kept

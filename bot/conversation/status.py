@@ -98,5 +98,8 @@ class StatusFlow:
             # The same answer for a wrong code and an unknown case: a guess learns nothing.
             turn.say(kit.msg("status_code_wrong"), (kit.menu_option(),))
             return
+        if report.status != "ditutup" and report.public_note:
+            # What they write next may answer the officer's question just shown: it can go to this case.
+            turn.data["code_case"] = report.case_no
         turn.say("\n".join([kit.msg("status_heading"), *self._lines([report])]),
                  (Option(kit.msg("menu_back"), "menu"),))
