@@ -68,6 +68,8 @@ class FilingFlow:
             kit.flows.intake.back_from_end(turn)   # "kembali": the report's last question again
             return
         if payload not in ("identity:contact", "identity:anonymous"):
+            if kit.flows.intake.fear_aside(turn):   # "takut agennya tau sy yg lapor"
+                return
             if self.untick_named(turn):   # a sign read wrongly, said before the summary
                 self.ask_identity(turn)
                 return
@@ -134,9 +136,7 @@ class FilingFlow:
                 "report:send": ("@ya", "kirim", "kirim laporan", "kirimkan", "send", "lanjut"),
                 "report:edit": ("ubah", "ganti", "ubah jawaban", "edit", "salah", "ada yang salah")})
         if payload == "report:cancel":
-            turn.say(kit.msg("report_cancelled"))
-            turn.data.pop("draft", None)
-            kit.flows.menu.show(turn)
+            kit.flows.intake.cancel(turn, kit.msg("report_cancelled"))
             return
         if payload == "report:edit":
             self.choose_edit(turn)
