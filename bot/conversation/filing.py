@@ -171,12 +171,12 @@ class FilingFlow:
             return False
         answers = turn.data["answers"]
         named = [q for q in kit.content.reporting.signs if q.sign is not None
-                 and answers.get(q.key) == q.sign.value and kit.words.within(f"sign_{q.key}", text)]
+                 and q.sign.ticked_by(answers.get(q.key)) and kit.words.within(f"sign_{q.key}", text)]
         if len(named) != 1:
             return False
         question = named[0]
         assert question.sign is not None
-        if read(text, kit.content.reporting, kit.words).answers.get(question.key) == question.sign.value:
+        if question.sign.ticked_by(read(text, kit.content.reporting, kit.words).answers.get(question.key)):
             return False
         answers[question.key] = unticked(question)
         turn.say(kit.msg("sign_removed", label=question.label))

@@ -250,7 +250,7 @@ class IntakeFlow:
         options = []
         for question in kit.content.reporting.signs:
             assert question.sign is not None
-            mark = "✓ " if answers.get(question.key) == question.sign.value else ""
+            mark = "✓ " if question.sign.ticked_by(answers.get(question.key)) else ""
             options.append(Option(f"{mark}{question.sign.label}", f"sign:{question.key}"))
         picked = any(o.label.startswith("✓ ") for o in options)
         options.append(Option(kit.msg("checklist_done" if picked else "checklist_none"), "sign:done"))
@@ -537,7 +537,7 @@ class IntakeFlow:
 
     def tells_sign(self, reading: Reading) -> bool:
         """The words tick a danger sign of the checklist."""
-        return any(reading.answers.get(q.key) == q.sign.value
+        return any(q.sign.ticked_by(reading.answers.get(q.key))
                    for q in self.kit.content.reporting.signs if q.sign is not None)
 
     async def _moved(self, turn: Turn) -> bool:
@@ -600,7 +600,7 @@ class IntakeFlow:
         if payload.startswith("sign:"):
             question = next((q for q in signs if q.key == payload[5:]), None)
             if question is not None and question.sign is not None:
-                if answers.get(question.key) == question.sign.value and turn.message.payload is not None:
+                if question.sign.ticked_by(answers.get(question.key)) and turn.message.payload is not None:
                     answers[question.key] = unticked(question)   # tapped again: a tick taken back
                 else:
                     answers[question.key] = question.sign.value
@@ -621,7 +621,7 @@ class IntakeFlow:
                     if n <= len(signs):
                         sign = signs[n - 1].sign
                         assert sign is not None
-                        ticked = answers.get(signs[n - 1].key) == sign.value
+                        ticked = sign.ticked_by(answers.get(signs[n - 1].key))
                         # Changing the answers from the summary, a ticked sign's number takes it off.
                         answers[signs[n - 1].key] = unticked(signs[n - 1]) if ticked and turn.data.get(
                             "editing") else sign.value
@@ -635,7 +635,7 @@ class IntakeFlow:
                 or words.is_("done", text):
             self._finish(turn, step)
             return
-        marked = any(answers.get(q.key) == q.sign.value for q in signs if q.sign is not None)
+        marked = any(q.sign.ticked_by(answers.get(q.key)) for q in signs if q.sign is not None)
         if words.is_("permission", text):
             # "boleh" answers "may I?", not "which of these happened?": nothing is recorded, asked plainly
             turn.say(kit.msg("checklist_permission_marked" if marked else "checklist_permission"))
@@ -669,8 +669,9 @@ class IntakeFlow:
             chosen = payload[4:]
         elif turn.text and not payload:
             chosen = kit.words.choose(turn.text, question.phrases())
-        if chosen is None and not payload and kit.words.is_("skip", turn.text):
-            self._finish(turn, step)
+        if chosen is None and not payload and (kit.words.is_("skip", turn.text)
+                                               or kit.words.is_("done", turn.text)):
+            self._finish(turn, step)   # "udah": nothing more to say to it, on to the next question
             return
         if chosen is None:
             if self.question_aside(turn):
