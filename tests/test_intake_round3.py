@@ -82,6 +82,18 @@ async def test_jadi_deh_lapor_aja_right_after_a_cancel_brings_the_story_back(bot
     assert "Siapa yang menawarkan" in said
 
 
+async def test_a_cancelled_report_is_let_go_once_the_villager_does_something_else(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("ada tetangga ditawari kerja di brunei")
+    await chat.say("batal")
+    said = await chat.say("halo")
+    assert "Lanjutkan laporan" not in said
+    said = await chat.say("lapor")
+    assert "Ceritakan apa yang terjadi" in said and "batalkan" not in said
+
+
 # N20 ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("when", ["story", "checklist"])
 async def test_fear_of_being_known_is_answered_aside_and_not_sent_to_the_officer(bot: Bot, when: str) -> None:
