@@ -20,6 +20,10 @@ MODES = ("report", "check", "urgent")
 class Sign:
     value: str      # the option the sign stands for
     label: str      # the checklist line
+    also: tuple[str, ...] = ()   # other options that tick it, worded as told ("no passport needed")
+
+    def ticked_by(self, answer: object) -> bool:
+        return answer == self.value or answer in self.also
 
 
 @dataclass(frozen=True)
@@ -149,11 +153,13 @@ def _question(raw: Any, path: str, problems: list[str]) -> Question | None:
     sign = None
     raw_sign = raw.get("sign")
     if raw_sign is not None:
+        also = raw_sign.get("also", []) if isinstance(raw_sign, dict) else []
         if not isinstance(raw_sign, dict) or str(raw_sign.get("value")) not in values or \
-                not isinstance(raw_sign.get("label"), str):
-            problems.append(f"{path} ({key}).sign: needs value (one of the options) and label")
+                not isinstance(raw_sign.get("label"), str) or not isinstance(also, list) or \
+                {str(a) for a in also} - values:
+            problems.append(f"{path} ({key}).sign: needs value and also (options) and label")
         else:
-            sign = Sign(str(raw_sign["value"]), raw_sign["label"].strip())
+            sign = Sign(str(raw_sign["value"]), raw_sign["label"].strip(), tuple(str(a) for a in also))
     return Question(key, label, ask.strip(), kind,
                     tuple((str(k), str(v)) for k, v in options.items()), words, read, sign)
 

@@ -61,7 +61,8 @@ async def test_no_passport_needed_at_who_offered_it_is_a_sign_not_a_name(bot: Bo
     said = await chat.say("gk perlu paspor")
     assert "Siapa yang menawarkan" in said                         # asked again
     answers = await _answers(bot, chat)
-    assert "nama" not in answers and answers["perbatasan"] == "tidak_resmi"
+    # the crossing sign, worded as told (round three, R1-small)
+    assert "nama" not in answers and answers["perbatasan"] == "tanpa_paspor"
 
 
 # R2 -------------------------------------------------------------------------------------------

@@ -287,15 +287,20 @@ class Dialogue:
                 turn.data["left_reply"] = True   # an officer's open question no longer takes what comes next
             return
         afraid = plain and self._afraid_cancel(text)
-        if plain and (afraid or words.is_("cancel", text)):
-            if in_report or state == "guard":
-                turn.say(self.msg("report_cancelled_afraid" if afraid else "report_cancelled"))
-                turn.conv.data.pop("draft", None)
-            else:
-                turn.say(self.msg("cancelled"))
-            turn.go("menu")
-            turn.data.pop("draft", None)
-            flows.menu.show(turn)
+        checking = state == "report" and turn.data.get("mode") == "check"   # an offer check files nothing
+        # "gk usah" at "may officers contact you?" is a no (anonymous); elsewhere in a report it and
+        # a frightened "gk jd deh, takut" are asked about: a report is never dropped on a maybe.
+        no_need = plain and in_report and not checking and words.is_("no_need", text)
+        if in_report and not checking and state != "guard" and (afraid or (no_need and state != "identity")):
+            if afraid:
+                turn.say(self.msg("report_afraid_ask"))
+            self._guard(turn, "menu")
+            return
+        if plain and not (no_need and state == "identity") and (afraid or words.is_("cancel", text)):
+            report = in_report or state == "guard"
+            key = "check_cancelled" if checking else "report_cancelled_afraid" if afraid and report else (
+                "report_cancelled" if report else "cancelled")
+            flows.intake.cancel(turn, self.msg(key))
             return
         if plain and words.choose(text, {"forget": ("@forget",)}):   # "tolong hapus data sy" too
             await flows.forget.ask(turn)
@@ -415,7 +420,7 @@ class Dialogue:
         said = words.tokens(text)
         for phrase in words.phrases("cancel"):
             if said[:len(phrase)] == phrase and said[len(phrase):] and (
-                    words.is_("afraid", " ".join(said[len(phrase):]))):
+                    words.within("afraid", " ".join(said[len(phrase):]))):
                 return True
         return False
 

@@ -68,6 +68,8 @@ class FilingFlow:
             kit.flows.intake.back_from_end(turn)   # "kembali": the report's last question again
             return
         if payload not in ("identity:contact", "identity:anonymous"):
+            if kit.flows.intake.fear_aside(turn):   # "takut agennya tau sy yg lapor"
+                return
             if self.untick_named(turn):   # a sign read wrongly, said before the summary
                 self.ask_identity(turn)
                 return
@@ -134,9 +136,7 @@ class FilingFlow:
                 "report:send": ("@ya", "kirim", "kirim laporan", "kirimkan", "send", "lanjut"),
                 "report:edit": ("ubah", "ganti", "ubah jawaban", "edit", "salah", "ada yang salah")})
         if payload == "report:cancel":
-            turn.say(kit.msg("report_cancelled"))
-            turn.data.pop("draft", None)
-            kit.flows.menu.show(turn)
+            kit.flows.intake.cancel(turn, kit.msg("report_cancelled"))
             return
         if payload == "report:edit":
             self.choose_edit(turn)
@@ -171,12 +171,12 @@ class FilingFlow:
             return False
         answers = turn.data["answers"]
         named = [q for q in kit.content.reporting.signs if q.sign is not None
-                 and answers.get(q.key) == q.sign.value and kit.words.within(f"sign_{q.key}", text)]
+                 and q.sign.ticked_by(answers.get(q.key)) and kit.words.within(f"sign_{q.key}", text)]
         if len(named) != 1:
             return False
         question = named[0]
         assert question.sign is not None
-        if read(text, kit.content.reporting, kit.words).answers.get(question.key) == question.sign.value:
+        if question.sign.ticked_by(read(text, kit.content.reporting, kit.words).answers.get(question.key)):
             return False
         answers[question.key] = unticked(question)
         turn.say(kit.msg("sign_removed", label=question.label))

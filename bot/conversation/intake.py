@@ -37,6 +37,10 @@ _CORRECTION = re.compile(r"\b(?:salah|sebenarnya|sebenernya|sebenarnye|sbnrnya|s
                          r"yang benar|yg benar|yang betul|yg betul|bukan|keliru|ganti)\b", re.IGNORECASE)
 # The states in which a report is being written; leaving one of them keeps or drops the draft.
 REPORT_STATES = ("report", "identity", "confirm", "edit")
+# The FAQ answer on how a reporter is kept secret, given when a villager fears being found out.
+SECRECY_ENTRY = "lapor-kerahasiaan"
+# How long a cancelled report can be brought back ("gk jadi", then "eh jadi deh, lapor aja").
+UNDO_MINUTES = 60
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -69,7 +73,10 @@ class IntakeFlow:
             saved = dt.datetime.fromisoformat(draft["saved"])
         except (KeyError, ValueError):
             return None
-        if turn.now - saved > dt.timedelta(days=self.kit.settings.draft_days):
+        # A cancelled report is offered back only soon after: the villager chose to drop it.
+        kept_for = dt.timedelta(minutes=UNDO_MINUTES) if draft.get("cancelled") else dt.timedelta(
+            days=self.kit.settings.draft_days)
+        if turn.now - saved > kept_for:
             turn.data.pop("draft", None)
             return None
         return draft
@@ -79,9 +86,13 @@ class IntakeFlow:
                            done: list[str] | None = None, phone: str | None = None) -> None:
         kit = self.kit
         draft = self.draft_of(turn)
+        undo = turn.data.get("undo")
+        if isinstance(undo, dict) and turn.state == "menu":
+            turn.data["draft"] = undo   # the report cancelled just before: offered back, if fresh
+            draft = self.draft_of(turn) or draft
         if draft is not None and not story and not answers and not media and not urgent:
             turn.go("resume_offer", draft=draft)
-            turn.say(kit.msg("draft_offer"), (
+            turn.say(kit.msg("draft_offer_cancelled" if draft.get("cancelled") else "draft_offer"), (
                 Option(kit.msg("draft_resume"), "report:resume"),
                 Option(kit.msg("draft_new"), "report:new")))
             return
@@ -114,7 +125,7 @@ class IntakeFlow:
             data = self.new("report", turn)
             intro = True
         state = data.pop("paused_in", "report")
-        turn.go(state, **{k: v for k, v in data.items() if k != "saved"})
+        turn.go(state, **{k: v for k, v in data.items() if k not in ("saved", "cancelled")})
         turn.data.pop("draft", None)
         if data.get("send_now"):
             await kit.flows.filing.send(turn)
@@ -137,6 +148,38 @@ class IntakeFlow:
         source = turn.data.get("keep") if turn.state == "village" else turn.data
         data = {k: v for k, v in (source or {}).items() if k not in ("options", "draft", "guard")}
         data["paused_in"] = turn.state if turn.state in ("report", "identity", "confirm") else "report"
+        data["saved"] = _iso(turn.now)
+        return data
+
+    def cancel(self, turn: Turn, said: str) -> None:
+        """Back to the menu; a report cancelled with something told can be brought back right after.
+
+        "gk jadi", then "eh jadi deh, lapor aja": the story comes back instead of an empty form. Only
+        the next message can ask for it; the menu or anything else lets it go.
+        """
+        told = self._told(turn)
+        turn.conv.data.pop("draft", None)
+        turn.go("menu")
+        turn.say(said)
+        if told is not None:
+            turn.say(self.kit.msg("report_cancelled_kept", menit=str(UNDO_MINUTES)))
+        self.kit.flows.menu.show(turn)
+        if told is not None:
+            told["cancelled"] = True
+            turn.data["undo"] = told
+
+    def _told(self, turn: Turn) -> dict[str, Any] | None:
+        """The report being written, if the villager has told anything in it."""
+        if turn.state == "guard":
+            draft = turn.data.get("draft")
+            data = dict(draft) if isinstance(draft, dict) else None
+        elif turn.state in REPORT_STATES or turn.state == "village":
+            data = self.pause(turn)
+        else:
+            return None
+        if not data or data.get("mode") == "check" or not (
+                data.get("story") or data.get("media") or any(v for v in (data.get("answers") or {}).values())):
+            return None
         data["saved"] = _iso(turn.now)
         return data
 
@@ -207,7 +250,7 @@ class IntakeFlow:
         options = []
         for question in kit.content.reporting.signs:
             assert question.sign is not None
-            mark = "✓ " if answers.get(question.key) == question.sign.value else ""
+            mark = "✓ " if question.sign.ticked_by(answers.get(question.key)) else ""
             options.append(Option(f"{mark}{question.sign.label}", f"sign:{question.key}"))
         picked = any(o.label.startswith("✓ ") for o in options)
         options.append(Option(kit.msg("checklist_done" if picked else "checklist_none"), "sign:done"))
@@ -252,6 +295,8 @@ class IntakeFlow:
         if not turn.payload and words.is_("skip_rest", turn.text):
             turn.payload = "ans:rest"   # "lanjut kirim", "kirim": on to sending, whatever is open
         payload = turn.payload or ""
+        if not payload and self.fear_aside(turn):
+            return
         if payload == "ans:rest":
             if step.kind == "story" and turn.data["story"]:   # the story is read as "Selesai" would
                 self._absorb(turn.data, read("\n".join(turn.data["story"]), kit.content.reporting, words))
@@ -422,6 +467,20 @@ class IntakeFlow:
         turn.say(kit.msg("back_to_report"))
         self.reask(turn)
 
+    def fear_aside(self, turn: Turn) -> bool:
+        """"sy takut nanti agennya tau sy yg lapor": answered with how a report stays secret.
+
+        A fear about the villager, not a fact about the recruiter: never added to the story the
+        officer reads. False when the message is not such a fear.
+        """
+        words = self.kit.words
+        text = turn.text
+        if not text or turn.payload or SECRECY_ENTRY not in self.kit.content.by_id or not (
+                words.within("afraid", text) and words.within("found_out", text)):
+            return False
+        self.aside(turn, SECRECY_ENTRY)
+        return True
+
     def reask(self, turn: Turn) -> None:
         """The report's open question again, whichever part of the report it is in."""
         filing = self.kit.flows.filing
@@ -478,7 +537,7 @@ class IntakeFlow:
 
     def tells_sign(self, reading: Reading) -> bool:
         """The words tick a danger sign of the checklist."""
-        return any(reading.answers.get(q.key) == q.sign.value
+        return any(q.sign.ticked_by(reading.answers.get(q.key))
                    for q in self.kit.content.reporting.signs if q.sign is not None)
 
     async def _moved(self, turn: Turn) -> bool:
@@ -541,7 +600,7 @@ class IntakeFlow:
         if payload.startswith("sign:"):
             question = next((q for q in signs if q.key == payload[5:]), None)
             if question is not None and question.sign is not None:
-                if answers.get(question.key) == question.sign.value and turn.message.payload is not None:
+                if question.sign.ticked_by(answers.get(question.key)) and turn.message.payload is not None:
                     answers[question.key] = unticked(question)   # tapped again: a tick taken back
                 else:
                     answers[question.key] = question.sign.value
@@ -562,7 +621,7 @@ class IntakeFlow:
                     if n <= len(signs):
                         sign = signs[n - 1].sign
                         assert sign is not None
-                        ticked = answers.get(signs[n - 1].key) == sign.value
+                        ticked = sign.ticked_by(answers.get(signs[n - 1].key))
                         # Changing the answers from the summary, a ticked sign's number takes it off.
                         answers[signs[n - 1].key] = unticked(signs[n - 1]) if ticked and turn.data.get(
                             "editing") else sign.value
@@ -576,7 +635,7 @@ class IntakeFlow:
                 or words.is_("done", text):
             self._finish(turn, step)
             return
-        marked = any(answers.get(q.key) == q.sign.value for q in signs if q.sign is not None)
+        marked = any(q.sign.ticked_by(answers.get(q.key)) for q in signs if q.sign is not None)
         if words.is_("permission", text):
             # "boleh" answers "may I?", not "which of these happened?": nothing is recorded, asked plainly
             turn.say(kit.msg("checklist_permission_marked" if marked else "checklist_permission"))
@@ -610,8 +669,9 @@ class IntakeFlow:
             chosen = payload[4:]
         elif turn.text and not payload:
             chosen = kit.words.choose(turn.text, question.phrases())
-        if chosen is None and not payload and kit.words.is_("skip", turn.text):
-            self._finish(turn, step)
+        if chosen is None and not payload and (kit.words.is_("skip", turn.text)
+                                               or kit.words.is_("done", turn.text)):
+            self._finish(turn, step)   # "udah": nothing more to say to it, on to the next question
             return
         if chosen is None:
             if self.question_aside(turn):
