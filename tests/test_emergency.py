@@ -119,6 +119,35 @@ async def test_the_recruiter_named_at_the_urgent_reports_story_step_is_the_recru
     assert "Laporan lain tentang perekrut ini: 1 laporan: SGU-2026-0001" in alerts[-1]
 
 
+async def test_a_recruiters_number_taken_back_in_an_urgent_story_gives_way_to_the_right_one(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("tolong adik sy dibawa lari org ke kuching, hp nya gak aktif")
+    await chat.tap("keterangan lebih lengkap")
+    await chat.say("yg bawa dia agen pak rudi 0813 5221 7788")
+    await chat.say("eh bkn 0813 5221 7788, nomornya 0821 1111 2222")
+    said = await chat.tap("Selesai")
+    assert "Nama perekrut: Pak Rudi" in said and "0821 1111 2222" in said
+    await chat.tap("hubungi saya")
+    await chat.tap("Kirim")
+    alert = (await bot.deliver()).to(SGU_GROUP)[0]
+    assert "Telepon: +6282111112222" in alert and "Telepon: +6281352217788" not in alert
+    assert "0813 5221 7788 (nomor ini salah, sudah diralat pelapor)" in alert
+
+
+async def test_kirim_at_an_urgent_story_step_keeps_the_recruiter_it_names(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("tolong adik sy dibawa lari org ke kuching, hp nya gak aktif")
+    await chat.tap("keterangan lebih lengkap")
+    await chat.say("yg bawa dia agen pak rudi 0813 5221 7788")
+    await chat.say("kirim")                                      # the rest skipped, the story read all the same
+    await chat.tap("hubungi saya")
+    await chat.tap("Kirim")
+    alert = (await bot.deliver()).to(SGU_GROUP)[0]
+    assert "Nama: Pak Rudi" in alert and "Telepon: +6281352217788" in alert
+
+
 async def test_a_crying_emoji_is_asked_gently_what_happened_with_the_way_to_report_and_the_help_lines(
         bot: Bot) -> None:
     chat = bot.chat(villager())

@@ -299,7 +299,7 @@ class IntakeFlow:
             return
         if payload == "ans:rest":
             if step.kind == "story" and turn.data["story"]:   # the story is read as "Selesai" would
-                self._absorb(turn.data, read("\n".join(turn.data["story"]), kit.content.reporting, words))
+                self._read_story(turn.data)
             turn.data["done"].extend(s.key for s in self._steps(turn.data["mode"]))
             self.next_step(turn)
             return
@@ -428,6 +428,16 @@ class IntakeFlow:
     def attach(self, turn: Turn) -> None:
         turn.data["media"].extend(m.stored for m in turn.message.media)
 
+    def _read_story(self, data: dict[str, Any]) -> None:
+        """The whole story read once it is told ("Selesai", or "kirim" to skip the rest)."""
+        rules, words = self.kit.content.reporting, self.kit.words
+        story = "\n".join(data["story"])
+        if data.get("mode") == "urgent":
+            # An urgent story takes the recruiter only where the words tie a name or number to one.
+            self._absorb(data, read_urgent(story, rules, words), tied=True)
+        else:
+            self._absorb(data, read(story, rules, words))
+
     def _absorb(self, data: dict[str, Any], reading: Reading, tied: bool = False) -> None:
         """Answers read from the villager's words, where they have not answered themselves.
 
@@ -437,7 +447,7 @@ class IntakeFlow:
         """
         rules = self.kit.content.reporting
         urgent = data.get("mode") == "urgent"
-        if reading.wrong and not urgent:
+        if reading.wrong and (tied or not urgent):
             self._wrong(data, reading.wrong)
             if data.get("phone") in reading.wrong and reading.phone:
                 # "eh bkn 0812…, nomornya 0821…" later in the story: the number read before gives way
@@ -561,10 +571,7 @@ class IntakeFlow:
         if done or (not turn.data["story"] and words.is_("skip", turn.text)):
             story = "\n".join(turn.data["story"])
             if story:
-                urgent = turn.data.get("mode") == "urgent"
-                # An urgent story takes the recruiter only where the words tie a name or number to one.
-                reading = (read_urgent if urgent else read)(story, kit.content.reporting, kit.words)
-                self._absorb(turn.data, reading, tied=urgent)
+                self._read_story(turn.data)
             self._finish(turn, step)
             if story and turn.data["answers"]:
                 turn.replies.insert(len(turn.replies) - 1, Reply(self.understood(turn.data)))

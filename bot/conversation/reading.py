@@ -236,12 +236,19 @@ def read_recruiter(text: str) -> Reading:
 
     A company (PT, agen Maju) is always the recruiter's or the employer's side, never the victim.
     """
-    reading = Reading()
+    reading = Reading(wrong=wrong_numbers(text))
+    taken_back: str | None = None   # what stood before a recruiter's number the villager took back
     for match in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE):
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
         after_role = _tied(text[:match.start])
+        if e164 in reading.wrong:
+            taken_back = after_role if after_role is not None else taken_back
+            continue
+        # "eh bkn 0813…, nomornya 0821…": the number given instead is the recruiter's, as the first was.
+        after_role = after_role if after_role is not None else taken_back
         if after_role is None:
             continue
-        reading.phone = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        reading.phone = e164
         reading.answers["telepon"] = match.raw_string
         # "agen pak rudi 0813...": what stands between the recruiter word and the number is the name.
         name = read_who(after_role).answers.get("nama") if len(after_role.split()) <= 4 else None
@@ -261,7 +268,7 @@ def read_urgent(text: str, rules: Rules, words: Words) -> Reading:
     reading = Reading({k: v for k, v in everything.answers.items() if k not in ("nama", "telepon", "perusahaan")})
     recruiter = read_recruiter(text)
     reading.answers.update(recruiter.answers)
-    reading.phone = recruiter.phone
+    reading.phone, reading.wrong = recruiter.phone, recruiter.wrong
     return reading
 
 
