@@ -119,6 +119,19 @@ async def test_the_recruiter_named_at_the_urgent_reports_story_step_is_the_recru
     assert "Laporan lain tentang perekrut ini: 1 laporan: SGU-2026-0001" in alerts[-1]
 
 
+async def test_a_crying_emoji_after_an_urgent_report_is_heard_and_what_follows_still_goes_to_the_report(
+        bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await chat.say("tolong paspor saya ditahan majikan di sibu")
+    await chat.tap("Kirim laporan darurat sekarang")
+    await bot.deliver()
+    said = await chat.say("😭😭😭")
+    assert "Saya di sini. Laporan darurat KWL-2026-0001 sudah dikirim" in said and "110" in said
+    assert "belum punya jawaban" not in said
+    said = await chat.say("sy dikunci di mess, di jalan sibu")
+    assert "ditambahkan ke laporan darurat KWL-2026-0001" in said
+
+
 async def test_a_recruiters_number_taken_back_in_an_urgent_story_gives_way_to_the_right_one(bot: Bot) -> None:
     chat = bot.chat(villager())
     await register(chat)

@@ -190,3 +190,14 @@ async def test_contact_by_phone_or_whatsapp_is_not_called_social_media(bot: Bot)
     await chat.say("4")
     said = await chat.say("6")
     assert "media sosial" not in said
+
+
+async def test_a_sign_taken_off_in_an_offer_check_is_taken_off_the_check_not_a_report(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("cek tawaran")
+    await chat.say("malaysia")
+    await chat.say("kawan kampung")
+    await chat.say("adik sy umur 16")                            # at the checklist: under 18 ticked
+    said = await chat.say("bukan anak2, yg dibawah 18 itu salah")
+    assert '"Di bawah 18 tahun" saya hapus dari cek tawaran ini' in said and "dari laporan" not in said

@@ -193,7 +193,7 @@ class Dialogue:
 
     async def _turn(self, message: IncomingMessage, start: TurnStart, now: dt.datetime
                     ) -> tuple[list[Reply], TurnEnd, Turn | None]:
-        """Decide the replies and what to write; nothing is written here (but an officer's case step)."""
+        """Decide the replies and what to write; nothing is written here (end_turn writes it all)."""
         sender = message.sender
         untouched = TurnEnd(start.profile.village_id, None, profile=False)
         text = message.text.strip()

@@ -157,6 +157,12 @@ class EmergencyFlow:
         sent = dt.datetime.fromisoformat(str(turn.data["sent"]))
         help_keys = list(turn.data.get("help") or [])
         report = await self._newest_open(turn, sent)
+        if report is not None and turn.now - sent <= FOLLOW_UP and words.emoji_among("sad", text):
+            # "😭😭" just after the urgent report: heard, and what they write next still goes to it.
+            lines = "\n".join(f"- {line.text}" for line in (
+                kit.content.danger.line(k) for k in ("polisi",)) if line)
+            turn.say(kit.msg("danger_sad_sent", case_no=report.case_no, lines=lines), (kit.menu_option(),))
+            return
         if report is None or turn.now - sent > FOLLOW_UP or kit.flows.menu.looks_like_question(text) or any(
                 words.is_(name, text) for name in ("ya", "tidak", "tidak_tahu", "thanks")) or \
                 set(words.normalizer.standard_words(text)) <= words.filler:

@@ -179,7 +179,9 @@ class FilingFlow:
         if question.sign.ticked_by(read(text, kit.content.reporting, kit.words).answers.get(question.key)):
             return False
         answers[question.key] = unticked(question)
-        turn.say(kit.msg("sign_removed", label=question.label))
+        # An offer check files no report: the sign comes off "the check", not "the report".
+        turn.say(kit.msg("sign_removed_check" if turn.data.get("mode") == "check" else "sign_removed",
+                         label=question.label))
         return True
 
     def choose_edit(self, turn: Turn) -> None:
