@@ -119,6 +119,26 @@ async def test_the_recruiter_named_at_the_urgent_reports_story_step_is_the_recru
     assert "Laporan lain tentang perekrut ini: 1 laporan: SGU-2026-0001" in alerts[-1]
 
 
+async def test_the_danger_replys_options_typed_out_choose_them_and_the_help_lines_are_not_repeated(
+        bot: Bot) -> None:
+    chat = bot.chat(villager())
+    await register(chat)
+    said = await chat.say("tolong adik sy dikurung majikan di kuching hp nya diambil")
+    assert "110" in said
+    said = await chat.say("di mess dekat pasar")
+    assert "Tercatat" in said and "Bantuan yang bisa dihubungi sekarang" not in said
+    said = await chat.say("kirim")                               # typed, not tapped: sent
+    assert "SGU-2026-0001" in said
+    alert = (await bot.deliver()).to(SGU_GROUP)[0]
+    assert "di mess dekat pasar" in alert and "\nkirim" not in alert
+    other = bot.chat(villager(2))
+    await register(other)
+    await other.say("tolong kakak sy dikurung majikan di kuching hp nya diambil")
+    said = await other.say("keterangan lebih lengkap")           # the detailed report, not a story line
+    assert "Pesan Anda tadi sudah tercatat. Bila bisa, tambahkan" in said
+    assert "Tercatat. Pesan Anda ikut dikirim" not in said
+
+
 async def test_a_crying_emoji_after_an_urgent_report_is_heard_and_what_follows_still_goes_to_the_report(
         bot: Bot) -> None:
     chat = bot.chat(villager())

@@ -112,13 +112,32 @@ class EmergencyFlow:
         if turn.data.get("sent"):
             await self._after_sent(turn)
             return
+        choice = self._typed_choice(turn.text)
+        if choice is not None:   # "kirim", "keterangan lebih lengkap": the option, not more story
+            await self.send(turn, detailed=choice == "more")
+            return
         story = [*list(turn.data.get("urgent_story") or []), turn.text][-20:]
         lines = tuple(line for line in (kit.content.danger.line(k) for k in turn.data.get("help") or []) if line)
         alarm = kit.danger.detect(turn.text)
-        if alarm is not None:
-            lines += tuple(line for line in alarm.help if line not in lines)
+        new = tuple(line for line in alarm.help if line not in lines) if alarm is not None else ()
         turn.say(kit.msg("danger_noted"))
-        await self._reply(turn, lines, story, "danger_reply_again")
+        # The help lines again only when this message brings new ones: a wall of text at every
+        # message buries the options.
+        await self._reply(turn, lines + new, story, "danger_reply_again" if new else "danger_choose")
+
+    def _typed_choice(self, text: str) -> str | None:
+        """An option of the danger reply typed out: "send" ("kirim", "kirim laporan darurat"), "more"."""
+        kit = self.kit
+        typed = set(kit.words.normalizer.standard_words(text))
+        if not typed:
+            return None
+        more = set(kit.words.normalizer.standard_words(kit.msg("danger_more")))
+        send = set(kit.words.normalizer.standard_words(kit.msg("danger_send")))
+        if len(typed) >= 2 and typed <= more and "lengkap" in typed:
+            return "more"
+        if kit.words.is_("skip_rest", text) or ("kirim" in typed and typed <= send):
+            return "send"
+        return None
 
     async def send(self, turn: Turn, detailed: bool) -> None:
         """The urgent report: sent at once with the villager's words, or with a few more answers."""
