@@ -201,3 +201,28 @@ async def test_a_sign_taken_off_in_an_offer_check_is_taken_off_the_check_not_a_r
     await chat.say("adik sy umur 16")                            # at the checklist: under 18 ticked
     said = await chat.say("bukan anak2, yg dibawah 18 itu salah")
     assert '"Di bawah 18 tahun" saya hapus dari cek tawaran ini' in said and "dari laporan" not in said
+
+
+async def test_dont_know_his_name_only_the_pt_is_not_a_name(bot: Bot) -> None:
+    """Play test round 4: the officer's alert said 'Nama: Ya' ('namanya' read as 'nama' + 'nya')."""
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("ada PT Maju Jaya nawarin kerja di pabrik kuching gaji 5jt")
+    await chat.tap("Selesai")
+    said = await chat.say("gatau namanya, cuma tau pt nya")     # at "Bagaimana dia menghubungi"
+    assert "Nama perekrut: Ya" not in said
+
+
+async def test_a_name_then_what_is_not_known_keeps_the_name(bot: Bot) -> None:
+    """Play test round 4: 'tante ani, no hp gk tau' at 'who offered it' was dropped as 'don't know'."""
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("ada yg nawarin kerja di kuching")
+    await chat.tap("Selesai")
+    await chat.say("tante ani, no hp gk tau")                   # at "Siapa yang menawarkan?"
+    await chat.say("wa")
+    await chat.say("tidak ada")
+    said = await chat.say("iya")
+    assert "Nama perekrut: Tante Ani" in said and "Tante Ani Gk" not in said

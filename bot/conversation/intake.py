@@ -706,9 +706,14 @@ class IntakeFlow:
         if len(text) > MAX_ANSWER:
             turn.say(kit.msg("answer_too_long", max=str(MAX_ANSWER)))
             return
-        if kit.words.choose(text, {"skip": ("@tidak_tahu", "@skip")}):
-            self._finish(turn, step)   # "sy gak tau namanya pak"
-            return
+        unknown = {"skip": ("@tidak_tahu", "@skip")}
+        if kit.words.choose(text, unknown):
+            first = re.split(r"[,;]", text)[0].strip()
+            if first == text.strip() or not first or kit.words.choose(first, unknown):
+                self._finish(turn, step)   # "sy gak tau namanya pak"
+                return
+            # "tante ani, no hp gk tau": a name, then what they do not know; the name is the answer.
+            text = first
         said = read(text, kit.content.reporting, kit.words)
         if self.tells_sign(said) and not said.phone and "perusahaan" not in said.answers:
             # "gk perlu paspor" at "who offered it?": a danger sign told, not a name

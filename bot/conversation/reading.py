@@ -12,7 +12,7 @@ from bot.reporting import Rules
 
 _HONORIFIC = r"(?:pak|bu|bapak|ibu|bang|abang|mas|kak|mbak|om|tante|cik|encik|mr|mrs|ms)"
 # "namanya Budi", "nama agennya: pak Budi Santoso"
-_NAMED = re.compile(rf"\bnama(?:[ \t]*nya|[ \t]*ny|\w*)[ \t]*(?:adalah|ialah|:|=)?[ \t]*"
+_NAMED = re.compile(rf"\bnama(?:[ \t]*nya|[ \t]*ny|\w*)\b[ \t]*(?:adalah|ialah|:|=)?[ \t]*"
                     rf"((?:{_HONORIFIC}\.?[ \t]+)?[a-z][a-z'.-]+(?:[ \t]+[a-z][a-z'.-]+)?)", re.IGNORECASE)
 # "agen pak joko", "calo bu sri": a lower-case title is a name when it follows who they are.
 _ROLE_TITLED = re.compile(rf"\b(?:agen|agennya|calo|calonya|sponsor|tekong|perekrut|bos|tauke|toke|majikan)[ \t]+"
@@ -20,7 +20,8 @@ _ROLE_TITLED = re.compile(rf"\b(?:agen|agennya|calo|calonya|sponsor|tekong|perek
 # "anak sy namanya siti": the name of the person taken, not of the recruiter.
 _KIN = re.compile(r"\b(?:anak|adik|adek|kakak|abang|suami|istri|bini|ibu|ayah|bapak|keponakan|ponakan|cucu|"
                   r"saudara|teman|kawan|sy|saya|kamek|aku)\b\W+(?:\w+\W+)?$", re.IGNORECASE)
-_NOT_KNOWN = re.compile(r"\b(?:tidak|tdk|gak|ga|gk|nggak|ndak|tak|blm|belum)\s+(?:tau|tahu)\W*$", re.IGNORECASE)
+# "gak tau namanya", also typed as one word ("gatau", "gktau").
+_NOT_KNOWN = re.compile(r"\b(?:tidak|tdk|gak|ga|gk|nggak|ndak|tak|blm|belum)\s*(?:tau|tahu)\W*$", re.IGNORECASE)
 _PAY = re.compile(r"\b(?:minta|bayar|setor|transfer|kasih)\w*\s+(?:uang\s+|duit\s+)?(?:rp\.?\s*|rm\s*)?\d",
                   re.IGNORECASE)
 # "Pak Budi" with a capital: a name, not "pak" said to the officer.
