@@ -226,3 +226,18 @@ async def test_a_name_then_what_is_not_known_keeps_the_name(bot: Bot) -> None:
     await chat.say("tidak ada")
     said = await chat.say("iya")
     assert "Nama perekrut: Tante Ani" in said and "Tante Ani Gk" not in said
+
+
+async def test_numbers_then_words_at_the_checklist_pick_and_keep_the_words(bot: Bot) -> None:
+    """Play test round 4: '5 ponakan sy baru 16' went into the story and the list was asked again."""
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("ada yg nawarin kerja di kuching")
+    await chat.tap("Selesai")
+    await chat.say("lewati")
+    await chat.say("wa")
+    said = await chat.say("5 ponakan sy baru 16")
+    assert "Apakah petugas boleh menghubungi Anda" in said and "Mana yang terjadi" not in said
+    said = await chat.say("iya")
+    assert "Di bawah 18 tahun: Ya" in said and "ponakan sy baru 16" in said

@@ -28,6 +28,8 @@ MAX_ANSWER = 500
 MAX_STORY = 4000
 _NUMBERS = re.compile(r"^\s*\d{1,2}(?:\s*(?:,|dan|sama|samo|ama|&|\+|/|-|\.|\s)\s*\d{1,2})*\s*\.?$",
                       re.IGNORECASE)
+# Option numbers, then words: "5 ponakan sy baru 16".
+_LEADING_NUMBERS = re.compile(r"^\s*(\d{1,2}(?:[\s,]+\d{1,2})*)[\s,.:-]+([^\d\s].*)$", re.DOTALL)
 # "desa sy sebenernya X", "kampung saya di X": a village corrected in the middle of the story.
 _VILLAGE_FIX = re.compile(
     r"\b(?:desa|kampung|kampong|dusun)\s*(?:saya|sy|aku|ku|kami|kamek)\b[\s,]*"
@@ -621,6 +623,18 @@ class IntakeFlow:
         if kit.flows.filing.untick_named(turn):   # "bukan anak2, yg dibawah 18 itu salah"
             self.ask(turn, step)
             return
+        lead = _LEADING_NUMBERS.match(text)
+        if lead is not None and not _NUMBERS.match(text):
+            # "5 ponakan sy baru 16", "1 blm tau yg lain": the numbers pick, the words are kept too.
+            numbers = [int(n) for n in re.findall(r"\d+", lead.group(1))]
+            if all(1 <= n <= len(signs) for n in numbers):
+                for n in numbers:
+                    sign = signs[n - 1].sign
+                    assert sign is not None
+                    answers[signs[n - 1].key] = sign.value
+                self.keep_said(turn, lead.group(2), longer_than=2)
+                self._finish(turn, step)
+                return
         if _NUMBERS.match(text):
             picked = [int(n) for n in re.findall(r"\d+", text)]
             if all(1 <= n <= len(signs) + 1 for n in picked):
