@@ -54,6 +54,7 @@ async def test_an_answer_never_goes_silently_to_another_offices_case(bot: Bot) -
     said = await chat.say("minggu lalu pak, blm sy bayar")
     assert "ditambahkan" not in said and "SGU-2026-0001" in said and ktg in said
     assert said.index(ktg) < said.index("SGU-2026-0001")       # the question asked last, first
+    assert "kapan dia minta uangnya" in said                    # each case with its question, to tell them apart
     assert await _added(bot, ktg) == []
     said = await chat.say("dia minta 5 juta")                  # typed on instead of picking: kept with it
     said = await chat.tap(ktg)

@@ -257,7 +257,9 @@ class MenuFlow:
         if turn.data.get("which") and turn.data.get("pending_info"):
             text = f"{turn.data['pending_info']}\n{text}"   # typed on instead of picking: kept together
         turn.go("menu", **{**self._kept_story(turn), "pending_info": text[:4000]}, which=True)
-        turn.say(kit.msg("which_case"), tuple(
+        questions = "\n".join(kit.msg("question_waiting_line", case_no=r.case_no, pertanyaan=q)
+                              for r, q in reversed(awaited))
+        turn.say(kit.msg("which_case", pertanyaan=questions), tuple(
             Option(kit.msg("which_case_option", case_no=r.case_no,
                            kantor_nama=kit.settings.office(r.office_id).name), f"addinfo:{r.case_no}")
             for r, _ in reversed(awaited)) + (kit.menu_option(),))
