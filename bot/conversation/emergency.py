@@ -121,9 +121,9 @@ class EmergencyFlow:
         alarm = kit.danger.detect(turn.text)
         new = tuple(line for line in alarm.help if line not in lines) if alarm is not None else ()
         turn.say(kit.msg("danger_noted"))
-        # The help lines again only when this message brings new ones: a wall of text at every
-        # message buries the options.
-        await self._reply(turn, lines + new, story, "danger_reply_again" if new else "danger_choose")
+        # The help lines again only for a new cry for help: a wall of text at every message (where
+        # they are, who took them) buries the options.
+        await self._reply(turn, lines + new, story, "danger_reply_again" if alarm is not None else "danger_choose")
 
     def _typed_choice(self, text: str) -> str | None:
         """An option of the danger reply typed out: "send" ("kirim", "kirim laporan darurat"), "more"."""
