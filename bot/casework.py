@@ -15,6 +15,8 @@ from bot.reporting import Assessment
 from bot.routing import OfficerIdentity, Routing
 from bot.store import CaseChanged, CaseStep, NewReport, Report, Store
 
+# A villager's own message to the office ("petugas"), kept as a case so officers answer it with CATATAN.
+MESSAGE_FLAG = "pesan"
 CASE_NO = re.compile(r"\b([A-Za-z]{2,5})\s*-\s*(\d{4})\s*-\s*(\d{1,6})\b")
 
 
@@ -106,6 +108,8 @@ class Casework:
         """
         heading = "alert_heading" if isinstance(report, Report) and report.status != "baru" \
             else "alert_heading_new"
+        if MESSAGE_FLAG in report.flags:
+            return self._message_text(report, case_no, heading)
         answers = report.answers
         none = self._msg("alert_none")
         rules = self.content.reporting
@@ -137,6 +141,21 @@ class Casework:
             negara=answer("negara"), gaji=answer("gaji"), cerita=answer("cerita"),
             lampiran=str(len(report.media)) if report.media else none,
             pelapor=reporter, terkait=terkait)
+
+    def _message_text(self, report: Report | NewReport, case_no: str, heading: str) -> str:
+        """A villager's message to the office, as officers read it: who may be answered, and how."""
+        return self._msg(
+            "alert_message", judul=self._msg(f"message_{heading}", case_no=case_no), case_no=case_no,
+            tempat=self._place_line(report), pesan=report.answers.get("cerita") or self._msg("alert_none"),
+            pelapor=self._msg("alert_contact", kontak=contact_of(Sender.from_key(report.reporter_key)))
+            if report.reporter_key else self._msg("alert_anonymous"))
+
+    def message_alerts(self, new: NewReport) -> list[Outgoing]:
+        """The alerts of a villager's message to their office, "{case_no}" standing for its number."""
+        office = self.routing.settings.office(new.office_id)
+        text = self.alert_text(new, "{case_no}", ())
+        return [Outgoing(r, text, "alert", None, self.buttons("{case_no}"))
+                for r in self.routing.recipients(office)]
 
     def buttons(self, case_no: str) -> tuple[Option, ...]:
         return (Option(self._msg("button_ack"), f"case:tangani:{case_no}"),
