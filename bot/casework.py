@@ -291,10 +291,31 @@ class Casework:
         """
         office = self.routing.settings.office(report.office_id)
         message = self._msg("officer_more_info", case_no=report.case_no, text=text)
+        phone, named = self._recruiter_named(report, text)
+        if phone or named:
+            said = ", ".join(v for v in (named.get("nama"), phone or named.get("telepon"), named.get("perusahaan"))
+                             if v)
+            message += "\n\n" + self._msg("officer_more_info_recruiter", case_no=report.case_no, perekrut=said)
         outgoing = tuple(Outgoing(r, message, "alert", report.id, self.buttons(report.case_no))
                          for r in self.routing.recipients(office))
         return CaseStep(report.id, report.case_no, self._msg("reporter_actor"), "tambahan", text,
-                        outgoing=outgoing)
+                        outgoing=outgoing, recruiter_phone=phone, recruiter_answers=named or None)
+
+    @staticmethod
+    def _recruiter_named(report: Report, text: str) -> tuple[str | None, dict[str, str]]:
+        """The recruiter an addition names ("yg bawa dia agen pak rudi 0813..."), where the case has none yet.
+
+        Only what the words tie to a recruiter, as in an urgent story: a number may be the victim's.
+        """
+        # Imported here: the conversation package imports this module first.
+        from bot.conversation.reading import read_recruiter
+
+        reading = read_recruiter(text)
+        named = {k: v for k, v in reading.answers.items() if v and not report.answers.get(k)}
+        phone = reading.phone if reading.phone and not report.recruiter_phone else None
+        if phone is None:
+            named.pop("telepon", None)
+        return phone, named
 
     async def _list(self, who: OfficerIdentity) -> Reply:
         if who.regional:

@@ -168,7 +168,7 @@ async def test_a_recruiter_named_after_an_urgent_report_sent_at_once_is_written_
     await chat.say("yg bawa dia agen pak rudi 0813 5221 7788")
     await chat.tap("Kirim pesan ini ke petugas")
     added = (await bot.deliver()).to(SGU_GROUP)[-1]
-    assert "Tambahan" in added and "KTG-2026-0001" in added
+    assert "Tambahan" in added and "dicatat di kasus SGU-2026-0001: Pak Rudi, +6281352217788" in added
     detail = await bot.chat(SGU_OFFICER).say("KASUS SGU-2026-1")
     assert "Nama: Pak Rudi" in detail and "Telepon: +6281352217788" in detail
     assert "Laporan lain tentang perekrut ini: 1 laporan: KTG-2026-0001" in detail
