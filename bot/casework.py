@@ -196,16 +196,19 @@ class Casework:
         confirmed (`deliberate`): a stray digit must not close a case.
         """
         if cmd.verb == "kasus" and cmd.case_no is None:
-            return [await self._list(who)], None
+            return [await self._list(who, now)], None
         if cmd.case_no is None:
             # "TANGANI" alone: which case? The open ones are listed to pick from.
             example = self._msg("officer_example", perintah=cmd.verb.upper(), kantor=who.office_id,
                                 tahun=str(now.year))
-            return [Reply(self._msg("officer_needs_number", contoh=example)), await self._list(who)], None
+            return [Reply(self._msg("officer_needs_number", contoh=example)), await self._list(who, now)], None
         report = await self.store.report_by_case(cmd.case_no)
-        # Another office's case is "not found": an officer cannot read or change it.
-        if report is None or not self.routing.can_act(who, report.office_id):
+        if report is None:
             return [Reply(self._msg("officer_case_unknown", case_no=cmd.case_no))], None
+        if not self.routing.can_act(who, report.office_id):
+            # Another office's case (an alert links to it): which office holds it, never its details.
+            return [Reply(self._msg("officer_case_elsewhere", case_no=report.case_no,
+                                    kantor_nama=self.routing.settings.office(report.office_id).name))], None
         if cmd.verb == "kasus":
             return [await self._detail(report)], None
         if report.status == "ditutup":
@@ -317,13 +320,20 @@ class Casework:
             named.pop("telepon", None)
         return phone, named
 
-    async def _list(self, who: OfficerIdentity) -> Reply:
+    async def _list(self, who: OfficerIdentity, now: dt.datetime) -> Reply:
         if who.regional:
             reports = await self.store.open_reports(None)
         else:
             # With the cases of an office whose alerts come here for want of its own recipients.
-            reports = sorted([r for o in (who.office_id, *self.routing.covered_by(who.office_id))
-                              for r in await self.store.open_reports(o)], key=lambda r: r.id)
+            reports = [r for o in (who.office_id, *self.routing.covered_by(who.office_id))
+                       for r in await self.store.open_reports(o)]
+
+        def overdue(r: Report) -> bool:
+            deadline = self.deadlines.current(r.status, r.risk, r.created_at)
+            return deadline is not None and deadline.due < now
+
+        # What cannot wait comes first: someone in danger now, then cases past their deadline.
+        reports.sort(key=lambda r: ("darurat" not in r.flags, not overdue(r), r.id))
         if not reports:
             return Reply(self._msg("officer_no_cases"))
         lines = [self._msg("officer_cases_heading")]
