@@ -87,7 +87,8 @@ class OfficerFlow:
         The menu (and a question asked from it) leaves its options on screen; an officer's step does not.
         """
         conv, words = turn.conv, self.kit.words
-        if words.is_("menu", turn.text) or fold(turn.text).lstrip("/") in ("start", "menu"):
+        if words.is_("menu", turn.text) or words.is_("cancel", turn.text) or \
+                fold(turn.text).lstrip("/") in ("start", "menu"):
             return False
         return conv.state == "officer_list" or (conv.state == "menu" and not conv.data.get("options"))
 
