@@ -74,7 +74,7 @@ _message_ids = itertools.count(1)
 
 
 async def _to_story(chat: Chat) -> None:
-    await chat.say("halo")
+    await chat.say("menu")                                            # an officer's "halo" gets the officer's help
     await chat.tap("Desa saya")
     await chat.say("semuntai")
     assert "Ceritakan" in await chat.say("lapor")
@@ -95,7 +95,7 @@ async def _scenario(knowledge: Knowledge, start: str, who: str, inputs: Inputs) 
         await reporter.tap("Kirim")                                   # SGU-2026-0001 exists
         chat = Chat(dialogue, SENDERS[who])
         if start == "report":
-            await chat.say("menu")                                    # an officer's "halo" gets the officer's help
+            await chat.say("menu")
             await chat.tap("Desa saya")
             await chat.say("semuntai")
             await chat.say("lapor")
