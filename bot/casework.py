@@ -15,6 +15,8 @@ from bot.reporting import Assessment
 from bot.routing import OfficerIdentity, Routing
 from bot.store import CaseChanged, CaseStep, NewReport, Report, Store
 
+# A villager's own message to the office ("petugas"), kept as a case so officers answer it with CATATAN.
+MESSAGE_FLAG = "pesan"
 CASE_NO = re.compile(r"\b([A-Za-z]{2,5})\s*-\s*(\d{4})\s*-\s*(\d{1,6})\b")
 
 
@@ -106,6 +108,8 @@ class Casework:
         """
         heading = "alert_heading" if isinstance(report, Report) and report.status != "baru" \
             else "alert_heading_new"
+        if MESSAGE_FLAG in report.flags:
+            return self._message_text(report, case_no, heading)
         answers = report.answers
         none = self._msg("alert_none")
         rules = self.content.reporting
@@ -137,6 +141,21 @@ class Casework:
             negara=answer("negara"), gaji=answer("gaji"), cerita=answer("cerita"),
             lampiran=str(len(report.media)) if report.media else none,
             pelapor=reporter, terkait=terkait)
+
+    def _message_text(self, report: Report | NewReport, case_no: str, heading: str) -> str:
+        """A villager's message to the office, as officers read it: who may be answered, and how."""
+        return self._msg(
+            "alert_message", judul=self._msg(f"message_{heading}", case_no=case_no), case_no=case_no,
+            tempat=self._place_line(report), pesan=report.answers.get("cerita") or self._msg("alert_none"),
+            pelapor=self._msg("alert_contact", kontak=contact_of(Sender.from_key(report.reporter_key)))
+            if report.reporter_key else self._msg("alert_anonymous"))
+
+    def message_alerts(self, new: NewReport) -> list[Outgoing]:
+        """The alerts of a villager's message to their office, "{case_no}" standing for its number."""
+        office = self.routing.settings.office(new.office_id)
+        text = self.alert_text(new, "{case_no}", ())
+        return [Outgoing(r, text, "alert", None, self.buttons("{case_no}"))
+                for r in self.routing.recipients(office)]
 
     def buttons(self, case_no: str) -> tuple[Option, ...]:
         return (Option(self._msg("button_ack"), f"case:tangani:{case_no}"),
@@ -177,16 +196,19 @@ class Casework:
         confirmed (`deliberate`): a stray digit must not close a case.
         """
         if cmd.verb == "kasus" and cmd.case_no is None:
-            return [await self._list(who)], None
+            return [await self._list(who, now)], None
         if cmd.case_no is None:
             # "TANGANI" alone: which case? The open ones are listed to pick from.
             example = self._msg("officer_example", perintah=cmd.verb.upper(), kantor=who.office_id,
                                 tahun=str(now.year))
-            return [Reply(self._msg("officer_needs_number", contoh=example)), await self._list(who)], None
+            return [Reply(self._msg("officer_needs_number", contoh=example)), await self._list(who, now)], None
         report = await self.store.report_by_case(cmd.case_no)
-        # Another office's case is "not found": an officer cannot read or change it.
-        if report is None or not self.routing.can_act(who, report.office_id):
+        if report is None:
             return [Reply(self._msg("officer_case_unknown", case_no=cmd.case_no))], None
+        if not self.routing.can_act(who, report.office_id):
+            # Another office's case (an alert links to it): which office holds it, never its details.
+            return [Reply(self._msg("officer_case_elsewhere", case_no=report.case_no,
+                                    kantor_nama=self.routing.settings.office(report.office_id).name))], None
         if cmd.verb == "kasus":
             return [await self._detail(report)], None
         if report.status == "ditutup":
@@ -272,18 +294,46 @@ class Casework:
         """
         office = self.routing.settings.office(report.office_id)
         message = self._msg("officer_more_info", case_no=report.case_no, text=text)
+        phone, named = self._recruiter_named(report, text)
+        if phone or named:
+            said = ", ".join(v for v in (named.get("nama"), phone or named.get("telepon"), named.get("perusahaan"))
+                             if v)
+            message += "\n\n" + self._msg("officer_more_info_recruiter", case_no=report.case_no, perekrut=said)
         outgoing = tuple(Outgoing(r, message, "alert", report.id, self.buttons(report.case_no))
                          for r in self.routing.recipients(office))
         return CaseStep(report.id, report.case_no, self._msg("reporter_actor"), "tambahan", text,
-                        outgoing=outgoing)
+                        outgoing=outgoing, recruiter_phone=phone, recruiter_answers=named or None)
 
-    async def _list(self, who: OfficerIdentity) -> Reply:
+    @staticmethod
+    def _recruiter_named(report: Report, text: str) -> tuple[str | None, dict[str, str]]:
+        """The recruiter an addition names ("yg bawa dia agen pak rudi 0813..."), where the case has none yet.
+
+        Only what the words tie to a recruiter, as in an urgent story: a number may be the victim's.
+        """
+        # Imported here: the conversation package imports this module first.
+        from bot.conversation.reading import read_recruiter
+
+        reading = read_recruiter(text)
+        named = {k: v for k, v in reading.answers.items() if v and not report.answers.get(k)}
+        phone = reading.phone if reading.phone and not report.recruiter_phone else None
+        if phone is None:
+            named.pop("telepon", None)
+        return phone, named
+
+    async def _list(self, who: OfficerIdentity, now: dt.datetime) -> Reply:
         if who.regional:
             reports = await self.store.open_reports(None)
         else:
             # With the cases of an office whose alerts come here for want of its own recipients.
-            reports = sorted([r for o in (who.office_id, *self.routing.covered_by(who.office_id))
-                              for r in await self.store.open_reports(o)], key=lambda r: r.id)
+            reports = [r for o in (who.office_id, *self.routing.covered_by(who.office_id))
+                       for r in await self.store.open_reports(o)]
+
+        def overdue(r: Report) -> bool:
+            deadline = self.deadlines.current(r.status, r.risk, r.created_at)
+            return deadline is not None and deadline.due < now
+
+        # What cannot wait comes first: someone in danger now, then cases past their deadline.
+        reports.sort(key=lambda r: ("darurat" not in r.flags, not overdue(r), r.id))
         if not reports:
             return Reply(self._msg("officer_no_cases"))
         lines = [self._msg("officer_cases_heading")]

@@ -558,6 +558,9 @@ class CaseStep:
     outgoing: Sequence[Outgoing] = ()
     expect_status: str | None = None
     assign_to: str | None = None
+    # A recruiter the reporter named in an addition: fills the case's recruiter fields still empty.
+    recruiter_phone: str | None = None
+    recruiter_answers: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -1244,9 +1247,28 @@ class Store:
                          (stamp, step.text, stamp, step.report_id))
         if step.public_note is not None:
             conn.execute("UPDATE reports SET public_note = ? WHERE id = ?", (step.public_note, step.report_id))
+        if step.recruiter_phone or step.recruiter_answers:
+            self._fill_recruiter_sync(conn, step)
         for item in step.outgoing:
             self._enqueue_sync(conn, item, now)
         return True
+
+    def _fill_recruiter_sync(self, conn: Connection, step: CaseStep) -> None:
+        """The recruiter named later, written where the case has none yet: what the reporter said first stays."""
+        row = conn.execute("SELECT answers FROM reports WHERE id = ?", (step.report_id,)).fetchone()
+        if row is None:
+            return
+        answers = json.loads(row[0])
+        named = dict(step.recruiter_answers or {})
+        for key, value in named.items():
+            if value and not answers.get(key):
+                answers[key] = value
+        conn.execute(
+            "UPDATE reports SET answers = ?, recruiter_phone = coalesce(recruiter_phone, ?), "
+            "recruiter_name = coalesce(recruiter_name, ?), recruiter_company = coalesce(recruiter_company, ?) "
+            "WHERE id = ?",
+            (json.dumps(answers, ensure_ascii=False), step.recruiter_phone, named.get("nama"),
+             named.get("perusahaan"), step.report_id))
 
     async def case_events(self, report_id: int) -> list[CaseEvent]:
         rows = await self._all(

@@ -14,7 +14,7 @@ from bot.routing import console_officer
 from tests.conftest import ROOT
 from tests.fakes import villager
 from tests.faults_rigs import SGU_WA, Desk, case_in, wa_file_report
-from tests.villagers import KTG_OFFICER, REGIONAL, SGU_OFFICER, Bot, file_report, open_bot, register
+from tests.villagers import KTG_OFFICER, REGIONAL, SGU_GROUP, SGU_OFFICER, Bot, file_report, open_bot, register
 
 
 async def test_an_officer_on_whatsapp_answers_an_alert_with_its_option_number(channels: Desk) -> None:
@@ -176,3 +176,72 @@ async def test_two_officers_closing_at_once_close_the_case_once(bot: Bot,
     updates = [o.text for o in bot.telegram.sent if o.kind == "status" and o.recipient == villager()]
     assert len(updates) == 2 and sum("Hasil:" in u for u in updates) == 1   # acknowledged, closed once
     assert "turn decided again" in caplog.text                               # the race did happen
+
+
+async def test_petugas_lets_a_villager_write_to_the_office_and_the_officer_answers_in_the_chat(bot: Bot) -> None:
+    """Round 3, N21: the welcome's "Ketik petugas" leads to an officer, not to a dead end."""
+    chat = bot.chat(villager())
+    await register(chat, "semuntai")
+    said = await chat.say("petugas")
+    assert "menulis pesan untuk petugas" in said and "GANTI" not in said
+    said = await chat.say("kapan ada pelayanan paspor keliling di desa kami pak?")
+    assert "sudah dikirim ke petugas Kantor Imigrasi Kelas II TPI Sanggau" in said and "SGU-2026-0001" in said
+    alerts = (await bot.deliver()).to(SGU_GROUP)
+    assert len(alerts) == 1 and "PESAN WARGA SGU-2026-0001" in alerts[0]
+    assert "pelayanan paspor keliling" in alerts[0] and "CATATAN SGU-2026-0001" in alerts[0]
+    assert "Perekrut" not in alerts[0]                  # a question, not a report about a recruiter
+    assert "tersimpan dan dikirim" in await bot.chat(SGU_OFFICER).say(
+        "CATATAN SGU-2026-1 Bulan depan ada, nanti diumumkan lewat kantor desa. Untuk siapa paspornya?")
+    answers = [o.text for o in (await bot.deliver()).sent if o.recipient == villager() and o.kind == "status"]
+    assert answers and "Bulan depan ada" in answers[-1]
+    # Their reply to the officer's question goes to the officer too.
+    assert "SGU-2026-0001" in await chat.say("untuk anak sy yg umur 7 thn")
+    assert "untuk anak sy" in (await bot.deliver()).to(SGU_GROUP)[-1]
+
+
+async def test_petugas_before_the_village_is_known_asks_it_then_offers_to_write(bot: Bot) -> None:
+    chat = bot.chat(villager())
+    said = await chat.say("petugas")
+    assert "desa" in said.lower()
+    await chat.tap("Desa saya")
+    said = await chat.say("semuntai")
+    assert "menulis pesan untuk petugas" in said
+
+
+async def test_an_officer_chatting_gets_the_officers_help_and_open_cases_not_the_villagers_welcome(
+        bot: Bot) -> None:
+    """Round 3, N25."""
+    reporter = bot.chat(villager())
+    await register(reporter)
+    await file_report(reporter)
+    said = await bot.chat(SGU_OFFICER).say("halo, ada laporan baru?")
+    assert "Selamat datang" not in said and "Anda bisa melaporkan" not in said
+    assert "KASUS <nomor>" in said and "SGU-2026-0001" in said
+
+
+async def test_another_offices_case_is_said_to_be_held_there_without_its_details(bot: Bot) -> None:
+    """Round 3, N25: a case the officer's alert links to is not "not found"; its details stay with its office."""
+    first = bot.chat(villager(1))
+    await register(first, "semuntai")
+    await file_report(first)
+    said = await bot.chat(KTG_OFFICER).say("KASUS SGU-2026-1")
+    assert "tidak ditemukan" not in said and "Kantor Imigrasi Kelas II TPI Sanggau" in said
+    assert "Pak Budi" not in said and "restoran" not in said and "Tangani" not in said
+    said = await bot.chat(KTG_OFFICER).say("TUTUP SGU-2026-1 sudah selesai diperiksa")
+    assert "Kantor Imigrasi Kelas II TPI Sanggau" in said and "DITUTUP" not in said
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.status == "baru"
+    assert "tidak ditemukan" in await bot.chat(KTG_OFFICER).say("KASUS SGU-2026-9")
+
+
+async def test_kasus_lists_urgent_cases_first(bot: Bot) -> None:
+    """Round 3: the urgent case was listed last."""
+    reporter = bot.chat(villager(1))
+    await register(reporter)
+    await file_report(reporter, visa="kerja")                   # asked to pay: risk sedang
+    urgent = bot.chat(villager(2))
+    await register(urgent)
+    await urgent.say("tolong adik sy dikurung majikan di kuching, hp nya diambil")
+    await urgent.tap("Kirim laporan darurat sekarang")
+    listed = await bot.chat(SGU_OFFICER).say("KASUS")
+    assert listed.index("SGU-2026-0002") < listed.index("SGU-2026-0001")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.fakes import villager
-from tests.villagers import SGU_GROUP, Bot, file_report, register
+from tests.villagers import KTG_OFFICER, SGU_GROUP, SGU_OFFICER, Bot, file_report, register
 
 REGIONAL_OFFICER = "3003"
 
@@ -214,3 +214,25 @@ async def test_serikin_across_the_border_is_malaysia_in_a_report_and_in_the_help
     await chat.say("ada agen nawarin kerja di serikin gaji 3 juta sebulan")
     said = await chat.say("udah")
     assert "Negara tujuan: Malaysia" in said
+
+
+async def test_a_recruiter_named_after_an_urgent_report_sent_at_once_is_written_into_it_and_linked(
+        bot: Bot) -> None:
+    """Round 3, E1-rest: "yg bawa dia agen pak rudi 0813..." after the report went reached the officer only
+    as an addition; the case kept "Nama: - Telepon: -" and no link to another office's report of that agent."""
+    other = bot.chat(villager(2))
+    await register(other, "sutera")                               # Ketapang's village
+    await file_report(other, name="Pak Rudi", phone="0813-5221-7788", company="PT Baru")
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("tolong adik sy dikurung majikan di kuching, hp nya diambil")
+    await chat.tap("Kirim laporan darurat sekarang")
+    await chat.say("yg bawa dia agen pak rudi 0813 5221 7788")
+    await chat.tap("Kirim pesan ini ke petugas")
+    added = (await bot.deliver()).to(SGU_GROUP)[-1]
+    assert "Tambahan" in added and "dicatat di kasus SGU-2026-0001: Pak Rudi, +6281352217788" in added
+    detail = await bot.chat(SGU_OFFICER).say("KASUS SGU-2026-1")
+    assert "Nama: Pak Rudi" in detail and "Telepon: +6281352217788" in detail
+    assert "Laporan lain tentang perekrut ini: 1 laporan: KTG-2026-0001" in detail
+    # And the other office sees the urgent case beside its own.
+    assert "SGU-2026-0001" in await bot.chat(KTG_OFFICER).say("KASUS KTG-2026-1")

@@ -74,7 +74,7 @@ _message_ids = itertools.count(1)
 
 
 async def _to_story(chat: Chat) -> None:
-    await chat.say("halo")
+    await chat.say("menu")                                            # an officer's "halo" gets the officer's help
     await chat.tap("Desa saya")
     await chat.say("semuntai")
     assert "Ceritakan" in await chat.say("lapor")
@@ -95,7 +95,7 @@ async def _scenario(knowledge: Knowledge, start: str, who: str, inputs: Inputs) 
         await reporter.tap("Kirim")                                   # SGU-2026-0001 exists
         chat = Chat(dialogue, SENDERS[who])
         if start == "report":
-            await chat.say("halo")
+            await chat.say("menu")
             await chat.tap("Desa saya")
             await chat.say("semuntai")
             await chat.say("lapor")
@@ -106,7 +106,7 @@ async def _scenario(knowledge: Knowledge, start: str, who: str, inputs: Inputs) 
             await chat.tap("Lewati semua")
             await chat.tap("hubungi saya")
         elif start == "village":
-            await chat.say("halo")
+            await chat.say("menu")
             await chat.tap("Desa saya")
         elif start == "forget":
             await chat.say("hapus data")
@@ -333,7 +333,8 @@ async def test_officer_actions_by_the_wrong_person_are_refused_and_change_nothin
         else:
             said = await chat.say(action)
         assert secret not in said, (action, said)                     # nothing read out
-        assert any(w in said for w in ("hanya untuk petugas", "tidak ditemukan", "tidak ada")), (action, said)
+        refusals = ("hanya untuk petugas", "bukan kantor Anda", "tidak ditemukan", "tidak ada")
+        assert any(w in said for w in refusals), (action, said)
         assert (await desk.store.conversation(sender)).state != "officer_pending"
         assert await _snapshot(desk) == before, action
     assert await desk.outbox.deliver_due() >= 0
@@ -348,7 +349,7 @@ async def test_refusals_through_the_channels_change_nothing(desk: Desk) -> None:
     # A villager forging an officer's button on WhatsApp; another office's officer typing.
     forged = await desk.wa_post(wa_form(From=STRANGER_WA, Body="", ButtonPayload=f"case:tutup:{sgu}"))
     assert "petugas" in " ".join(twiml_messages(await forged.text())).lower()
-    assert "tidak ditemukan" in await desk.wa_chat(KTG_WA).say(f"TUTUP {sgu} selesai")
+    assert "bukan kantor Anda" in await desk.wa_chat(KTG_WA).say(f"TUTUP {sgu} selesai")
     # Telegram: a stranger and another office's officer pressing the button in the Sanggau group.
     for user in (500009, KTG_OFFICER):
         assert await desk.tg_post(desk.tg_callback(user, f"case:tangani:{sgu}", SGU_GROUP)) == 200

@@ -11,7 +11,7 @@ from tests.villagers import Bot, file_report, register
 async def test_asking_for_a_person_gives_the_office_and_never_a_placeholder(bot: Bot) -> None:
     chat = bot.chat(villager())
     said = await chat.say("mau bicara dengan petugas")
-    assert "datang langsung ke kantor imigrasi" in said and "www.imigrasi.go.id" in said and "GANTI" not in said
+    assert "menulis pesan untuk petugas" in said and "www.imigrasi.go.id" in said and "GANTI" not in said
     assert "0-800-1000" in said                                  # KP2MI, from the help lines' source
     await chat.tap("Desa saya")
     await chat.say("sutera")

@@ -46,7 +46,8 @@ async def test_a_contactable_reporter_sees_status_note_and_outcome(bot: Bot) -> 
     await officer.say("TUTUP SGU-2026-0001 perekrut sudah diperiksa polisi")
     said = await chat.say("cek laporan")
     assert "SGU-2026-0001" in said and "selesai" in said and "perekrut sudah diperiksa polisi" in said
-    assert "tidak ditemukan" in await bot.chat(KTG_OFFICER).say("KASUS SGU-2026-1")
+    elsewhere = await bot.chat(KTG_OFFICER).say("KASUS SGU-2026-1")   # held by Sanggau: none of its details
+    assert "bukan kantor Anda" in elsewhere and "diperiksa polisi" not in elsewhere and "Pak Budi" not in elsewhere
 
 
 async def test_an_anonymous_reporter_is_led_step_by_step_to_the_status(bot: Bot) -> None:

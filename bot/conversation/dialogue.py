@@ -267,7 +267,7 @@ class Dialogue:
 
     async def _villager(self, turn: Turn) -> None:
         flows, words = self.flows, self.kit.words
-        if not turn.greeted:
+        if not turn.greeted and self.routing.officer(turn.sender) is None:   # an officer is no new villager
             turn.say(self.msg("welcome"))
         if not self._pick(turn):
             return
@@ -339,6 +339,8 @@ class Dialogue:
             await self._guard_answer(turn)
         elif state == "status_code" and plain:
             await flows.status.handle(turn)
+        elif state == "person_message" and plain and turn.text and self._request(turn) is None:
+            await flows.menu.to_officer(turn)   # written after "petugas": for the office's officers
         elif state == "danger" and plain and turn.text and self._request(turn) is None:
             await flows.emergency.more(turn)
         elif state == "resume_offer" and plain and (resume := words.choose(text, {

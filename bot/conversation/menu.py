@@ -6,12 +6,13 @@ import dataclasses
 import datetime as dt
 import re
 
+from bot.casework import MESSAGE_FLAG, written_outcome
 from bot.content import FaqEntry
 from bot.conversation.reading import read
 from bot.conversation.turn import Kit, Turn
 from bot.faq import Decision
 from bot.models import Option
-from bot.store import FaqDecision, Report
+from bot.store import FaqDecision, NewReport, Report
 from bot.textnorm import fold
 
 MENU = ("ask", "topics", "check", "report", "village", "status")
@@ -87,8 +88,10 @@ class MenuFlow:
             return
         office = kit.settings.office(turn.place.office_id)
         values = kit.office_values(turn.place)
-        lines = [kit.msg("person_office", **{k: values.get(k) for k in (
-            "kantor_nama", "kantor_alamat", "kantor_telepon", "kantor_jam", "petugas_nama")})]
+        # The welcome's "Ketik petugas": the message they write next goes to the office's officers.
+        known = ("kantor_nama", "kantor_alamat", "kantor_telepon", "kantor_jam", "petugas_nama")
+        lines = [kit.msg("person_write", kantor_nama=office.name),
+                 kit.msg("person_office", **{k: values.get(k) for k in known})]
         if "kantor_telepon" not in values:
             lines.append(kit.msg("person_phone_unknown"))
         contacts = [o for o in office.officers if o.public_contact]
@@ -96,7 +99,35 @@ class MenuFlow:
             lines.append(kit.msg("person_officers", petugas="\n".join(
                 kit.msg("person_officer_line", nama=o.name, kontak=o.public_contact) for o in contacts)))
         lines.append(national)
+        turn.go("person_message")
         turn.say("\n\n".join(lines), (Option(kit.msg("menu_report"), "menu:report"), kit.menu_option()))
+
+    async def to_officer(self, turn: Turn) -> None:
+        """The message written after "petugas": sent to the office as a case its officers answer with CATATAN.
+
+        A person in danger gets the help lines first; a word or two is asked again, not sent.
+        """
+        kit = self.kit
+        if turn.place is None or kit.words.is_("person", turn.text):   # "petugas" again: the same way shown
+            self.person(turn)
+            return
+        if await kit.flows.emergency.check(turn):
+            return
+        if not written_outcome(turn.text):
+            turn.say(kit.msg("person_too_short"), (kit.menu_option(),))
+            return
+        place = turn.place
+        new = NewReport(
+            office_id=place.office_id, village_id=place.village_id or "", risk="rendah", flags=(MESSAGE_FLAG,),
+            answers={"cerita": turn.text}, media=(), recruiter_phone=None, recruiter_name=None,
+            recruiter_company=None, reporter_key=turn.sender.key, contactable=True,
+            place=None if place.listed else place.to_json())
+        # Filed by end_turn, in the turn's transaction; "{case_no}" is replaced with its number.
+        turn.report = new
+        turn.alerts = kit.casework.message_alerts(new)
+        turn.go("menu", reporter=True)   # the officer's answer may ask something: the reply goes back
+        turn.say(kit.msg("person_sent", case_no="{case_no}",
+                         kantor_nama=kit.settings.office(place.office_id).name), (kit.menu_option(),))
 
     def media_outside(self, turn: Turn) -> None:
         """A photo or a voice note with no report going on: offer what can be done with it."""

@@ -57,11 +57,18 @@ class OfficerFlow:
                 folded.isdigit() and len(folded) <= 2 and payload is None and not conv.data.get("options"))):
             # A number with no alert or list to pick from is an officer looking for the commands.
             return [Reply(kit.msg("officer_help", kantor=officer.office_id, tahun=str(now.year)))]
+        if command is None and payload is None and text and self._officer_talk(turn):
+            # "halo, ada laporan baru?": the officer's help and the open cases, not the villagers' welcome.
+            command = OfficerCommand("kasus", None, "")
+            help_first = [Reply(kit.msg("officer_help", kantor=officer.office_id, tahun=str(now.year)))]
+        else:
+            help_first = []
         if command is None:
             return None
         # The case step is written by end_turn with the message id: a redelivery after a crash
         # before that commit writes it once, and one after it finds the message handled.
         replies, asked = await kit.casework.handle(officer, turn.sender, command, now, steps=turn.case_steps)
+        replies = help_first + replies
         listed = [[o.label, o.payload] for o in replies[-1].options] if command.verb == "kasus" and \
             command.case_no is None and replies else []
         if asked == "text":
@@ -73,6 +80,17 @@ class OfficerFlow:
         turn.officer_state = state
         log.info("officer command verb=%s case=%s", command.verb, command.case_no)
         return replies
+
+    def _officer_talk(self, turn: Turn) -> bool:
+        """A message in an officer's own chat, not in the villagers' menu they opened with "menu".
+
+        The menu (and a question asked from it) leaves its options on screen; an officer's step does not.
+        """
+        conv, words = turn.conv, self.kit.words
+        if words.is_("menu", turn.text) or words.is_("cancel", turn.text) or \
+                fold(turn.text).lstrip("/") in ("start", "menu"):
+            return False
+        return conv.state == "officer_list" or (conv.state == "menu" and not conv.data.get("options"))
 
     async def _confirm_close(self, officer: OfficerIdentity, turn: Turn) -> list[Reply] | None:
         """Closing a case nobody acknowledged: "1" or "ya" closes it, "2", "batal" or "menu" keeps it.
