@@ -241,7 +241,10 @@ class Casework:
             prompt = "officer_note_prompt" if cmd.verb == "catatan" else "officer_close_prompt"
             return [Reply(self._msg(prompt, case_no=report.case_no))], "text"
         if cmd.verb == "catatan":
-            await self._act(report, who, "catatan", cmd.text, None, cmd.text, "update_note", now, steps)
+            # A villager's message ("petugas") answered is a message taken up: not left to escalate
+            # as "belum ditangani" to the head and the Kantor Wilayah.
+            answered = "ditangani" if MESSAGE_FLAG in report.flags and report.status == "baru" else None
+            await self._act(report, who, "catatan", cmd.text, answered, cmd.text, "update_note", now, steps)
             # Only a contactable reporter can be reached; an anonymous one reads it with the code.
             done = "officer_note_done" if report.reporter_key else "officer_note_anonymous"
             return [Reply(self._msg(done, case_no=report.case_no))], None
@@ -314,6 +317,9 @@ class Casework:
         from bot.conversation.reading import read_recruiter
 
         reading = read_recruiter(text)
+        said_name, known_name = reading.answers.get("nama"), report.answers.get("nama")
+        if said_name and known_name and said_name.lower() != known_name.lower():
+            return None, {}   # "temannya pak rudi 0813…" on Pak Budi's case: another person, left to the officer
         named = {k: v for k, v in reading.answers.items() if v and not report.answers.get(k)}
         phone = reading.phone if reading.phone and not report.recruiter_phone else None
         if phone is None:

@@ -245,3 +245,24 @@ async def test_kasus_lists_urgent_cases_first(bot: Bot) -> None:
     await urgent.tap("Kirim laporan darurat sekarang")
     listed = await bot.chat(SGU_OFFICER).say("KASUS")
     assert listed.index("SGU-2026-0002") < listed.index("SGU-2026-0001")
+
+
+async def test_a_message_answered_is_taken_up_and_thanks_or_a_recruiter_are_not_filed_as_messages(
+        bot: Bot) -> None:
+    """Review of round 3: an answered message escalated as 'belum ditangani'; 'makasih pak' after
+    reading the office's details became a case; a recruiter told after 'petugas' was a low-risk note."""
+    chat = bot.chat(villager())
+    await register(chat, "semuntai")
+    await chat.say("petugas")
+    said = await chat.say("makasih pak")
+    assert "SGU-2026" not in said
+    assert (await bot.deliver()).to(SGU_GROUP) == []
+    await chat.say("petugas")
+    await chat.say("kapan ada pelayanan paspor keliling di desa kami pak?")
+    await bot.deliver()
+    await bot.chat(SGU_OFFICER).say("CATATAN SGU-2026-1 Bulan depan, diumumkan lewat kantor desa.")
+    report = await bot.dialogue.store.report_by_case("SGU-2026-0001")
+    assert report is not None and report.status == "ditangani"      # no 'belum ditangani' escalation
+    await chat.say("petugas")
+    said = await chat.say("ada agen bang Rudi 0812 3456 7890 nawarin kerja di kuching, suruh bayar dulu 5 juta")
+    assert "saya catat sebagai laporan" in said and "PESAN WARGA" not in said

@@ -241,3 +241,19 @@ async def test_numbers_then_words_at_the_checklist_pick_and_keep_the_words(bot: 
     assert "Apakah petugas boleh menghubungi Anda" in said and "Mana yang terjadi" not in said
     said = await chat.say("iya")
     assert "Di bawah 18 tahun: Ya" in said and "ponakan sy baru 16" in said
+
+
+async def test_a_count_at_the_checklist_is_not_an_option_number(bot: Bot) -> None:
+    """Review: '3 orang teman sy juga diajak' ticked the third sign (passport held)."""
+    chat = bot.chat(villager())
+    await register(chat)
+    await chat.say("lapor")
+    await chat.say("ada yg nawarin kerja di kuching")
+    await chat.tap("Selesai")
+    await chat.say("lewati")
+    await chat.say("wa")
+    said = await chat.say("3 orang teman sy juga diajak, katanya bayar 5 juta")
+    assert "Mana yang terjadi" in said or "Ada lagi" in said          # still at the checklist
+    said = await chat.say("tidak ada")
+    said = await chat.say("iya")
+    assert "Paspor/KTP ditahan: Ya" not in said and "3 orang teman sy juga diajak" in said

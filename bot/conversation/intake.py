@@ -29,6 +29,10 @@ MAX_STORY = 4000
 _NUMBERS = re.compile(r"^\s*\d{1,2}(?:\s*(?:,|dan|sama|samo|ama|&|\+|/|-|\.|\s)\s*\d{1,2})*\s*\.?$",
                       re.IGNORECASE)
 # Option numbers, then words: "5 ponakan sy baru 16".
+# Words after a number that make it a count or an amount ("3 orang", "5 juta"), not an option picked.
+_COUNTED = frozenset({"orang", "org", "juta", "jt", "jta", "rb", "ribu", "rebu", "hari", "hr", "minggu", "mgg",
+                      "bulan", "bln", "tahun", "thn", "th", "kali", "x", "jam", "menit", "anak", "ekor", "rm",
+                      "ringgit", "rupiah", "kg"})
 _LEADING_NUMBERS = re.compile(r"^\s*(\d{1,2}(?:[\s,]+\d{1,2})*)[\s,.:-]+([^\d\s].*)$", re.DOTALL)
 # "desa sy sebenernya X", "kampung saya di X": a village corrected in the middle of the story.
 _VILLAGE_FIX = re.compile(
@@ -624,6 +628,8 @@ class IntakeFlow:
             self.ask(turn, step)
             return
         lead = _LEADING_NUMBERS.match(text)
+        if lead is not None and lead.group(2).split()[0].lower().strip(".,") in _COUNTED:
+            lead = None   # "3 orang teman sy juga diajak": a count, not the third sign
         if lead is not None and not _NUMBERS.match(text):
             # "5 ponakan sy baru 16", "1 blm tau yg lain": the numbers pick, the words are kept too.
             numbers = [int(n) for n in re.findall(r"\d+", lead.group(1))]

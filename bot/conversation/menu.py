@@ -33,6 +33,8 @@ _REPLY_WINDOW = dt.timedelta(days=3)
 _REPLY_GAP = dt.timedelta(minutes=15)
 # Shorter than this, a message that is not a question is a word or two, not news for the officer.
 _NEWS_WORDS = 3
+# After "petugas", what is written within this time is the message for the office.
+_PERSON_WINDOW = dt.timedelta(minutes=30)
 # Longer than this, a message after an answer is a new question, not "where I am" for that answer.
 _FOLLOW_UP_WORDS = 8
 
@@ -99,7 +101,7 @@ class MenuFlow:
             lines.append(kit.msg("person_officers", petugas="\n".join(
                 kit.msg("person_officer_line", nama=o.name, kontak=o.public_contact) for o in contacts)))
         lines.append(national)
-        turn.go("person_message")
+        turn.go("person_message", since=turn.now.isoformat())
         turn.say("\n\n".join(lines), (Option(kit.msg("menu_report"), "menu:report"), kit.menu_option()))
 
     async def to_officer(self, turn: Turn) -> None:
@@ -113,7 +115,24 @@ class MenuFlow:
             return
         if await kit.flows.emergency.check(turn):
             return
-        if not written_outcome(turn.text):
+        words, text = kit.words, turn.text
+        since = turn.data.get("since")
+        if since is None or turn.now - dt.datetime.fromisoformat(str(since)) > _PERSON_WINDOW:
+            turn.go("menu")   # days later: a question is a question again, not a message to file
+            await self.ask(turn)
+            return
+        if words.choose(text, {"thanks": ("@thanks",)}) or words.is_("ya", text) or words.is_("ack", text):
+            turn.go("menu")   # "makasih pak" after reading the office's details: nothing to file
+            turn.say(kit.msg("thanks_reply") if words.choose(text, {"thanks": ("@thanks",)})
+                     else kit.msg("person_nothing_sent"), (kit.menu_option(),))
+            return
+        said = read(text, kit.content.reporting, words)
+        if kit.flows.intake.tells_sign(said) or said.phone or {"nama", "perusahaan"} & said.answers.keys():
+            # A recruiter or a danger sign: a report (risk, signs, linked with others), not a note.
+            turn.say(kit.msg("person_is_report"))
+            await kit.flows.intake.start_report(turn, story=text)
+            return
+        if not written_outcome(text):
             turn.say(kit.msg("person_too_short"), (kit.menu_option(),))
             return
         place = turn.place
