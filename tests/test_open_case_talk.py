@@ -127,3 +127,18 @@ async def test_an_answer_to_a_question_read_with_the_check_code_is_not_sent_else
     assert await _added(bot, "SGU-2026-0001") == ["umur 19 pak"]
     officer_view = "\n".join(m.text for m in (await bot.deliver()).sent if ktg in m.text)
     assert "0812" not in officer_view and chat.sender.user_id not in officer_view   # still anonymous
+
+
+async def test_halo_after_answering_the_officer_is_not_told_the_officer_still_waits(bot: Bot) -> None:
+    """Review: 'halo' minutes after the answer was told 'Petugas sedang menunggu jawaban Anda'."""
+    chat = bot.chat(villager())
+    await register(chat)
+    await file_report(chat)
+    await bot.chat(SGU_OFFICER).say("CATATAN SGU-2026-1 Bu, adiknya umur brp?")
+    said = await chat.say("halo")
+    assert "menunggu jawaban Anda" in said and "adiknya umur brp" in said
+    said = await chat.say("umur 19 pak")
+    assert "ditambahkan" in said
+    said = await chat.say("halo")
+    assert "menunggu jawaban Anda" not in said and "ditambahkan" not in said
+    assert await _added(bot, "SGU-2026-0001") == ["umur 19 pak"]

@@ -384,14 +384,17 @@ class Dialogue:
             return
         thanks = words.choose(text, {"thanks": ("@thanks",)})   # "terima kasih banyak pak"
         if not (thanks and words.is_("thanks", text)) and (awaited := await flows.menu.awaited_replies(turn)):
-            if words.is_("greeting", text):
-                flows.menu.question_waiting(turn, awaited)   # "halo": greeted, and shown what is asked
+            greeting = words.is_("greeting", text)
+            # "halo": greeted, and shown what is still asked (not a question answered minutes ago);
+            # a greeting is never the answer itself.
+            if greeting and (unanswered := await flows.menu.awaited_replies(turn, unanswered=True)):
+                flows.menu.question_waiting(turn, unanswered)
                 return
             # A question is answered (and offered to the officer); after "menu" the villager has
             # moved on, so a statement is offered too. Anything else is the answer.
             # "🙏" alone is no answer; "👍" is a yes.
             mute = words.emoji_only(text) and not (words.is_("ya", text) or words.is_("tidak", text))
-            if not self._asks(turn) and not turn.data.get("left_reply") and not mute:
+            if not self._asks(turn) and not turn.data.get("left_reply") and not mute and not greeting:
                 if len(awaited) == 1:
                     await flows.menu.reply_to_officer(turn, awaited[0][0])   # the officer asked: the answer
                 else:

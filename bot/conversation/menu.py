@@ -261,14 +261,14 @@ class MenuFlow:
         open_cases = await self._open_cases(turn)
         return open_cases[-1] if open_cases else None
 
-    async def awaited_replies(self, turn: Turn) -> list[tuple[Report, str]]:
+    async def awaited_replies(self, turn: Turn, *, unanswered: bool = False) -> list[tuple[Report, str]]:
         """The cases whose officer asked the villager something not yet answered (or being answered).
 
         Each with the officer's question, the question asked last at the end. The signal that a
         message is a reply: the case's last word is an officer's question sent to this chat in the
         last days, or the villager is still writing the reply minutes later. Every open case is
         looked at, not only the newest: the officer who asked may be on an older case, of another
-        office.
+        office. `unanswered`: only questions the villager has not replied to at all.
         """
         awaited: list[tuple[dt.datetime, Report, str]] = []
         cases = await self._open_cases(turn)
@@ -290,7 +290,7 @@ class MenuFlow:
                 continue
             if turn.now - note.at > _REPLY_WINDOW:
                 continue
-            if note is talk[-1] or turn.now - talk[-1].at <= _REPLY_GAP:
+            if note is talk[-1] or (not unanswered and turn.now - talk[-1].at <= _REPLY_GAP):
                 awaited.append((note.at, report, note.text))
         awaited.sort(key=lambda a: a[0])   # the question asked last, last
         return [(report, text) for _, report, text in awaited]
