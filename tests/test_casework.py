@@ -266,3 +266,21 @@ async def test_a_message_answered_is_taken_up_and_thanks_or_a_recruiter_are_not_
     await chat.say("petugas")
     said = await chat.say("ada agen bang Rudi 0812 3456 7890 nawarin kerja di kuching, suruh bayar dulu 5 juta")
     assert "saya catat sebagai laporan" in said and "PESAN WARGA" not in said
+
+
+async def test_a_number_under_a_pick_list_acts_on_the_case_listed_not_on_the_last_alert(bot: Bot) -> None:
+    """Play test round 5: '1' under the pick list of 'TANGANI' without a number handled another case."""
+    for n in (1, 2, 3):
+        chat = bot.chat(villager(n))
+        await register(chat, "semuntai")
+        await file_report(chat, name=f"Pak Agen{n}", phone=f"0813 1111 22{n}{n}")
+    await bot.deliver()                                   # the last alert (SGU-2026-0003) has its buttons
+    officer = bot.chat(SGU_OFFICER)
+    said = await officer.say("TANGANI")
+    first = said.split("\n1. ")[1].split("\n")[0]
+    case_no = "SGU-2026-000" + first.split("SGU-2026-000")[1][0]
+    said = await officer.say("1")                          # opens the case listed first
+    assert case_no in said.split("\n")[0] or case_no in said
+    for n in (1, 2, 3):
+        report = await bot.dialogue.store.report_by_case(f"SGU-2026-000{n}")
+        assert report is not None and report.status == "baru", report.case_no   # the last alert's case untouched

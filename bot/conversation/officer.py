@@ -69,8 +69,10 @@ class OfficerFlow:
         # before that commit writes it once, and one after it finds the message handled.
         replies, asked = await kit.casework.handle(officer, turn.sender, command, now, steps=turn.case_steps)
         replies = help_first + replies
-        listed = [[o.label, o.payload] for o in replies[-1].options] if command.verb == "kasus" and \
-            command.case_no is None and replies else []
+        # A list shown without a case number (KASUS, or "TANGANI" with no number: pick one): a
+        # number typed next picks from it, never from an older alert's buttons.
+        listed = [[o.label, o.payload] for o in replies[-1].options] if command.case_no is None and \
+            replies and replies[-1].options else []
         if asked == "text":
             state = Conversation("officer_pending", {"verb": command.verb, "case_no": command.case_no})
         elif asked == "confirm":
