@@ -80,7 +80,8 @@ async def test_a_command_without_a_case_number_lists_the_cases_to_pick(bot: Bot)
     await file_report(reporter)
     said = await bot.chat(SGU_OFFICER).say("TANGANI")
     assert "Tulis juga nomor kasusnya" in said and "SGU-2026-0001" in said
-    assert "Perintah petugas" in await bot.chat(SGU_OFFICER).say("1")    # nothing to pick: the commands
+    said = await bot.chat(SGU_OFFICER).say("1")                          # the case listed as 1
+    assert "SGU-2026-0001" in said and "Perintah petugas" not in said
 
 
 async def test_a_stray_digit_at_the_outcome_prompt_does_not_close_the_case(bot: Bot) -> None:
@@ -203,9 +204,10 @@ async def test_petugas_before_the_village_is_known_asks_it_then_offers_to_write(
     chat = bot.chat(villager())
     said = await chat.say("petugas")
     assert "desa" in said.lower()
-    await chat.tap("Desa saya")
-    said = await chat.say("semuntai")
+    said = await chat.say("semuntai")                      # typed at once, no "Desa saya" first
     assert "menulis pesan untuk petugas" in said
+    said = await chat.say("pak sy mau tanya buat plb dmn ya")
+    assert "sudah dikirim ke petugas" in said
 
 
 async def test_an_officer_chatting_gets_the_officers_help_and_open_cases_not_the_villagers_welcome(

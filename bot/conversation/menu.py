@@ -85,8 +85,8 @@ class MenuFlow:
         kp2mi = kit.content.danger.line("kp2mi")
         national = kit.msg("person_national", kp2mi=kp2mi.text if kp2mi else None)
         if turn.place is None:
-            turn.say(f"{kit.msg('person_general')}\n\n{national}", (
-                Option(kit.msg("menu_village"), "person:village"), kit.menu_option()))
+            # The village first, asked at once: the message they write next goes to its office.
+            kit.flows.village.prompt(turn, then="person", intro=f"{kit.msg('person_general')}\n\n{national}")
             return
         office = kit.settings.office(turn.place.office_id)
         values = kit.office_values(turn.place)
