@@ -257,3 +257,12 @@ async def test_a_count_at_the_checklist_is_not_an_option_number(bot: Bot) -> Non
     said = await chat.say("tidak ada")
     said = await chat.say("iya")
     assert "Paspor/KTP ditahan: Ya" not in said and "3 orang teman sy juga diajak" in said
+
+
+async def test_laporkan_aja_after_telling_of_an_offer_takes_that_message_as_the_story(bot: Bot) -> None:
+    """Play test round 5: typed instead of tapped, 'laporkan aja' started an empty report."""
+    chat = bot.chat(villager())
+    await chat.say("no ini resmi gk? 0812 9999 0000 ngaku dr PT Sinar Jaya")
+    await chat.say("laporkan aja")
+    said = await chat.say("semuntai")                             # the village first, then the report
+    assert "Telepon perekrut: 0812 9999 0000" in said and "PT Sinar Jaya" in said

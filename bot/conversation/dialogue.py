@@ -367,6 +367,11 @@ class Dialogue:
         if await flows.emergency.check(turn) or flows.emergency.comfort(turn):
             return
         request = self._request(turn)
+        if request in ("menu:report", "menu:check") and len(text.split()) <= 6 and turn.state == "menu" \
+                and turn.data.get("story"):
+            # "laporkan aja" right after telling of an offer: that message is the story, as a tap
+            # on "Laporkan ini ke petugas" would take it.
+            request = "story:report" if request == "menu:report" else "story:check"
         if request == "menu:report" and len(text.split()) > 6:
             # "mau lapor, ada agen namanya ..." is a report that already tells its story.
             await flows.intake.start_report(turn, story=text)
