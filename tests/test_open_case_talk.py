@@ -142,3 +142,15 @@ async def test_halo_after_answering_the_officer_is_not_told_the_officer_still_wa
     said = await chat.say("halo")
     assert "menunggu jawaban Anda" not in said and "ditambahkan" not in said
     assert await _added(bot, "SGU-2026-0001") == ["umur 19 pak"]
+
+
+async def test_a_short_thanks_after_the_officers_answer_is_not_added_to_the_case(bot: Bot) -> None:
+    """Play test round 5: 'ok mksh 🙏' went to the officer as an addition."""
+    chat = bot.chat(villager())
+    await register(chat)
+    await file_report(chat)
+    await bot.chat(SGU_OFFICER).say("CATATAN SGU-2026-1 Bu, adiknya umur brp?")
+    await chat.say("umur 19 pak")
+    said = await chat.say("ok mksh 🙏")
+    assert "ditambahkan" not in said and "Sama-sama" in said
+    assert await _added(bot, "SGU-2026-0001") == ["umur 19 pak"]

@@ -388,7 +388,10 @@ class Dialogue:
             await flows.village.chosen(turn, village.id)
             return
         thanks = words.choose(text, {"thanks": ("@thanks",)})   # "terima kasih banyak pak"
-        if not (thanks and words.is_("thanks", text)) and (awaited := await flows.menu.awaited_replies(turn)):
+        # "makasih pak", "ok mksh 🙏": thanks, not an answer for the officer's case.
+        short_thanks = bool(thanks) and len(words.normalizer.standard_words(text)) <= 3
+        if not (thanks and words.is_("thanks", text)) and not short_thanks and (
+                awaited := await flows.menu.awaited_replies(turn)):
             greeting = words.is_("greeting", text)
             # "halo": greeted, and shown what is still asked (not a question answered minutes ago);
             # a greeting is never the answer itself.
