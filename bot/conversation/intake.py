@@ -28,11 +28,11 @@ MAX_ANSWER = 500
 MAX_STORY = 4000
 _NUMBERS = re.compile(r"^\s*\d{1,2}(?:\s*(?:,|dan|sama|samo|ama|&|\+|/|-|\.|\s)\s*\d{1,2})*\s*\.?$",
                       re.IGNORECASE)
-# Option numbers, then words: "5 ponakan sy baru 16".
 # Words after a number that make it a count or an amount ("3 orang", "5 juta"), not an option picked.
 _COUNTED = frozenset({"orang", "org", "juta", "jt", "jta", "rb", "ribu", "rebu", "hari", "hr", "minggu", "mgg",
                       "bulan", "bln", "tahun", "thn", "th", "kali", "x", "jam", "menit", "anak", "ekor", "rm",
                       "ringgit", "rupiah", "kg"})
+# Option numbers, then words: "5 ponakan sy baru 16".
 _LEADING_NUMBERS = re.compile(r"^\s*(\d{1,2}(?:[\s,]+\d{1,2})*)[\s,.:-]+([^\d\s].*)$", re.DOTALL)
 # "desa sy sebenernya X", "kampung saya di X": a village corrected in the middle of the story.
 _VILLAGE_FIX = re.compile(
