@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterable
 
 from bot.config import Village
 from bot.conversation.reading import read_urgent
@@ -24,6 +25,17 @@ SAME_EMERGENCY = dt.timedelta(days=1)
 FOLLOW_UP = dt.timedelta(days=1)
 # "asal sy dr desa semuntai", "sy di sungai batu": the words after which a village's name may stand.
 _PLACE_WORDS = frozenset({"desa", "kampung", "kampong", "dusun", "asal", "dari", "dr", "di", "tinggal"})
+# The help lines for anyone, wherever they are: police, KP2MI, Kemlu.
+_GENERAL_HELP = ("polisi", "kp2mi", "kemlu")
+
+
+def _help_lines(kit: Kit, keys: Iterable[str]) -> tuple[HelpLine, ...]:
+    """The content's help lines of `keys`, in that order (a key the content lacks left out)."""
+    return tuple(line for line in (kit.content.danger.line(k) for k in keys) if line)
+
+
+def _listed(lines: Iterable[HelpLine]) -> str:
+    return "\n".join(f"- {line.text}" for line in lines)
 
 
 def _village_named(kit: Kit, text: str) -> Village | None:
@@ -53,8 +65,7 @@ class EmergencyFlow:
             return False
         if alarm is not None:
             log.info("danger recognised signs=%s", ",".join(alarm.signs))
-        lines = alarm.help if alarm is not None else tuple(
-            line for line in (kit.content.danger.line(k) for k in ("polisi", "kp2mi", "kemlu")) if line)
+        lines = alarm.help if alarm is not None else _help_lines(kit, _GENERAL_HELP)
         await self._reply(turn, lines, [turn.text], "danger_reply" if alarm else "danger_plea")
         return True
 
@@ -67,16 +78,14 @@ class EmergencyFlow:
         kit = self.kit
         if not kit.words.emoji_among("sad", turn.text):
             return False
-        lines = "\n".join(f"- {line.text}" for line in (
-            kit.content.danger.line(k) for k in ("polisi", "kp2mi", "kemlu")) if line)
         turn.go("menu")
-        turn.say(kit.msg("danger_sad", lines=lines),
+        turn.say(kit.msg("danger_sad", lines=_listed(_help_lines(kit, _GENERAL_HELP))),
                  (Option(kit.msg("menu_report"), "menu:report"), kit.menu_option()))
         return True
 
     async def _reply(self, turn: Turn, lines: tuple[HelpLine, ...], story: list[str], key: str) -> None:
         kit = self.kit
-        help_lines = "\n".join(f"- {line.text}" for line in lines)
+        help_lines = _listed(lines)
         turn.go("danger", urgent_story=story, help=[line.key for line in lines])
         urgent = (Option(kit.msg("danger_send"), "urgent:send"), Option(kit.msg("danger_more"), "urgent:report"))
         options: tuple[Option, ...] = urgent
@@ -117,7 +126,7 @@ class EmergencyFlow:
             await self.send(turn, detailed=choice == "more")
             return
         story = [*list(turn.data.get("urgent_story") or []), turn.text][-20:]
-        lines = tuple(line for line in (kit.content.danger.line(k) for k in turn.data.get("help") or []) if line)
+        lines = _help_lines(kit, turn.data.get("help") or [])
         alarm = kit.danger.detect(turn.text)
         new = tuple(line for line in alarm.help if line not in lines) if alarm is not None else ()
         turn.say(kit.msg("danger_noted"))
@@ -178,9 +187,8 @@ class EmergencyFlow:
         report = await self._newest_open(turn, sent)
         if report is not None and turn.now - sent <= FOLLOW_UP and words.emoji_among("sad", text):
             # "😭😭" just after the urgent report: heard, and what they write next still goes to it.
-            lines = "\n".join(f"- {line.text}" for line in (
-                kit.content.danger.line(k) for k in ("polisi",)) if line)
-            turn.say(kit.msg("danger_sad_sent", case_no=report.case_no, lines=lines), (kit.menu_option(),))
+            police = _listed(_help_lines(kit, ("polisi",)))
+            turn.say(kit.msg("danger_sad_sent", case_no=report.case_no, lines=police), (kit.menu_option(),))
             return
         if report is None or turn.now - sent > FOLLOW_UP or kit.flows.menu.looks_like_question(text) or any(
                 words.is_(name, text) for name in ("ya", "tidak", "tidak_tahu", "thanks")) or \
@@ -201,13 +209,13 @@ class EmergencyFlow:
             turn.place = place_of(village)
             office = kit.settings.office(village.office_id).name
             said.append(kit.msg("danger_village_read", desa_nama=village.name, kantor_nama=office))
-        shown = {line.key for line in (kit.content.danger.line(k) for k in help_keys) if line}
+        shown = {line.key for line in _help_lines(kit, help_keys)}
         alarm = kit.danger.detect(text)
         new = [line for line in (*kit.danger.place_lines(text), *(alarm.help if alarm else ()))
                if line.key not in shown]
         new = [line for i, line in enumerate(new) if line not in new[:i]]
         if new:
-            said.append(kit.msg("danger_more_help", lines="\n".join(f"- {line.text}" for line in new)))
+            said.append(kit.msg("danger_more_help", lines=_listed(new)))
         turn.go("danger", sent=turn.data["sent"], help=help_keys + [line.key for line in new])
         turn.say("\n\n".join(said), (kit.menu_option(),))
 

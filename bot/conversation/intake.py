@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.conversation.filing import unticked
@@ -47,6 +48,15 @@ REPORT_STATES = ("report", "identity", "confirm", "edit")
 SECRECY_ENTRY = "lapor-kerahasiaan"
 # How long a cancelled report can be brought back ("gk jadi", then "eh jadi deh, lapor aja").
 UNDO_MINUTES = 60
+
+
+def _tick(answers: dict[str, Any], signs: Sequence[Question], numbers: Iterable[int], *, toggle: bool) -> None:
+    """The signs of the checklist numbers ticked; with `toggle`, a ticked one is taken off instead."""
+    for n in numbers:
+        question = signs[n - 1]
+        assert question.sign is not None
+        ticked = question.sign.ticked_by(answers.get(question.key))
+        answers[question.key] = unticked(question) if ticked and toggle else question.sign.value
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -634,24 +644,17 @@ class IntakeFlow:
             # "5 ponakan sy baru 16", "1 blm tau yg lain": the numbers pick, the words are kept too.
             numbers = [int(n) for n in re.findall(r"\d+", lead.group(1))]
             if all(1 <= n <= len(signs) for n in numbers):
-                for n in numbers:
-                    sign = signs[n - 1].sign
-                    assert sign is not None
-                    answers[signs[n - 1].key] = sign.value
+                _tick(answers, signs, numbers, toggle=False)
                 self.keep_said(turn, lead.group(2), longer_than=2)
                 self._finish(turn, step)
                 return
         if _NUMBERS.match(text):
             picked = [int(n) for n in re.findall(r"\d+", text)]
             if all(1 <= n <= len(signs) + 1 for n in picked):
-                for n in picked:
-                    if n <= len(signs):
-                        sign = signs[n - 1].sign
-                        assert sign is not None
-                        ticked = sign.ticked_by(answers.get(signs[n - 1].key))
-                        # Changing the answers from the summary, a ticked sign's number takes it off.
-                        answers[signs[n - 1].key] = unticked(signs[n - 1]) if ticked and turn.data.get(
-                            "editing") else sign.value
+                # The last number is "none". Changing the answers from the summary, a ticked
+                # sign's number takes it off.
+                _tick(answers, signs, [n for n in picked if n <= len(signs)],
+                      toggle=bool(turn.data.get("editing")))
                 self._finish(turn, step)
                 return
             turn.say(kit.msg("option_unknown", n=str(len(signs) + 1)))
