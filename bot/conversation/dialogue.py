@@ -391,12 +391,13 @@ class Dialogue:
         # "makasih pak", "ok mksh 🙏": thanks, not an answer for the officer's case.
         short_thanks = bool(thanks) and len(words.normalizer.standard_words(text)) <= 3
         if not (thanks and words.is_("thanks", text)) and not short_thanks and (
-                awaited := await flows.menu.awaited_replies(turn)):
+                questions := await flows.menu.open_questions(turn)).waiting:
+            awaited = list(questions.waiting)
             greeting = words.is_("greeting", text)
             # "halo": greeted, and shown what is still asked (not a question answered minutes ago);
             # a greeting is never the answer itself.
-            if greeting and (unanswered := await flows.menu.awaited_replies(turn, unanswered=True)):
-                flows.menu.question_waiting(turn, unanswered)
+            if greeting and questions.unanswered:
+                flows.menu.question_waiting(turn, list(questions.unanswered))
                 return
             # A question is answered (and offered to the officer); after "menu" the villager has
             # moved on, so a statement is offered too. Anything else is the answer.

@@ -39,6 +39,14 @@ _PERSON_WINDOW = dt.timedelta(minutes=30)
 _FOLLOW_UP_WORDS = 8
 
 
+@dataclasses.dataclass(frozen=True)
+class OpenQuestions:
+    """Officers' questions to this chat, the question asked last at the end."""
+
+    waiting: tuple[tuple[Report, str], ...]      # not answered, or being answered (minutes ago)
+    unanswered: tuple[tuple[Report, str], ...]   # no reply at all yet
+
+
 class MenuFlow:
     def __init__(self, kit: Kit) -> None:
         self.kit = kit
@@ -121,10 +129,10 @@ class MenuFlow:
             turn.go("menu")   # days later: a question is a question again, not a message to file
             await self.ask(turn)
             return
-        if words.choose(text, {"thanks": ("@thanks",)}) or words.is_("ya", text) or words.is_("ack", text):
+        thanks = words.choose(text, {"thanks": ("@thanks",)})
+        if thanks or words.is_("ya", text) or words.is_("ack", text):
             turn.go("menu")   # "makasih pak" after reading the office's details: nothing to file
-            turn.say(kit.msg("thanks_reply") if words.choose(text, {"thanks": ("@thanks",)})
-                     else kit.msg("person_nothing_sent"), (kit.menu_option(),))
+            turn.say(kit.msg("thanks_reply" if thanks else "person_nothing_sent"), (kit.menu_option(),))
             return
         said = read(text, kit.content.reporting, words)
         if kit.flows.intake.tells_sign(said) or said.phone or {"nama", "perusahaan"} & said.answers.keys():
@@ -261,16 +269,16 @@ class MenuFlow:
         open_cases = await self._open_cases(turn)
         return open_cases[-1] if open_cases else None
 
-    async def awaited_replies(self, turn: Turn, *, unanswered: bool = False) -> list[tuple[Report, str]]:
+    async def open_questions(self, turn: Turn) -> OpenQuestions:
         """The cases whose officer asked the villager something not yet answered (or being answered).
 
         Each with the officer's question, the question asked last at the end. The signal that a
         message is a reply: the case's last word is an officer's question sent to this chat in the
         last days, or the villager is still writing the reply minutes later. Every open case is
         looked at, not only the newest: the officer who asked may be on an older case, of another
-        office. `unanswered`: only questions the villager has not replied to at all.
+        office.
         """
-        awaited: list[tuple[dt.datetime, Report, str]] = []
+        awaited: list[tuple[dt.datetime, Report, str, bool]] = []
         cases = await self._open_cases(turn)
         checked = str(turn.data.get("code_case") or "")
         if checked and checked not in {r.case_no for r in cases}:
@@ -290,10 +298,11 @@ class MenuFlow:
                 continue
             if turn.now - note.at > _REPLY_WINDOW:
                 continue
-            if note is talk[-1] or (not unanswered and turn.now - talk[-1].at <= _REPLY_GAP):
-                awaited.append((note.at, report, note.text))
+            if note is talk[-1] or turn.now - talk[-1].at <= _REPLY_GAP:
+                awaited.append((note.at, report, note.text, note is talk[-1]))
         awaited.sort(key=lambda a: a[0])   # the question asked last, last
-        return [(report, text) for _, report, text in awaited]
+        return OpenQuestions(tuple((report, text) for _, report, text, _ in awaited),
+                             tuple((report, text) for _, report, text, unanswered in awaited if unanswered))
 
     async def reply_to_officer(self, turn: Turn, report: Report) -> None:
         """A reply to the officer's question: to the case at once, no detour."""
@@ -351,7 +360,7 @@ class MenuFlow:
         FAQ answers, or a word or two, is not news for the officer.
         """
         text = turn.text
-        awaited = [r for r, _ in await self.awaited_replies(turn)]
+        awaited = [r for r, _ in (await self.open_questions(turn)).waiting]
         if awaited and not self.kit.words.is_("thanks", text):
             # An officer waits for an answer: whatever it is, it may be for them (newest question first).
             turn.data["pending_info"] = text
