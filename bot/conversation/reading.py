@@ -89,40 +89,49 @@ _OWN_NUMBER = re.compile(r"\b(?:no|nomor|nomer|hp|wa|telp|telepon)\W*(?:saya|sy|
                          r"\b(?:saya|sy|aku|kamek)\W*$", re.IGNORECASE)
 
 
+_NOT_THIS = re.compile(r"\b(?:bukan|bkn|bukannya|salah)\b[\s:,.-]*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Number:
+    """A phone number as it stands in a text."""
+
+    match: phonenumbers.PhoneNumberMatch
+    e164: str
+    said_wrong: bool   # the words just before take it back: "bkn 0812…"
+
+
+def _numbers(text: str) -> list[_Number]:
+    """Every phone number in the text, in order."""
+    return [_Number(m, phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164),
+                    bool(_NOT_THIS.search(text[max(0, m.start - 15):m.start])))
+            for m in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE)]
+
+
 def find_phone(text: str) -> tuple[str, str] | None:
     """(E.164, as typed) for the first phone number in the text that is not the writer's own.
 
     "eh bkn 0812 9999 8888, nomornya 0821 1111 2222": a number said to be wrong gives way to the next.
     """
-    found = []
-    for match in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE):
-        if _OWN_NUMBER.search(text[max(0, match.start - 25):match.start]):
-            continue
-        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        found.append((e164, match.raw_string, bool(_NOT_THIS.search(text[max(0, match.start - 15):match.start]))))
+    found = [n for n in _numbers(text) if not _OWN_NUMBER.search(text[max(0, n.match.start - 25):n.match.start])]
     # Said wrong once, wrong everywhere: a story's first message may give the number a later one takes back.
-    said_wrong = {e164 for e164, _, wrong in found if wrong}
-    right = [(e164, raw) for e164, raw, _ in found if e164 not in said_wrong]
+    said_wrong = {n.e164 for n in found if n.said_wrong}
+    right = [(n.e164, n.match.raw_string) for n in found if n.e164 not in said_wrong]
     return right[0] if right else None
-
-
-_NOT_THIS = re.compile(r"\b(?:bukan|bkn|bukannya|salah)\b[\s:,.-]*$", re.IGNORECASE)
 
 
 def corrects_number(text: str) -> bool:
     """The message says a number is wrong and gives another ("bkn 0812…, nomornya 0821…")."""
-    matches = phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE)
-    starts = [m.start for m in matches]
-    return len(starts) > 1 and any(_NOT_THIS.search(text[max(0, i - 15):i]) for i in starts)
+    numbers = _numbers(text)
+    return len(numbers) > 1 and any(n.said_wrong for n in numbers)
 
 
 def wrong_numbers(text: str) -> tuple[str, ...]:
     """The numbers (E.164) the text says are wrong: "eh bkn 0812 9999 8888, nomornya 0821…"."""
-    if not corrects_number(text):
-        return ()
-    return tuple(phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
-                 for m in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE)
-                 if _NOT_THIS.search(text[max(0, m.start - 15):m.start]))
+    numbers = _numbers(text)
+    if len(numbers) < 2:
+        return ()   # a number taken back without another given is no correction
+    return tuple(n.e164 for n in numbers if n.said_wrong)
 
 
 def mark_wrong(text: str, wrong: set[str], mark: str) -> str:
@@ -130,11 +139,10 @@ def mark_wrong(text: str, wrong: set[str], mark: str) -> str:
     if not wrong:
         return text
     parts, end = [], 0
-    for m in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE):
-        e164 = phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
-        if e164 in wrong and not _NOT_THIS.search(text[max(0, m.start - 15):m.start]):
-            parts.append(f"{text[end:m.end]} {mark}")
-            end = m.end
+    for n in _numbers(text):
+        if n.e164 in wrong and not n.said_wrong:
+            parts.append(f"{text[end:n.match.end]} {mark}")
+            end = n.match.end
     return "".join(parts) + text[end:]
 
 
@@ -239,8 +247,8 @@ def read_recruiter(text: str) -> Reading:
     """
     reading = Reading(wrong=wrong_numbers(text))
     taken_back: str | None = None   # what stood before a recruiter's number the villager took back
-    for match in phonenumbers.PhoneNumberMatcher(text, "ID", leniency=phonenumbers.Leniency.POSSIBLE):
-        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    for number in _numbers(text):
+        match, e164 = number.match, number.e164
         after_role = _tied(text[:match.start])
         if e164 in reading.wrong:
             taken_back = after_role if after_role is not None else taken_back
