@@ -8,6 +8,14 @@ from tests.villagers import KTG_OFFICER, SGU_GROUP, SGU_OFFICER, Bot, file_repor
 REGIONAL_OFFICER = "3003"
 
 
+async def _neighbour_reports_pak_rudi(bot: Bot) -> str:
+    """A neighbour reports Pak Rudi and his number in the usual way: the office's alert about it."""
+    neighbour = bot.chat(villager(2))
+    await register(neighbour)
+    await file_report(neighbour, name="Pak Rudi", phone="0813-5221-7788", company="PT Baru")
+    return (await bot.deliver()).to(SGU_GROUP)[-1]
+
+
 async def test_where_the_villager_is_after_an_urgent_report_to_the_regional_office_is_added_to_it(
         bot: Bot) -> None:
     chat = bot.chat(villager())
@@ -40,11 +48,7 @@ async def test_an_agent_named_with_a_phone_after_the_help_lines_is_the_recruiter
     alert = (await bot.deliver()).to(SGU_GROUP)[0]
     assert "Nama: Pak Rudi" in alert and "Telepon: +6281352217788" in alert
     # A neighbour reports the same agent weeks later: the officer sees the urgent case beside it.
-    neighbour = bot.chat(villager(2))
-    await register(neighbour)
-    await file_report(neighbour, name="Pak Rudi", phone="0813-5221-7788", company="PT Baru")
-    alerts = (await bot.deliver()).to(SGU_GROUP)
-    assert "Laporan lain tentang perekrut ini: 1 laporan: SGU-2026-0001" in alerts[-1]
+    assert "Laporan lain tentang perekrut ini: 1 laporan: SGU-2026-0001" in await _neighbour_reports_pak_rudi(bot)
 
 
 async def test_the_number_of_the_one_in_danger_is_not_taken_as_the_recruiters(bot: Bot) -> None:
@@ -112,11 +116,7 @@ async def test_the_recruiter_named_at_the_urgent_reports_story_step_is_the_recru
     said = await chat.tap("Kirim")
     alert = (await bot.deliver()).to(SGU_GROUP)[0]
     assert "Nama: Pak Rudi" in alert and "Telepon: +6281352217788" in alert
-    neighbour = bot.chat(villager(2))
-    await register(neighbour)
-    await file_report(neighbour, name="Pak Rudi", phone="0813-5221-7788", company="PT Baru")
-    alerts = (await bot.deliver()).to(SGU_GROUP)
-    assert "Laporan lain tentang perekrut ini: 1 laporan: SGU-2026-0001" in alerts[-1]
+    assert "Laporan lain tentang perekrut ini: 1 laporan: SGU-2026-0001" in await _neighbour_reports_pak_rudi(bot)
 
 
 async def test_the_danger_replys_options_typed_out_choose_them_and_the_help_lines_are_not_repeated(
